@@ -1,0 +1,116 @@
+package pluginapi
+
+import "encoding/json"
+
+// Operation names: the exports a plugin may have. The required ones must
+// all exist; the optional ones are listed in DescribeResponse.Operations when
+// the plugin has them.
+const (
+	OpDescribe    = "describe"
+	OpCreate      = "create"
+	OpGet         = "get"
+	OpUpdate      = "update"
+	OpDelete      = "delete"
+	OpList        = "list"
+	OpLogs        = "logs"
+	OpLifecycle   = "lifecycle"
+	OpInstances   = "instances"
+	OpDeployments = "deployments"
+	OpInvoke      = "invoke"
+)
+
+// RequiredOperations must be exported by every plugin. A plugin whose
+// platform lacks one (Peak has no logs) still exports it and answers
+// CodeUnsupported, and leaves it out of DescribeResponse.Operations.
+var RequiredOperations = []string{OpCreate, OpGet, OpUpdate, OpDelete, OpList, OpLogs, OpLifecycle}
+
+// OptionalOperations may be exported; the host calls them only when the
+// plugin lists them in DescribeResponse.Operations.
+var OptionalOperations = []string{OpInstances, OpDeployments, OpInvoke}
+
+// Lifecycle action names with a shared meaning. Plugins may declare others.
+const (
+	ActionStart    = "start"
+	ActionStop     = "stop"
+	ActionRestart  = "restart"
+	ActionScale    = "scale"    // params: {"replicas": N}
+	ActionRollback = "rollback" // back to the previous spec or deployment
+)
+
+// DescribeResponse is the answer to "describe": who the plugin is and what it
+// offers. The host calls it once at load time.
+type DescribeResponse struct {
+	// Name is the plugin's identifier: lowercase letters, digits and dashes.
+	Name string `json:"name"`
+	// Version is the plugin's own version (semver recommended).
+	Version string `json:"version"`
+	// ABIVersion is the pluginapi version the plugin was built for ("1.0").
+	ABIVersion string `json:"abi_version"`
+	// Title is a human name ("Docker Swarm").
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	// ConfigSchema is a JSON Schema (2020-12) for a connection's config.
+	// Properties marked "x-secret": true are secrets: the host stores them,
+	// never shows them back and never passes them to the plugin. Properties
+	// marked "x-endpoint": true hold a base URL (http, https or unix) the
+	// plugin may reach through the host; their hosts are allowed for HTTP.
+	ConfigSchema json.RawMessage `json:"config_schema"`
+	// SpecSchema is a JSON Schema (2020-12) for a service spec, used by the
+	// host to validate create and update and by the portal to draw forms.
+	SpecSchema json.RawMessage `json:"spec_schema"`
+	// Operations lists the operations the plugin really supports, required
+	// ones included; optional ones absent here answer "unsupported".
+	Operations []string `json:"operations"`
+	// Actions lists the lifecycle actions the plugin supports.
+	Actions []Action `json:"actions,omitempty"`
+	// Hosts are extra host patterns the plugin may reach besides the
+	// connection's endpoints, such as "ecs.*.amazonaws.com". A "*" matches
+	// one or more DNS labels' worth of characters except dots.
+	Hosts []string `json:"hosts,omitempty"`
+	// ListFilters names the filter keys the plugin understands in "list".
+	ListFilters []string `json:"list_filters,omitempty"`
+	// Logs says which log options the plugin honours.
+	Logs *LogsCapabilities `json:"logs,omitempty"`
+}
+
+// Action describes one lifecycle action.
+type Action struct {
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	// ParamsSchema is a JSON Schema for the action's params, if any.
+	ParamsSchema json.RawMessage `json:"params_schema,omitempty"`
+	// Dangerous asks the UI to confirm before running the action.
+	Dangerous bool `json:"dangerous,omitempty"`
+}
+
+// LogsCapabilities says which LogsRequest fields a plugin honours.
+type LogsCapabilities struct {
+	Since      bool `json:"since,omitempty"`
+	Tail       bool `json:"tail,omitempty"`
+	Streams    bool `json:"streams,omitempty"` // stdout/stderr selection
+	Timestamps bool `json:"timestamps,omitempty"`
+	Details    bool `json:"details,omitempty"`
+	// PollIntervalMS is how often the host should poll when following.
+	PollIntervalMS int `json:"poll_interval_ms,omitempty"`
+}
+
+// Supports reports whether op is listed in d.Operations.
+func (d *DescribeResponse) Supports(op string) bool {
+	for _, o := range d.Operations {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// Action returns the declared action called name.
+func (d *DescribeResponse) Action(name string) (Action, bool) {
+	for _, a := range d.Actions {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Action{}, false
+}

@@ -1,0 +1,203 @@
+package pluginapi
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Every export takes one JSON object and returns one. Every request carries
+// Config, the connection's configuration with secret fields removed (the
+// host adds them to outgoing HTTP itself). Every response may carry Error
+// instead of its result; a response with a non-nil Error is a failure and
+// its other fields are ignored.
+
+// Request is embedded in every request.
+type Request struct {
+	// Connection is the name of the connection the call is made for.
+	Connection string `json:"connection"`
+	// Config is the connection's config without secret fields.
+	Config json.RawMessage `json:"config"`
+}
+
+// Response is embedded in every response.
+type Response struct {
+	Error *Error `json:"error,omitempty"`
+}
+
+// Err returns the response's error as a Go error, or nil.
+func (r *Response) Err() error {
+	if r.Error == nil {
+		return nil
+	}
+	return r.Error
+}
+
+// DescribeRequest is the input of "describe". It carries no config: describe
+// answers the same for every connection.
+type DescribeRequest struct{}
+
+// CreateRequest asks for a new service. Spec has been validated by the host
+// against the plugin's SpecSchema.
+type CreateRequest struct {
+	Request
+	Spec json.RawMessage `json:"spec"`
+}
+
+// ServiceResponse answers create, get, update, delete and lifecycle. Delete
+// and slow operations may answer with a Service in an in-progress status
+// (deleting, updating); the host polls "get" to follow it. Delete of a
+// service that is already gone answers not_found.
+type ServiceResponse struct {
+	Response
+	Service *Service `json:"service,omitempty"`
+	// Warnings are messages the platform attached to an otherwise successful answer.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// GetRequest names a service.
+type GetRequest struct {
+	Request
+	ID string `json:"id"`
+}
+
+// UpdateRequest replaces a service's spec. Spec is complete (the host merges
+// a partial change onto the current spec before calling). Version, when
+// set, is the Service.Version the change was based on: a plugin whose
+// platform has a newer version answers CodeConflict.
+type UpdateRequest struct {
+	Request
+	ID      string          `json:"id"`
+	Spec    json.RawMessage `json:"spec"`
+	Version string          `json:"version,omitempty"`
+}
+
+// DeleteRequest removes a service. Force asks the platform to remove it even
+// while it still runs instances, where the platform makes that distinction.
+type DeleteRequest struct {
+	Request
+	ID    string `json:"id"`
+	Force bool   `json:"force,omitempty"`
+}
+
+// ListRequest asks for one page of services.
+type ListRequest struct {
+	Request
+	// Filters by key; values within a key are alternatives (OR), keys
+	// combine with AND. Common keys: "id", "name", "label" ("k" or "k=v"),
+	// "status" (normalized status). Plugins declare what they understand in
+	// DescribeResponse.ListFilters and ignore nothing silently: an unknown
+	// key is CodeInvalid.
+	Filters map[string][]string `json:"filters,omitempty"`
+	// PageSize is a hint; 0 means the plugin's default.
+	PageSize  int    `json:"page_size,omitempty"`
+	PageToken string `json:"page_token,omitempty"`
+}
+
+// ListResponse is one page of services. An empty NextPageToken means last page.
+type ListResponse struct {
+	Response
+	Services      []Service `json:"services"`
+	NextPageToken string    `json:"next_page_token,omitempty"`
+}
+
+// LogsRequest asks for log lines. A call never waits for new lines: to
+// follow, the host calls again with the returned Cursor.
+type LogsRequest struct {
+	Request
+	ID string `json:"id"`
+	// Cursor continues after the last entry of a previous answer; when set,
+	// Since and Tail are ignored.
+	Cursor string `json:"cursor,omitempty"`
+	// Since keeps only entries at or after this time.
+	Since *time.Time `json:"since,omitempty"`
+	// Tail keeps only the last N entries; 0 means all.
+	Tail int `json:"tail,omitempty"`
+	// Stdout and Stderr select streams; both false means both.
+	Stdout bool `json:"stdout,omitempty"`
+	Stderr bool `json:"stderr,omitempty"`
+	// Details asks for platform details on each entry (docker "details").
+	Details bool `json:"details,omitempty"`
+	// Instance restricts to one instance, where supported.
+	Instance string `json:"instance,omitempty"`
+	// Limit caps the number of entries in one answer; 0 means the plugin's default.
+	Limit int `json:"limit,omitempty"`
+}
+
+// LogsResponse carries entries oldest first and the cursor to continue.
+type LogsResponse struct {
+	Response
+	Entries []LogEntry `json:"entries"`
+	// Cursor is passed back to continue; it is set even when Entries is empty.
+	Cursor string `json:"cursor,omitempty"`
+	// More says more entries are ready now: call again without waiting.
+	More bool `json:"more,omitempty"`
+}
+
+// LifecycleRequest runs an action declared in DescribeResponse.Actions.
+type LifecycleRequest struct {
+	Request
+	ID     string          `json:"id"`
+	Action string          `json:"action"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// ScaleParams are the params of ActionScale.
+type ScaleParams struct {
+	Replicas int `json:"replicas"`
+}
+
+// InstancesRequest lists a service's instances, or fetches one by InstanceID.
+type InstancesRequest struct {
+	Request
+	ID         string              `json:"id"`
+	InstanceID string              `json:"instance_id,omitempty"`
+	Filters    map[string][]string `json:"filters,omitempty"`
+}
+
+// InstancesResponse lists instances.
+type InstancesResponse struct {
+	Response
+	Instances []Instance `json:"instances"`
+}
+
+// DeploymentsRequest lists a service's rollout history, or fetches one by DeploymentID.
+type DeploymentsRequest struct {
+	Request
+	ID            string     `json:"id"`
+	DeploymentID  string     `json:"deployment_id,omitempty"`
+	Status        []string   `json:"status,omitempty"` // platform status words
+	CreatedAfter  *time.Time `json:"created_after,omitempty"`
+	CreatedBefore *time.Time `json:"created_before,omitempty"`
+	PageSize      int        `json:"page_size,omitempty"`
+	PageToken     string     `json:"page_token,omitempty"`
+}
+
+// DeploymentsResponse is one page of deployments, newest first.
+type DeploymentsResponse struct {
+	Response
+	Deployments   []Deployment `json:"deployments"`
+	NextPageToken string       `json:"next_page_token,omitempty"`
+}
+
+// InvokeRequest sends a request to the running service itself.
+type InvokeRequest struct {
+	Request
+	ID          string            `json:"id"`
+	Method      string            `json:"method,omitempty"`
+	Path        string            `json:"path,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	// Body is the raw request body (base64 in JSON).
+	Body []byte `json:"body,omitempty"`
+}
+
+// InvokeResponse is the service's answer.
+type InvokeResponse struct {
+	Response
+	Status      int               `json:"status"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+	// Duration is how long the service took, if the platform says.
+	DurationMS int64 `json:"duration_ms,omitempty"`
+}
