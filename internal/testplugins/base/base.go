@@ -1,0 +1,63 @@
+// Package base is a plugin.Provider for test plugins: every operation
+// answers "unsupported", so a test plugin only writes the one it needs.
+package base
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// Provider answers describe with Name and "unsupported" to everything else.
+type Provider struct {
+	Name string
+}
+
+// Describe lists the required operations and minimal schemas.
+func (p Provider) Describe() pluginapi.DescribeResponse {
+	return pluginapi.DescribeResponse{
+		Name:         p.Name,
+		Version:      "0.0.1",
+		ABIVersion:   pluginapi.ABIVersion,
+		Title:        "Test plugin " + p.Name,
+		ConfigSchema: json.RawMessage(`{"type":"object"}`),
+		SpecSchema:   json.RawMessage(`{"type":"object"}`),
+		Operations:   append([]string(nil), pluginapi.RequiredOperations...),
+	}
+}
+
+// Create answers unsupported.
+func (Provider) Create(context.Context, *pluginapi.CreateRequest) (*pluginapi.ServiceResponse, error) {
+	return nil, pluginapi.Unsupported("create")
+}
+
+// Get answers unsupported.
+func (Provider) Get(context.Context, *pluginapi.GetRequest) (*pluginapi.ServiceResponse, error) {
+	return nil, pluginapi.Unsupported("get")
+}
+
+// Update answers unsupported.
+func (Provider) Update(context.Context, *pluginapi.UpdateRequest) (*pluginapi.ServiceResponse, error) {
+	return nil, pluginapi.Unsupported("update")
+}
+
+// Delete answers unsupported.
+func (Provider) Delete(context.Context, *pluginapi.DeleteRequest) (*pluginapi.ServiceResponse, error) {
+	return nil, pluginapi.Unsupported("delete")
+}
+
+// List answers unsupported.
+func (Provider) List(context.Context, *pluginapi.ListRequest) (*pluginapi.ListResponse, error) {
+	return nil, pluginapi.Unsupported("list")
+}
+
+// Logs answers unsupported.
+func (Provider) Logs(context.Context, *pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
+	return nil, pluginapi.Unsupported("logs")
+}
+
+// Lifecycle answers unsupported.
+func (Provider) Lifecycle(context.Context, *pluginapi.LifecycleRequest) (*pluginapi.ServiceResponse, error) {
+	return nil, pluginapi.Unsupported("lifecycle")
+}
