@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds every provider plugin under plugins/ to dist/plugins/<name>.wasm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-dist/plugins}
+mkdir -p "$out"
+for dir in plugins/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/main.go" ] || continue
+  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$out/$name.wasm" "./$dir"
+done
+ls "$out"
