@@ -1,0 +1,14 @@
+// Package ops is Wharf's operations facade: the one place where every
+// operation on plugins, connections and services is authorized, validated,
+// audited and sent to a plugin. The REST API (host/api) and the web portal
+// are thin faces on it; they never talk to plugins, storage or the audit log
+// themselves.
+//
+// Every mutating operation follows the same path:
+//
+//	authorize → validate (plugin's schema) → audit "started" → plugin call → audit outcome → answer
+//
+// Every method takes a [Caller] (who is asking, with which [Role]) and
+// returns errors as *pluginapi.Error, whose Code the faces map to a status.
+// Unknown connections, services, plugins and actions are CodeNotFound.
+package ops

@@ -1,0 +1,212 @@
+package ops
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// Role is what a caller may do. Each role includes the ones before it.
+type Role string
+
+// The roles.
+const (
+	// RoleViewer reads: plugins, connections (secrets redacted), services,
+	// logs, instances, deployments, the audit log.
+	RoleViewer Role = "viewer"
+	// RoleOperator also changes services: create, update, delete, actions, invoke.
+	RoleOperator Role = "operator"
+	// RoleAdmin also manages connections.
+	RoleAdmin Role = "admin"
+)
+
+// Roles lists the roles from least to most powerful.
+var Roles = []Role{RoleViewer, RoleOperator, RoleAdmin}
+
+func (r Role) rank() int {
+	for i, x := range Roles {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return r.rank() >= 0 }
+
+// Allows reports whether r may do what need may do.
+func (r Role) Allows(need Role) bool { return r.rank() >= 0 && r.rank() >= need.rank() }
+
+// Token is an API token as configured: its secret is kept only as the hex
+// SHA-256 of the bearer string.
+type Token struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Role   Role   `json:"role"`
+}
+
+// Caller is who asks for an operation; it is recorded in the audit log.
+type Caller struct {
+	Actor      string
+	Role       Role
+	ClientAddr string
+	RequestID  string
+}
+
+// PluginInfo describes a loaded plugin.
+type PluginInfo struct {
+	Name     string                     `json:"name"`
+	Title    string                     `json:"title"`
+	Version  string                     `json:"version"`
+	Digest   string                     `json:"digest"` // sha256 hex of the wasm
+	Path     string                     `json:"path"`
+	Hosts    []string                   `json:"hosts"` // host patterns it may reach besides each connection's endpoints
+	Describe pluginapi.DescribeResponse `json:"describe"`
+}
+
+// Connection is a stored connection as shown to callers: secret values are
+// replaced by "********" and SecretsSet names the secrets that have a value.
+type Connection struct {
+	Name       string          `json:"name"`
+	Plugin     string          `json:"plugin"`
+	Config     json.RawMessage `json:"config"`
+	SecretsSet []string        `json:"secrets_set"`
+	Version    int64           `json:"version"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// ConnectionInput creates or replaces a connection.
+type ConnectionInput struct {
+	Name   string          `json:"name"`
+	Plugin string          `json:"plugin"`
+	Config json.RawMessage `json:"config"`
+	// Version, on update, is the version the change was based on: a stale
+	// one is a conflict. 0 means "whatever is stored".
+	Version int64 `json:"version,omitempty"`
+}
+
+// Redacted is how secret values are shown; sent back on update, it keeps
+// the stored value.
+const Redacted = "********"
+
+// TestResult is the answer of TestConnection: whether a one-item "list" worked.
+type TestResult struct {
+	OK         bool             `json:"ok"`
+	Error      *pluginapi.Error `json:"error,omitempty"`
+	DurationMS int64            `json:"duration_ms"`
+}
+
+// ListOptions selects a page of one connection's services.
+type ListOptions struct {
+	// Filters by key (values OR, keys AND), passed to the plugin, which
+	// refuses keys it does not know (see DescribeResponse.ListFilters).
+	Filters   map[string][]string
+	PageSize  int
+	PageToken string
+}
+
+// ServicePage is one page of a connection's services.
+type ServicePage struct {
+	Services      []pluginapi.Service `json:"services"`
+	NextPageToken string              `json:"next_page_token,omitempty"`
+}
+
+// ListAllOptions selects services across connections (the portal's list).
+// Filters are applied by the host on the merged result.
+type ListAllOptions struct {
+	// Name keeps services whose name or id contains it, case-insensitively.
+	Name string
+	// Plugins, Connections and Statuses keep services matching any value;
+	// empty means all.
+	Plugins     []string
+	Connections []string
+	Statuses    []pluginapi.Status
+	// PageSize defaults to 50 (max 500); PageToken comes from a previous page.
+	PageSize  int
+	PageToken string
+}
+
+// ConnService is a service with the connection it lives in.
+type ConnService struct {
+	Connection string `json:"connection"`
+	Plugin     string `json:"plugin"`
+	pluginapi.Service
+}
+
+// ConnectionError is one connection's failure during ListAllServices.
+type ConnectionError struct {
+	Connection string           `json:"connection"`
+	Plugin     string           `json:"plugin"`
+	Error      *pluginapi.Error `json:"error"`
+}
+
+// AllServicesPage is a page of the merged, name-sorted service list.
+type AllServicesPage struct {
+	Services []ConnService `json:"services"`
+	// Total counts the matching services of all pages.
+	Total         int    `json:"total"`
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Errors lists the connections that could not be listed; the others still are.
+	Errors []ConnectionError `json:"errors,omitempty"`
+}
+
+// ServiceResult answers a change to a service. Service may be nil after a
+// delete when the platform returns nothing.
+type ServiceResult struct {
+	Service  *pluginapi.Service `json:"service,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
+}
+
+// DeploymentsOptions selects a page of a service's rollout history.
+type DeploymentsOptions struct {
+	Status        []string
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	PageSize      int
+	PageToken     string
+}
+
+// DeploymentPage is one page of deployments, newest first.
+type DeploymentPage struct {
+	Deployments   []pluginapi.Deployment `json:"deployments"`
+	NextPageToken string                 `json:"next_page_token,omitempty"`
+}
+
+// InvokeInput is a request sent to the running service.
+type InvokeInput struct {
+	Method      string            `json:"method,omitempty"`
+	Path        string            `json:"path,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+}
+
+// InvokeResult is the service's answer.
+type InvokeResult struct {
+	Status      int               `json:"status"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+	DurationMS  int64             `json:"duration_ms,omitempty"`
+}
+
+// LogsOptions selects log entries for a one-shot read.
+type LogsOptions struct {
+	Since          *time.Time
+	Tail           int
+	Cursor         string
+	Stdout, Stderr bool
+	Details        bool
+	Instance       string
+	Limit          int
+}
+
+// LogsPage is a batch of entries, oldest first, and the cursor to continue.
+type LogsPage struct {
+	Entries []pluginapi.LogEntry `json:"entries"`
+	Cursor  string               `json:"cursor,omitempty"`
+	More    bool                 `json:"more,omitempty"`
+}
