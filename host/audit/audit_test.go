@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -565,5 +566,56 @@ func TestCrashLeavesStartedRow(t *testing.T) {
 	}
 	if rep, err := l.Verify(context.Background()); err != nil || !rep.OK || rep.Rows != 2 {
 		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
+
+// TestCloseDrains closes the log while callers are writing: every Start
+// that reported success is in the table, every other one was refused.
+func TestCloseDrains(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "drain.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < 16; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				_, err := l.Start(ctx, Event{Operation: "create"})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case pluginapi.CodeOf(err) == pluginapi.CodeUnavailable:
+					refused.Add(1)
+					return
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for ok.Load() < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var n int64
+	if err := db.QueryRow(`SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != ok.Load() || refused.Load() != 16 {
+		t.Fatalf("%d rows, %d acknowledged starts, %d callers refused; want rows = acknowledged, 16 refused", n, ok.Load(), refused.Load())
 	}
 }

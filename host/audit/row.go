@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"hash"
-	"io"
 	"time"
 )
 
@@ -88,28 +86,23 @@ func (r *row) args() []any {
 // big-endian bytes and each string prefixed by its length, so no two
 // different rows encode alike.
 func (r *row) chainHash() []byte {
-	h := sha256.New()
-	writeStr(h, chainVersion)
-	h.Write(r.PrevHash)
-	writeInt(h, r.ID)
-	writeStr(h, r.Kind)
-	writeInt(h, r.RefID)
-	writeInt(h, r.TimeNS)
+	b := make([]byte, 0, 256+len(r.Request)+len(r.ErrMessage))
+	b = appendStr(b, chainVersion)
+	b = append(b, r.PrevHash...)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.ID))
+	b = appendStr(b, r.Kind)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.RefID))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.TimeNS))
 	for _, s := range []string{r.Actor, r.ClientAddr, r.RequestID, r.Connection, r.Plugin,
 		r.Operation, r.Target, r.Request, r.ErrCode, r.ErrMessage, r.ErrField} {
-		writeStr(h, s)
+		b = appendStr(b, s)
 	}
-	writeInt(h, r.DurationNS)
-	return h.Sum(nil)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.DurationNS))
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
-func writeInt(h hash.Hash, v int64) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(v))
-	h.Write(b[:])
-}
-
-func writeStr(h hash.Hash, s string) {
-	writeInt(h, int64(len(s)))
-	io.WriteString(h, s)
+func appendStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
 }
