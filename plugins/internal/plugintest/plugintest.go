@@ -1,0 +1,331 @@
+// Package plugintest helps test the Peak, ABEJA and TenxCloud plugins: a
+// Doer that adds credentials the way the host does, a typed Dispatch
+// wrapper, a wasm runner with a forwarding wharf_http host function, and
+// checks of the describe answer and of testdata/conformance.json.
+package plugintest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/wharfhq/wharf/internal/wasmbuild"
+	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/pluginapi/plugin"
+)
+
+// Doer sends requests with plugin.NativeDoer after adding the credentials
+// named by HTTPRequest.Auth from Secrets, as the host would, and records
+// every request it sent.
+type Doer struct {
+	Native  plugin.NativeDoer
+	Secrets map[string]string
+
+	mu   sync.Mutex
+	sent []pluginapi.HTTPRequest
+}
+
+// NewDoer returns a Doer for the endpoints and secrets of config, split by
+// the secret field names.
+func NewDoer(config map[string]any, endpointFields, secretFields []string) *Doer {
+	d := &Doer{Native: plugin.NativeDoer{Endpoints: map[string]string{}}, Secrets: map[string]string{}}
+	for _, f := range endpointFields {
+		if s, ok := config[f].(string); ok {
+			d.Native.Endpoints[f] = s
+		}
+	}
+	for _, f := range secretFields {
+		if s, ok := config[f].(string); ok {
+			d.Secrets[f] = s
+		}
+	}
+	return d
+}
+
+// Do implements plugin.Doer.
+func (d *Doer) Do(r *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
+	req := *r
+	req.Headers = map[string]string{}
+	for k, v := range r.Headers {
+		req.Headers[k] = v
+	}
+	if a := r.Auth; a != nil {
+		secret := d.Secrets[a.Secret]
+		switch a.Scheme {
+		case pluginapi.AuthBearer:
+			req.Headers["Authorization"] = "Bearer " + secret
+		case pluginapi.AuthBasic:
+			req.Headers["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(a.Username+":"+secret))
+		case pluginapi.AuthHeader:
+			req.Headers[a.Header] = a.Prefix + secret
+		default:
+			return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "test doer: auth scheme %q", a.Scheme)}
+		}
+	}
+	if req.Endpoint != "" {
+		if _, ok := d.Native.Endpoints[req.Endpoint]; !ok {
+			return &pluginapi.HTTPResponse{Error: pluginapi.Invalid("/endpoint", "no endpoint %q in the config", req.Endpoint)}
+		}
+	}
+	d.mu.Lock()
+	d.sent = append(d.sent, req)
+	d.mu.Unlock()
+	return d.Native.Do(&req)
+}
+
+// Sent returns the requests sent so far (with credentials added).
+func (d *Doer) Sent() []pluginapi.HTTPRequest {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.sent)
+}
+
+// Reset forgets the recorded requests.
+func (d *Doer) Reset() {
+	d.mu.Lock()
+	d.sent = nil
+	d.mu.Unlock()
+}
+
+// StripSecrets returns config without the secret fields, as JSON.
+func StripSecrets(t testing.TB, config map[string]any, secretFields []string) json.RawMessage {
+	t.Helper()
+	c := map[string]any{}
+	for k, v := range config {
+		if !slices.Contains(secretFields, k) {
+			c[k] = v
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Call runs op of p through plugin.Dispatch, as the wasm export would, and
+// decodes the answer into Resp; the error is the answer's structured error.
+func Call[Resp any](t testing.TB, ctx context.Context, p plugin.Provider, op string, req any) (*Resp, *pluginapi.Error) {
+	t.Helper()
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Decode[Resp](t, plugin.Dispatch(ctx, p, op, in))
+}
+
+// Decode reads an operation's JSON answer.
+func Decode[Resp any](t testing.TB, out []byte) (*Resp, *pluginapi.Error) {
+	t.Helper()
+	var e pluginapi.Response
+	if err := json.Unmarshal(out, &e); err != nil {
+		t.Fatalf("answer is not JSON: %v: %s", err, out)
+	}
+	if e.Error != nil {
+		return nil, e.Error
+	}
+	resp := new(Resp)
+	if err := json.Unmarshal(out, resp); err != nil {
+		t.Fatalf("decode answer: %v: %s", err, out)
+	}
+	return resp, nil
+}
+
+// Wasm is a plugin built to wasm and loaded with extism, its wharf_http
+// host function forwarding to a Doer.
+type Wasm struct {
+	plugin *extism.Plugin
+	doer   plugin.Doer
+	mu     sync.Mutex
+}
+
+// LoadWasm builds the plugin package pkg (e.g. "./plugins/peak") and loads it.
+func LoadWasm(t testing.TB, pkg string) *Wasm {
+	t.Helper()
+	path := wasmbuild.Build(t, pkg)
+	w := &Wasm{}
+	hf := extism.NewHostFunctionWithStack(pluginapi.HTTPFunction, func(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
+		in, err := p.ReadBytes(stack[0])
+		resp := &pluginapi.HTTPResponse{}
+		req := new(pluginapi.HTTPRequest)
+		switch {
+		case err != nil:
+			resp.Error = pluginapi.Errorf(pluginapi.CodeInternal, "read request: %v", err)
+		case json.Unmarshal(in, req) != nil:
+			resp.Error = pluginapi.Errorf(pluginapi.CodeInternal, "bad request JSON")
+		case w.doer == nil:
+			resp.Error = pluginapi.Errorf(pluginapi.CodeInternal, "no doer")
+		default:
+			resp = w.doer.Do(req)
+		}
+		out, _ := json.Marshal(resp)
+		off, err := p.WriteBytes(out)
+		if err != nil {
+			panic(err)
+		}
+		stack[0] = off
+	}, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
+	hf.SetNamespace("extism:host/user")
+	ctx := context.Background()
+	p, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmFile{Path: path}}},
+		extism.PluginConfig{EnableWasi: true}, []extism.HostFunction{hf})
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	t.Cleanup(func() { p.Close(ctx) })
+	w.plugin = p
+	return w
+}
+
+// Call runs an export with the JSON of req, sending HTTP through d.
+func (w *Wasm) Call(t testing.TB, d plugin.Doer, op string, req any) []byte {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.doer = d
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out, err := w.plugin.Call(op, in)
+	if err != nil {
+		t.Fatalf("wasm call %s: %v", op, err)
+	}
+	return out
+}
+
+// Describe calls the wasm describe export and checks the answer: ABI
+// version, schemas that compile, secret and endpoint fields as expected,
+// operations including every required one's presence rules.
+func (w *Wasm) Describe(t testing.TB) pluginapi.DescribeResponse {
+	t.Helper()
+	var d pluginapi.DescribeResponse
+	if err := json.Unmarshal(w.Call(t, nil, pluginapi.OpDescribe, struct{}{}), &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := pluginapi.CheckABIVersion(d.ABIVersion); err != nil {
+		t.Fatal(err)
+	}
+	CompileSchema(t, d.ConfigSchema)
+	CompileSchema(t, d.SpecSchema)
+	return d
+}
+
+// CompileSchema compiles a JSON Schema, failing the test when it is not one.
+func CompileSchema(t testing.TB, raw json.RawMessage) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("schema is not JSON: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("schema.json")
+	if err != nil {
+		t.Fatalf("schema does not compile: %v", err)
+	}
+	return s
+}
+
+// SchemaFields returns the top-level properties of a schema carrying the
+// boolean keyword (x-secret, x-endpoint).
+func SchemaFields(t testing.TB, raw json.RawMessage, keyword string) []string {
+	t.Helper()
+	var s struct {
+		Properties map[string]map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for name, p := range s.Properties {
+		if b, _ := p[keyword].(bool); b {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ValidationLocations validates doc against schema and returns the JSON
+// pointers of the failing instance locations (nil when valid).
+func ValidationLocations(t testing.TB, schema *jsonschema.Schema, doc json.RawMessage) []string {
+	t.Helper()
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = schema.Validate(inst)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		t.Fatal(err)
+	}
+	var locs []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			locs = append(locs, "/"+strings.Join(e.InstanceLocation, "/"))
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	return locs
+}
+
+// Conformance is testdata/conformance.json.
+type Conformance struct {
+	CreateSpec     json.RawMessage `json:"create_spec"`
+	UpdateSpec     json.RawMessage `json:"update_spec"`
+	InvalidSpec    json.RawMessage `json:"invalid_spec"`
+	InvalidField   string          `json:"invalid_field"`
+	BadCredentials map[string]any  `json:"bad_credentials"`
+}
+
+// LoadConformance reads testdata/conformance.json and checks it against
+// the spec schema: the create and update specs valid and different, the
+// invalid spec failing at invalid_field.
+func LoadConformance(t testing.TB, specSchema json.RawMessage) Conformance {
+	t.Helper()
+	b, err := os.ReadFile("testdata/conformance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Conformance
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("conformance.json: %v", err)
+	}
+	s := CompileSchema(t, specSchema)
+	if locs := ValidationLocations(t, s, c.CreateSpec); locs != nil {
+		t.Errorf("create_spec is invalid at %v", locs)
+	}
+	if locs := ValidationLocations(t, s, c.UpdateSpec); locs != nil {
+		t.Errorf("update_spec is invalid at %v", locs)
+	}
+	if bytes.Equal(c.CreateSpec, c.UpdateSpec) {
+		t.Error("update_spec must differ from create_spec")
+	}
+	if locs := ValidationLocations(t, s, c.InvalidSpec); !slices.Contains(locs, c.InvalidField) {
+		t.Errorf("invalid_spec fails at %v, want %s", locs, c.InvalidField)
+	}
+	if len(c.BadCredentials) == 0 {
+		t.Error("bad_credentials is empty")
+	}
+	return c
+}

@@ -1,0 +1,284 @@
+// Package rest holds the little that the Peak, ABEJA and TenxCloud plugins
+// share: sending JSON through the host's HTTP function, turning HTTP
+// failures into pluginapi errors, and page tokens for platforms that page
+// by number or not at all. Each plugin stays readable on its own; this
+// package has no platform knowledge.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/pluginapi/plugin"
+)
+
+// Client sends requests to one platform through the host.
+type Client struct {
+	// Endpoint is the config property holding the base URL.
+	Endpoint string
+	// Auth asks the host to add credentials to every request.
+	Auth *pluginapi.Auth
+	// Headers are added to every request (non-secret ones such as TenxCloud's username).
+	Headers map[string]string
+	// ErrorMessage extracts a human message (and optionally the field it
+	// names) from a platform's error body. Nil uses Message.
+	ErrorMessage func(body []byte) (message, field string)
+}
+
+// Request is one call: Path is appended to the endpoint, or URL is absolute.
+type Request struct {
+	Method string
+	// Endpoint overrides Client.Endpoint for this call.
+	Endpoint string
+	Path     string
+	URL      string
+	Query    map[string][]string
+	Headers  map[string]string
+	// JSON is marshalled as the body when non-nil; Body is sent as is otherwise.
+	JSON any
+	Body []byte
+}
+
+// Send sends r and returns the raw answer whatever its status; only
+// transport failures (blocked host, refused connection) are errors.
+func (c *Client) Send(ctx context.Context, r Request) (*pluginapi.HTTPResponse, error) {
+	hr := &pluginapi.HTTPRequest{
+		Method:  r.Method,
+		Path:    r.Path,
+		URL:     r.URL,
+		Query:   r.Query,
+		Headers: map[string]string{"Accept": "application/json"},
+		Body:    r.Body,
+		Auth:    c.Auth,
+	}
+	if r.URL == "" {
+		hr.Endpoint = c.Endpoint
+		if r.Endpoint != "" {
+			hr.Endpoint = r.Endpoint
+		}
+	}
+	for k, v := range c.Headers {
+		hr.Headers[k] = v
+	}
+	if r.JSON != nil {
+		b, err := json.Marshal(r.JSON)
+		if err != nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode request body: %v", err)
+		}
+		hr.Body = b
+		hr.Headers["Content-Type"] = "application/json"
+	}
+	for k, v := range r.Headers {
+		hr.Headers[k] = v
+	}
+	resp := plugin.HTTP(ctx).Do(hr)
+	if resp == nil {
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "%s %s: no answer from the host", r.Method, r.Path)
+	}
+	if resp.Error != nil {
+		e := *resp.Error
+		if e.Code == "" || e.Code == pluginapi.CodeInternal {
+			e.Code = pluginapi.CodeUnavailable
+			e.Retryable = true
+		}
+		return nil, &e
+	}
+	return resp, nil
+}
+
+// Do sends r, maps a non-2xx answer to an error and decodes a 2xx JSON body
+// into out (when out is non-nil and the body is not empty).
+func (c *Client) Do(ctx context.Context, r Request, out any) error {
+	resp, err := c.Send(ctx, r)
+	if err != nil {
+		return err
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return c.StatusError(resp)
+	}
+	if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return pluginapi.Errorf(pluginapi.CodeInternal, "decode answer of %s %s: %v", r.Method, r.Path, err)
+	}
+	return nil
+}
+
+// StatusError turns a non-2xx answer into an error with the platform's
+// message, its status and body in Detail.
+func (c *Client) StatusError(resp *pluginapi.HTTPResponse) *pluginapi.Error {
+	msg, field := "", ""
+	if c.ErrorMessage != nil {
+		msg, field = c.ErrorMessage(resp.Body)
+	} else {
+		msg = Message(resp.Body)
+	}
+	e := ErrorFromStatus(resp.Status, msg)
+	if e.Code == pluginapi.CodeInvalid {
+		e.Field = field
+	}
+	e.Detail = map[string]any{"status": resp.Status}
+	if body := strings.TrimSpace(string(resp.Body)); body != "" {
+		if len(body) > 2048 {
+			body = body[:2048]
+		}
+		e.Detail["body"] = body
+	}
+	return e
+}
+
+// ErrorFromStatus maps an HTTP status to a pluginapi error code.
+func ErrorFromStatus(status int, message string) *pluginapi.Error {
+	var code pluginapi.Code
+	switch {
+	case status == 400 || status == 422 || status == 413:
+		code = pluginapi.CodeInvalid
+	case status == 401:
+		code = pluginapi.CodeUnauthorized
+	case status == 403:
+		code = pluginapi.CodeForbidden
+	case status == 404:
+		code = pluginapi.CodeNotFound
+	case status == 405:
+		code = pluginapi.CodeUnsupported
+	case status == 409:
+		code = pluginapi.CodeConflict
+	case status == 408 || status == 504:
+		code = pluginapi.CodeTimeout
+	case status == 429 || status >= 500:
+		code = pluginapi.CodeUnavailable
+	default:
+		code = pluginapi.CodeInternal
+	}
+	if message == "" {
+		message = fmt.Sprintf("the platform answered HTTP %d", status)
+	}
+	return &pluginapi.Error{Code: code, Message: message,
+		Retryable: code == pluginapi.CodeUnavailable || code == pluginapi.CodeTimeout}
+}
+
+// Message returns the first non-empty string among the usual message keys
+// of a JSON error body, or the body itself when it is short plain text.
+func Message(body []byte, keys ...string) string {
+	if len(keys) == 0 {
+		keys = []string{"message", "error_description", "detail", "error", "msg"}
+	}
+	var obj map[string]any
+	if json.Unmarshal(body, &obj) == nil {
+		for _, k := range keys {
+			if s, ok := obj[k].(string); ok && s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	text := strings.TrimSpace(string(body))
+	if len(text) > 200 || strings.ContainsAny(text, "<{") {
+		return ""
+	}
+	return text
+}
+
+// DecodeConfig decodes a connection config (secrets already stripped).
+func DecodeConfig(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return pluginapi.Invalid("/config", "the connection config is missing")
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return pluginapi.Invalid("/config", "the connection config is not valid: %v", err)
+	}
+	return nil
+}
+
+// DecodeSpec decodes a service spec, naming the offending field when a
+// value has the wrong type.
+func DecodeSpec(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return pluginapi.Invalid("", "the spec is missing")
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return pluginapi.Invalid("/"+strings.ReplaceAll(te.Field, ".", "/"), "%s must be a %s, not a JSON %s", te.Field, te.Type, te.Value)
+		}
+		return pluginapi.Invalid("", "the spec is not valid JSON for this plugin: %v", err)
+	}
+	return nil
+}
+
+// OffsetToken encodes a position in a list as a page token.
+func OffsetToken(n int) string { return strconv.Itoa(n) }
+
+// ParseOffsetToken reads a token made by OffsetToken; "" is the start.
+func ParseOffsetToken(tok string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(tok)
+	if err != nil || n < 0 {
+		return 0, pluginapi.Invalid("/page_token", "page token %q was not made by this plugin", tok)
+	}
+	return n, nil
+}
+
+// Page cuts one page out of items, which must be in a stable order, and
+// returns the token of the next page ("" on the last).
+func Page[T any](items []T, pageSize, defaultSize int, token string) ([]T, string, error) {
+	off, err := ParseOffsetToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	if pageSize <= 0 {
+		pageSize = defaultSize
+	}
+	if off >= len(items) {
+		return []T{}, "", nil
+	}
+	end := min(off+pageSize, len(items))
+	next := ""
+	if end < len(items) {
+		next = OffsetToken(end)
+	}
+	return items[off:end], next, nil
+}
+
+// CheckFilters answers invalid for a filter key not in known.
+func CheckFilters(filters map[string][]string, known ...string) error {
+	for k := range filters {
+		ok := false
+		for _, n := range known {
+			ok = ok || k == n
+		}
+		if !ok {
+			return pluginapi.Invalid("/filters/"+k, "unknown filter %q: this plugin understands %s", k, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// Contains reports whether list holds s, case-insensitively.
+func Contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// MustJSON marshals v for Raw and Spec fields; it cannot fail for the plain
+// structs and maps plugins pass it.
+func MustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
