@@ -66,6 +66,7 @@ type Runtime struct {
 	mu      sync.Mutex
 	plugins map[string]*Plugin // loaded plugins by name
 	closed  bool
+	loading sync.WaitGroup // loads in progress; Close waits for them
 }
 
 // New checks cfg, applies defaults and opens the compilation cache.
@@ -119,6 +120,11 @@ func (r *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	r.mu.Unlock()
+
+	// The cache must outlive every compilation using it.
+	r.loading.Wait()
+	r.mu.Lock()
 	plugins := make([]*Plugin, 0, len(r.plugins))
 	for _, p := range r.plugins {
 		plugins = append(plugins, p)
@@ -286,6 +292,15 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (*Plugin, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("load %s: %s", wasmPath, fmt.Sprintf(format, args...))
 	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, fail("runtime is closed")
+	}
+	r.loading.Add(1)
+	r.mu.Unlock()
+	defer r.loading.Done()
+
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		return nil, fail("%v", err)
