@@ -241,6 +241,12 @@ func (h *Handler) do(ctx context.Context, preq *pluginapi.HTTPRequest) (*destina
 	return dest, out
 }
 
+// Handler is what the runtime's HTTPHandler asks for; declared here to keep
+// this package free of the runtime's imports.
+var _ interface {
+	Do(context.Context, *pluginapi.HTTPRequest) *pluginapi.HTTPResponse
+} = (*Handler)(nil)
+
 func fail(e *pluginapi.Error) *pluginapi.HTTPResponse { return &pluginapi.HTTPResponse{Error: e} }
 
 // router sends requests for "localhost" to the endpoint's unix socket when
@@ -316,7 +322,11 @@ func (h *Handler) logRequest(req *pluginapi.HTTPRequest, dest *destination, resp
 	}
 	attrs := []any{slog.String("connection", h.t.Connection), slog.Duration("duration", took)}
 	if req != nil {
-		attrs = append(attrs, slog.String("method", req.Method))
+		method := req.Method
+		if method == "" {
+			method = http.MethodGet
+		}
+		attrs = append(attrs, slog.String("method", method))
 	}
 	if dest != nil && dest.url != nil {
 		attrs = append(attrs, slog.String("host", dest.url.Host), slog.String("path", dest.url.Path))

@@ -3,6 +3,7 @@ package egress
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -409,7 +410,7 @@ func TestUnavailable(t *testing.T) {
 	}{
 		{"connection refused", closed, []string{"endpoint host (" + closed + ")", "connection refused"}},
 		{"socket missing", missing, []string{"endpoint host (" + missing + ")", "does not exist"}},
-		{"unknown host", "http://wharf-test-no-such-host.invalid", []string{"wharf-test-no-such-host.invalid", "not found"}},
+		{"unknown host", "http://wharf-test-no-such-host.invalid", []string{"endpoint host (http://wharf-test-no-such-host.invalid)", "cannot resolve wharf-test-no-such-host.invalid"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -465,5 +466,35 @@ func TestDebugLog(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("log %q lacks %q", line, want)
 		}
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	tcp := newRecorder(t, nil)
+	unix, sock := newUnixRecorder(t, nil)
+	c, _ := newClient(t, Options{})
+	target := Target{Connection: "c1", Config: map[string]any{"api": tcp.URL, "docker": "unix://" + sock},
+		EndpointFields: []string{"api", "docker"}}
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		go func() {
+			h := c.For(target)
+			for _, ep := range []string{"api", "docker"} {
+				resp := h.Do(context.Background(), &pluginapi.HTTPRequest{Endpoint: ep, Path: "/ping"})
+				if resp.Error != nil || resp.Status != 200 {
+					errs <- fmt.Errorf("%s: %v %d", ep, resp.Error, resp.Status)
+					continue
+				}
+				errs <- nil
+			}
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if len(tcp.all()) != 8 || len(unix.all()) != 8 {
+		t.Errorf("tcp got %d, unix got %d; want 8 each", len(tcp.all()), len(unix.all()))
 	}
 }

@@ -38,7 +38,7 @@ func (h *Handler) transportError(err error, parent, callCtx context.Context, des
 	var hostErr x509.HostnameError
 	switch {
 	case errors.As(err, &dnsErr):
-		return pluginapi.Errorf(pluginapi.CodeUnavailable, "cannot reach %s: host %s not found", dest.name, dnsErr.Name)
+		return pluginapi.Errorf(pluginapi.CodeUnavailable, "cannot reach %s: cannot resolve %s: %s", dest.name, dnsErr.Name, dnsErr.Err)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "cannot reach %s: connection refused", dest.name)
 	case dest.socket != "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOENT)):
