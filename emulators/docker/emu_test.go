@@ -57,7 +57,7 @@ func u64(n uint64) *uint64 { return &n }
 
 func webSpec(name string, replicas uint64) swarm.ServiceSpec {
 	return swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{"app": "shop"}},
+		Annotations:  swarm.Annotations{Name: name, Labels: map[string]string{"app": "shop"}},
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "nginx:1.27", Env: []string{"A=1"}}},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: u64(replicas)}},
 		EndpointSpec: &swarm.EndpointSpec{Ports: []swarm.PortConfig{{TargetPort: 80, PublishedPort: 8080}}},

@@ -398,4 +398,3 @@ func (s *Server) lookupTask(ref string) (*task, error) {
 	}
 	return nil, &apiError{http.StatusNotFound, fmt.Sprintf("task %s not found", ref)}
 }
-
