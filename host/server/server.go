@@ -1,0 +1,181 @@
+// Package server assembles a whole Wharf host from its parts — storage,
+// audit log, wasm runtime, plugins, egress, the operations facade and the
+// HTTP faces mounted on one echo instance. `wharf serve` uses it, and so can
+// a platform team embedding Wharf in its own Go program:
+//
+//	srv, err := server.New(ctx, server.Config{DataDir: "data", PluginsDir: "plugins",
+//		Faces: []server.Face{api.Register, web.Register}})
+//	...
+//	http.ListenAndServe(addr, srv.Handler())
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/connstore"
+	"github.com/wharfhq/wharf/host/egress"
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/runtime"
+	"github.com/wharfhq/wharf/host/store"
+)
+
+// Face mounts one face of the host (the REST API, the web portal) on e.
+type Face func(e *echo.Echo, h *ops.Host) error
+
+// Config describes a host. DataDir is required; everything else has defaults.
+type Config struct {
+	// DataDir holds the SQLite database (wharf.db), the key that encrypts
+	// connection configs (wharf.key) and the compilation cache (cache/).
+	DataDir string
+	// PluginsDir is scanned for *.wasm plugins. A plugin that fails to load
+	// is logged and skipped: one broken plugin does not stop the host.
+	PluginsDir string
+	// PluginFiles are further .wasm files to load.
+	PluginFiles []string
+	// Runtime sets plugin limits; CacheDir defaults to DataDir/cache.
+	Runtime runtime.Config
+	// Egress sets the limits of plugins' HTTP.
+	Egress egress.Options
+	// Tokens are the accepted API tokens; none means open (local) mode.
+	Tokens []ops.Token
+	// Connections are created or replaced at start (a config file's).
+	Connections []connstore.Connection
+	// Faces are mounted in order on the host's echo instance.
+	Faces  []Face
+	Logger *slog.Logger
+}
+
+// Server is a running host.
+type Server struct {
+	Host    *ops.Host
+	Echo    *echo.Echo
+	Plugins []*runtime.Plugin
+	// LoadErrors are the plugins that could not be loaded.
+	LoadErrors []error
+
+	closers []func(context.Context) error
+}
+
+// New opens the storage, loads the plugins and wires the facade and faces.
+// On error everything opened so far is closed again.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: DataDir is required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s = &Server{}
+	defer func() {
+		if err != nil {
+			_ = s.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	db, err := store.Open(filepath.Join(cfg.DataDir, "wharf.db"))
+	if err != nil {
+		return nil, fmt.Errorf("server: open database: %w", err)
+	}
+	s.closers = append(s.closers, func(context.Context) error { return db.Close() })
+	auditLog, err := audit.New(db)
+	if err != nil {
+		return nil, fmt.Errorf("server: audit log: %w", err)
+	}
+	s.closers = append(s.closers, func(context.Context) error { return auditLog.Close() })
+	key, err := connstore.LoadOrCreateKey(filepath.Join(cfg.DataDir, "wharf.key"))
+	if err != nil {
+		return nil, fmt.Errorf("server: key: %w", err)
+	}
+	conns, err := connstore.New(db, key)
+	if err != nil {
+		return nil, fmt.Errorf("server: connections: %w", err)
+	}
+
+	rcfg := cfg.Runtime
+	if rcfg.CacheDir == "" {
+		rcfg.CacheDir = filepath.Join(cfg.DataDir, "cache")
+	}
+	if rcfg.Logger == nil {
+		rcfg.Logger = log
+	}
+	rt, err := runtime.New(ctx, rcfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: runtime: %w", err)
+	}
+	s.closers = append(s.closers, rt.Close)
+	if cfg.PluginsDir != "" {
+		plugins, errs := rt.LoadDir(ctx, cfg.PluginsDir)
+		s.Plugins = append(s.Plugins, plugins...)
+		s.LoadErrors = append(s.LoadErrors, errs...)
+	}
+	for _, f := range cfg.PluginFiles {
+		p, err := rt.Load(ctx, f)
+		if err != nil {
+			s.LoadErrors = append(s.LoadErrors, err)
+			continue
+		}
+		s.Plugins = append(s.Plugins, p)
+	}
+	for _, e := range s.LoadErrors {
+		log.Error("plugin not loaded", "err", e)
+	}
+	for _, p := range s.Plugins {
+		d := p.Describe()
+		log.Info("plugin loaded", "name", p.Name(), "version", d.Version, "abi", d.ABIVersion, "path", p.Path())
+	}
+
+	eg := egress.New(cfg.Egress)
+	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
+	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
+		Egress: eg, Logger: log, Tokens: cfg.Tokens})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, func(context.Context) error { s.Host.Close(); return nil })
+	if s.Host.Open() {
+		log.Warn("no API tokens configured: running open, every caller is an admin")
+	}
+
+	system := ops.Caller{Actor: "system:config", Role: ops.RoleAdmin}
+	for _, c := range cfg.Connections {
+		if _, err := s.Host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config}); err != nil {
+			return nil, fmt.Errorf("server: connection %s: %w", c.Name, err)
+		}
+	}
+
+	s.Echo = echo.New()
+	s.Echo.HideBanner = true
+	s.Echo.HidePort = true
+	for _, mount := range cfg.Faces {
+		if err := mount(s.Echo, s.Host); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Handler serves every mounted face.
+func (s *Server) Handler() http.Handler { return s.Echo }
+
+// Close releases everything, in the reverse order of opening.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i](ctx))
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
