@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -328,4 +329,38 @@ func LoadConformance(t testing.TB, specSchema json.RawMessage) Conformance {
 		t.Error("bad_credentials is empty")
 	}
 	return c
+}
+
+// Clock is a settable clock for emulators and plugins under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock forward.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// WantCode fails the test unless err has the code and field.
+func WantCode(t testing.TB, err *pluginapi.Error, code pluginapi.Code, field string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %s", code)
+	}
+	if err.Code != code || err.Field != field {
+		t.Fatalf("error %+v, want code %s field %q", err, code, field)
+	}
 }
