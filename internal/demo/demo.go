@@ -15,7 +15,9 @@ import (
 	"time"
 
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
+	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	peakemu "github.com/wharfhq/wharf/emulators/peak"
+	tenxemu "github.com/wharfhq/wharf/emulators/tenx"
 	"github.com/wharfhq/wharf/host/connstore"
 )
 
@@ -35,7 +37,9 @@ type platform struct {
 
 var platforms = []platform{
 	{"demo-swarm", "docker", func() emulator { return dockeremu.New(dockeremu.Options{}) }},
+	{"demo-ecs", "ecs", func() emulator { return ecsemu.New(ecsemu.Options{}) }},
 	{"demo-peak", "peak", func() emulator { return peakemu.New(peakemu.Options{}) }},
+	{"demo-tenx", "tenx", func() emulator { return tenxemu.New(tenxemu.Options{}) }},
 }
 
 // DockerSocket is where a local Docker engine is looked for.

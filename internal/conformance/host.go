@@ -1,0 +1,78 @@
+package conformance
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/host/egress"
+	"github.com/wharfhq/wharf/host/runtime"
+	"github.com/wharfhq/wharf/host/server"
+	"github.com/wharfhq/wharf/internal/wasmbuild"
+)
+
+// HostOptions shape a test host.
+type HostOptions struct {
+	// Plugins are plugin package folders relative to the module root, e.g. "./plugins/docker".
+	Plugins []string
+	Faces   []server.Face
+	// EgressTimeout bounds each platform request (default 5s), so that the
+	// "platform hangs" case ends quickly.
+	EgressTimeout time.Duration
+}
+
+// StartHost builds the plugins to wasm and runs a whole host with a fresh
+// data folder on an httptest server, closed at the end of the test.
+func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
+	t.Helper()
+	dir := t.TempDir()
+	plugins := filepath.Join(dir, "plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range o.Plugins {
+		wasm := wasmbuild.Build(t, p)
+		b, err := os.ReadFile(wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(plugins, filepath.Base(wasm)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.EgressTimeout == 0 {
+		o.EgressTimeout = 5 * time.Second
+	}
+	cache := filepath.Join(os.TempDir(), "wharf-test-compilation-cache")
+	srv, err := server.New(context.Background(), server.Config{
+		DataDir:    filepath.Join(dir, "data"),
+		PluginsDir: plugins,
+		Runtime:    runtime.Config{CacheDir: cache, CallTimeout: 2 * o.EgressTimeout},
+		Egress:     egress.Options{DefaultTimeout: o.EgressTimeout, MaxTimeout: o.EgressTimeout},
+		Faces:      o.Faces,
+		Logger:     slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.LoadErrors) > 0 {
+		t.Fatalf("plugins failed to load: %v", srv.LoadErrors)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		_ = srv.Close(context.Background())
+	})
+	return srv, &Client{Base: hs.URL + "/api/v1"}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
