@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ type HostOptions struct {
 func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
 	t.Helper()
 	dir := t.TempDir()
+	logDone := new(atomic.Bool)
 	plugins := filepath.Join(dir, "plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
 		Runtime:    runtime.Config{CacheDir: cache, CallTimeout: 2 * o.EgressTimeout},
 		Egress:     egress.Options{DefaultTimeout: o.EgressTimeout, MaxTimeout: o.EgressTimeout},
 		Faces:      o.Faces,
-		Logger:     slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:     slog.New(slog.NewTextHandler(testWriter{t, logDone}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -64,15 +66,23 @@ func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
+		defer logDone.Store(true)
 		hs.Close()
 		_ = srv.Close(context.Background())
 	})
 	return srv, &Client{Base: hs.URL + "/api/v1"}
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter sends the host's log to the test's log while the test runs,
+// and drops what background goroutines write after it ended.
+type testWriter struct {
+	t    testing.TB
+	done *atomic.Bool
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
+	if !w.done.Load() {
+		w.t.Log(string(p))
+	}
 	return len(p), nil
 }
