@@ -104,10 +104,12 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 		// Whatever happened, the instance's state cannot be trusted: a Go
 		// plugin that panicked has exited, a timed-out module was closed by
 		// wazero, and a trapped one may hold half-written memory.
+		e := p.callError(ctx, callCtx, op, err, stderr)
+		p.log.Warn("plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
 		if stderr != "" {
-			p.log.Warn("plugin call failed", "plugin", p.label(), "op", op, "stderr", stderr)
+			p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
 		}
-		return nil, p.callError(ctx, callCtx, op, err, stderr)
+		return nil, e
 	}
 	if stderr != "" {
 		p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
@@ -133,9 +135,13 @@ func (p *Plugin) callError(ctx, callCtx context.Context, op string, err error, s
 		detail["stderr"] = stderr
 	}
 	if callCtx.Err() != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
+		switch ctx.Err() {
+		case context.Canceled:
 			return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true, Detail: detail,
 				Message: fmt.Sprintf("plugin %s: %s was cancelled", p.label(), op)}
+		case context.DeadlineExceeded:
+			return &pluginapi.Error{Code: pluginapi.CodeTimeout, Retryable: true, Detail: detail,
+				Message: fmt.Sprintf("plugin %s: %s did not finish before the caller's deadline", p.label(), op)}
 		}
 		return &pluginapi.Error{Code: pluginapi.CodeTimeout, Retryable: true, Detail: detail,
 			Message: fmt.Sprintf("plugin %s: %s did not finish within %s", p.label(), op, p.timeout)}

@@ -257,6 +257,12 @@ func TestCancelDuringCall(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	wantCode(t, <-done, pluginapi.CodeUnavailable, "loops", "cancelled")
+
+	// A caller's deadline shorter than the plugin's timeout also stops it.
+	ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := p.Call(ctx, pluginapi.OpGet, []byte(`{}`), nil)
+	wantCode(t, err, pluginapi.CodeTimeout, "loops", "caller's deadline")
 }
 
 func TestMemoryLimit(t *testing.T) {

@@ -1,0 +1,59 @@
+// Package runtime loads Wharf provider plugins (WebAssembly modules built
+// against the Extism ABI) and runs their operations safely and in parallel.
+//
+// # Loading
+//
+// [Runtime.Load] reads <name>.wasm and the optional manifest <name>.json
+// beside it:
+//
+//	{"name": "docker", "sha256": "<hex>", "limits": {"timeout_ms": 10000, "memory_mb": 128, "pool_size": 4}}
+//
+// The manifest is decoded strictly (an unknown field is an error), a sha256
+// that does not match the file refuses the plugin, and its limits may only
+// lower the host's [Config]. Its name, when given, replaces the one the
+// plugin reports. The module is compiled once with extism on wazero; the
+// compiled code goes to a [wazero.CompilationCache] shared by every plugin of
+// the Runtime and, with Config.CacheDir, kept on disk so the next start of
+// the host skips compilation. Then describe is called on a fresh instance and
+// checked: the ABI major version must be ours, the name must be lowercase
+// letters, digits and dashes, and every required operation and every
+// optional one the plugin lists must really be exported. [Runtime.LoadDir]
+// does this for every *.wasm file of a folder, several at a time, and
+// reports each file that failed on its own, so one bad plugin never keeps
+// the others out.
+//
+// # Pooling
+//
+// An extism instance runs one call at a time, and creating one costs far
+// more than a call (Go plugins initialise their runtime first). Each
+// [Plugin] therefore keeps a pool: a call takes an idle instance, or creates
+// one while fewer than PoolSize exist, or waits (as long as its context
+// allows) for one to come back. Calls on different instances run in
+// parallel; idle instances are reused most-recent first.
+//
+// # Discard on failure
+//
+// A call that traps, times out or runs out of memory leaves its instance in
+// a state nobody can trust: a Go plugin that panicked has already exited, a
+// timed-out module was closed by wazero (WithCloseOnContextDone interrupts
+// even a tight loop), a trapped one may hold half-written memory. Such an
+// instance is closed and dropped, never pooled again; the next call gets a
+// fresh one, so one bad request never poisons the following ones. Each
+// instance writes its stderr to a small buffer of its own, which is how the
+// error of a crashed call carries the plugin's own panic message (Go prints
+// "panic: ..." to stderr before exiting). A call whose answer is merely too
+// large keeps its instance.
+//
+// # Why the host owns HTTP
+//
+// Plugins get no sockets, no files and no environment. Their only way out
+// is the host function wharf_http (module "extism:host/user"), which hands
+// the request to the [HTTPHandler] given to that very [Plugin.Call]. The
+// host's handler checks the target against the connection's allowed hosts,
+// adds credentials and enforces timeouts and size caps. So secrets never
+// enter plugin memory, a compromised or buggy plugin cannot reach anything
+// the connection does not allow, and every request can be audited in one
+// place. Failures of that path (bad request JSON, no handler, a handler
+// panic) come back to the plugin as HTTPResponse.Error, never as a trap.
+// Extism's own http_request host function stays disabled (no allowed hosts).
+package runtime
