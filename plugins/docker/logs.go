@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+const (
+	defaultLogLimit = 1000
+	maxLogLimit     = 10000
+	logBodyBytes    = 8 << 20
+	// lagWindow is how far back each follow call looks again, so that a
+	// line the engine delivers late (logs of several tasks travel through
+	// swarm separately) is not lost; lines already returned are recognised
+	// by the cursor and dropped.
+	lagWindow = 2 * time.Second
+	taskIDKey = "com.docker.swarm.task.id"
+)
+
+// rawLine is one line of the log stream before parsing.
+type rawLine struct {
+	stream byte // 1 stdout, 2 stderr, 3 system error; 0 for a TTY
+	text   string
+}
+
+// demux splits a multiplexed stream (8-byte headers: stream byte, three
+// zeros, big-endian length) into lines. A frame may hold several lines and
+// a line may span frames; the unfinished line of each stream waits for the
+// next frame of that stream. When the body was truncated, an incomplete
+// last frame and unfinished lines are dropped.
+func demux(body []byte, truncated bool) []rawLine {
+	var out []rawLine
+	partial := map[byte][]byte{}
+	var order []byte
+	for len(body) >= 8 {
+		stream := body[0]
+		n := int(binary.BigEndian.Uint32(body[4:8]))
+		if len(body) < 8+n {
+			break
+		}
+		payload := body[8 : 8+n]
+		body = body[8+n:]
+		if _, seen := partial[stream]; !seen {
+			order = append(order, stream)
+		}
+		buf := append(partial[stream], payload...)
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			out = append(out, rawLine{stream: stream, text: string(buf[:i])})
+			buf = buf[i+1:]
+		}
+		partial[stream] = append([]byte(nil), buf...)
+	}
+	if !truncated {
+		for _, s := range order {
+			if len(partial[s]) > 0 {
+				out = append(out, rawLine{stream: s, text: string(partial[s])})
+			}
+		}
+	}
+	return out
+}
+
+// splitRaw splits a TTY stream on newlines, dropping the terminal's \r.
+func splitRaw(body []byte, truncated bool) []rawLine {
+	var out []rawLine
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, '\n')
+		if i < 0 {
+			if !truncated {
+				out = append(out, rawLine{text: strings.TrimSuffix(string(body), "\r")})
+			}
+			break
+		}
+		out = append(out, rawLine{text: strings.TrimSuffix(string(body[:i]), "\r")})
+		body = body[i+1:]
+	}
+	return out
+}
+
+// entry is a parsed line with what the cursor needs.
+type entry struct {
+	pluginapi.LogEntry
+	at  time.Time
+	key string // task/stream: lines of one key arrive in order
+}
+
+// parseLine reads "<timestamp> <details> <message>" (we always ask for both).
+func parseLine(l rawLine) entry {
+	var e entry
+	text := l.text
+	switch l.stream {
+	case 1, 0:
+		e.Stream = "stdout"
+	case 2:
+		e.Stream = "stderr"
+	}
+	if ts, rest, ok := strings.Cut(text, " "); ok {
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			e.at = t
+			tt := t
+			e.Time = &tt
+			text = rest
+		}
+	}
+	if e.Time != nil {
+		attrs, msg, _ := strings.Cut(text, " ")
+		if attrs == "" || strings.Contains(attrs, "=") {
+			e.Details = parseDetails(attrs)
+			text = msg
+		}
+	}
+	e.Message = text
+	e.Instance = e.Details[taskIDKey]
+	e.key = e.Instance + "/" + strconv.Itoa(int(l.stream))
+	return e
+}
+
+// parseDetails reads "k=v,k=v" with query-escaped keys and values.
+func parseDetails(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if uv, err := url.QueryUnescape(v); err == nil {
+			v = uv
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// cursor is where a follower stands: Since is the time to ask from next;
+// Seen holds, per task and stream, the last time returned and how many
+// lines had exactly that time, to drop what was already returned.
+type cursor struct {
+	Since time.Time          `json:"s"`
+	Seen  map[string]seenPos `json:"p,omitempty"`
+}
+
+type seenPos struct {
+	At time.Time `json:"t"`
+	N  int       `json:"n"`
+}
+
+func (c *cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	c := new(cursor)
+	if err != nil || json.Unmarshal(b, c) != nil {
+		return nil, pluginapi.Invalid("/cursor", "the cursor is not one this plugin gave")
+	}
+	return c, nil
+}
+
+func unixNano(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) }
+
+// Logs returns log lines without waiting for new ones. The service is
+// inspected first to learn whether it has a TTY (as docker-py does): its
+// logs are then one raw stream instead of multiplexed frames.
+func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	var cur *cursor
+	if req.Cursor != "" {
+		if cur, err = decodeCursor(req.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	if req.Tail < 0 {
+		return nil, pluginapi.Invalid("/tail", "tail must be 0 (all) or more")
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = defaultLogLimit
+	}
+	limit = min(limit, maxLogLimit)
+
+	var svc swarm.Service
+	if _, err := e.getJSON(call{method: "GET", path: servicePath(req.ID)}, &svc); err != nil {
+		return nil, notFoundAs(err, "service %q not found", req.ID)
+	}
+	tty := svc.Spec.TaskTemplate.ContainerSpec != nil && svc.Spec.TaskTemplate.ContainerSpec.TTY
+	path := servicePath(svc.ID) + "/logs"
+	if req.Instance != "" {
+		var t swarm.Task
+		if _, err := e.getJSON(call{method: "GET", path: "/tasks/" + url.PathEscape(req.Instance)}, &t); err != nil {
+			return nil, notFoundAs(err, "instance %q not found", req.Instance)
+		}
+		if t.ServiceID != svc.ID {
+			return nil, pluginapi.NotFound("instance %q is not a task of service %s", req.Instance, svc.Spec.Name)
+		}
+		path = "/tasks/" + url.PathEscape(t.ID) + "/logs"
+	}
+
+	stdout, stderr := req.Stdout, req.Stderr
+	if !stdout && !stderr {
+		stdout, stderr = true, true
+	}
+	q := url.Values{"stdout": {boolParam(stdout)}, "stderr": {boolParam(stderr)}, "timestamps": {"1"}, "details": {"1"}}
+	switch {
+	case cur != nil:
+		if !cur.Since.IsZero() {
+			q.Set("since", unixNano(cur.Since))
+		}
+	default:
+		if req.Since != nil {
+			q.Set("since", unixNano(*req.Since))
+		}
+		if req.Tail > 0 {
+			q.Set("tail", strconv.Itoa(req.Tail)) // per task upstream; cut again below
+		}
+	}
+	resp, err := e.do(call{method: "GET", path: path, query: q, maxBody: logBodyBytes})
+	if err != nil {
+		return nil, err
+	}
+	var lines []rawLine
+	if tty {
+		lines = splitRaw(resp.Body, resp.Truncated)
+	} else {
+		lines = demux(resp.Body, resp.Truncated)
+	}
+
+	// Parse, drop what the cursor says was returned, order by time.
+	seenAt := map[string]int{} // lines of a key at the cursor's time met so far
+	entries := make([]entry, 0, len(lines))
+	for _, l := range lines {
+		en := parseLine(l)
+		if cur != nil {
+			if p, ok := cur.Seen[en.key]; ok {
+				if en.at.Before(p.At) {
+					continue
+				}
+				if en.at.Equal(p.At) {
+					seenAt[en.key]++
+					if seenAt[en.key] <= p.N {
+						continue
+					}
+				}
+			}
+		}
+		entries = append(entries, en)
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
+	if cur == nil && req.Tail > 0 && len(entries) > req.Tail {
+		entries = entries[len(entries)-req.Tail:]
+	}
+	more := resp.Truncated
+	if len(entries) > limit {
+		entries, more = entries[:limit], true
+	}
+
+	// Move the cursor.
+	next := &cursor{Seen: map[string]seenPos{}}
+	if cur != nil {
+		next.Since = cur.Since
+		for k, p := range cur.Seen {
+			next.Seen[k] = p
+		}
+	} else if req.Since != nil {
+		next.Since = *req.Since
+	}
+	var last time.Time
+	for _, en := range entries {
+		p := next.Seen[en.key]
+		if en.at.Equal(p.At) {
+			p.N++
+		} else {
+			p = seenPos{At: en.at, N: 1}
+		}
+		next.Seen[en.key] = p
+		if en.at.After(last) {
+			last = en.at
+		}
+	}
+	if !last.IsZero() && !resp.Truncated {
+		since := last.Add(-lagWindow)
+		if cur == nil && req.Tail > 0 {
+			since = last // lines before the tail were skipped on purpose
+		}
+		if since.After(next.Since) {
+			next.Since = since
+		}
+	}
+	for k, p := range next.Seen {
+		if p.At.Before(next.Since) {
+			delete(next.Seen, k) // every line of this key from Since on is new
+		}
+	}
+
+	out := &pluginapi.LogsResponse{Entries: make([]pluginapi.LogEntry, 0, len(entries)), Cursor: next.encode(), More: more}
+	for _, en := range entries {
+		le := en.LogEntry
+		if !req.Details {
+			le.Details = nil
+		}
+		out.Entries = append(out.Entries, le)
+	}
+	return out, nil
+}
+
+func boolParam(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

@@ -1,0 +1,493 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// fetch inspects a service (by ID, name or unique ID prefix) with defaults
+// inserted, as docker-py's fetch_current_spec does.
+func (e *engine) fetch(id string) (swarm.Service, json.RawMessage, error) {
+	var svc swarm.Service
+	if strings.TrimSpace(id) == "" {
+		return svc, nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	raw, err := e.getJSON(call{method: "GET", path: servicePath(id), query: url.Values{"insertDefaults": {"true"}}}, &svc)
+	if err != nil {
+		return svc, nil, notFoundAs(err, "service %q not found", id)
+	}
+	return svc, raw, nil
+}
+
+// notFoundAs rewords a not_found error.
+func notFoundAs(err error, format string, args ...any) error {
+	if pe := pluginapi.AsError(err); pe.Code == pluginapi.CodeNotFound {
+		out := pluginapi.NotFound(format, args...)
+		out.Detail = pe.Detail
+		return out
+	}
+	return err
+}
+
+// counts fetches ServiceStatus for one service (list with status=true).
+func (e *engine) counts(id string) *swarm.ServiceStatus {
+	var list []swarm.Service
+	q := url.Values{"status": {"true"}, "filters": {filtersJSON(map[string][]string{"id": {id}})}}
+	if _, err := e.getJSON(call{method: "GET", path: "/services", query: q}, &list); err != nil {
+		return nil
+	}
+	for _, s := range list {
+		if s.ID == id {
+			return s.ServiceStatus
+		}
+	}
+	return nil
+}
+
+// tasksOf lists the tasks of the given services (nil when that fails, for
+// instance because one was removed meanwhile).
+func (e *engine) tasksOf(ids []string) []swarm.Task {
+	if len(ids) == 0 {
+		return nil
+	}
+	var tasks []swarm.Task
+	q := url.Values{"filters": {filtersJSON(map[string][]string{"service": ids})}}
+	if _, err := e.getJSON(call{method: "GET", path: "/tasks", query: q}, &tasks); err != nil {
+		return nil
+	}
+	return tasks
+}
+
+// needsTasks says whether the task list is needed to judge the status.
+func needsTasks(svc swarm.Service, c *swarm.ServiceStatus) bool {
+	return c == nil || c.RunningTasks < c.DesiredTasks || svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
+}
+
+// service fetches and normalizes one service.
+func (e *engine) service(id string) (pluginapi.Service, swarm.Service, error) {
+	svc, raw, err := e.fetch(id)
+	if err != nil {
+		return pluginapi.Service{}, svc, err
+	}
+	c := e.counts(svc.ID)
+	var tasks []swarm.Task
+	if needsTasks(svc, c) {
+		tasks = e.tasksOf([]string{svc.ID})
+	}
+	return e.toService(svc, raw, c, tasks), svc, nil
+}
+
+// Create makes a new service.
+func (provider) Create(ctx context.Context, req *pluginapi.CreateRequest) (*pluginapi.ServiceResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := decodeSpec(req.Spec)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := spec.toServiceSpec(nil)
+	if err != nil {
+		return nil, err
+	}
+	var created swarm.ServiceCreateResponse
+	if _, err := e.getJSON(call{method: "POST", path: "/services/create", body: ss}, &created); err != nil {
+		if pe := pluginapi.AsError(err); pe.Code == pluginapi.CodeConflict {
+			return nil, &pluginapi.Error{Code: pluginapi.CodeConflict, Field: "/name", Detail: pe.Detail,
+				Message: fmt.Sprintf("a service named %q already exists", spec.Name)}
+		}
+		return nil, err
+	}
+	svc, _, err := e.service(created.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &pluginapi.ServiceResponse{Service: &svc, Warnings: created.Warnings}, nil
+}
+
+// Get returns one service.
+func (provider) Get(ctx context.Context, req *pluginapi.GetRequest) (*pluginapi.ServiceResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	svc, _, err := e.service(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &pluginapi.ServiceResponse{Service: &svc}, nil
+}
+
+// Update applies a complete friendly spec onto the current service spec.
+func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*pluginapi.ServiceResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := decodeSpec(req.Spec)
+	if err != nil {
+		return nil, err
+	}
+	cur, _, err := e.fetch(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	version := cur.Version.Index
+	if req.Version != "" {
+		if version, err = strconv.ParseUint(req.Version, 10, 64); err != nil {
+			return nil, pluginapi.Invalid("/version", "version %q is not a Docker service version (a number)", req.Version)
+		}
+	}
+	ss, err := spec.toServiceSpec(&cur.Spec)
+	if err != nil {
+		return nil, err
+	}
+	if r := ss.Mode.Replicated; r != nil && r.Replicas != nil && *r.Replicas > 0 {
+		delete(ss.Labels, labelPreviousReplicas) // running again: nothing to remember
+	}
+	warnings, err := e.update(cur.ID, version, ss, false)
+	if err != nil {
+		return nil, err
+	}
+	svc, _, err := e.service(cur.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &pluginapi.ServiceResponse{Service: &svc, Warnings: warnings}, nil
+}
+
+// update posts a spec (or a rollback) at a version.
+func (e *engine) update(id string, version uint64, spec swarm.ServiceSpec, rollback bool) ([]string, error) {
+	q := url.Values{"version": {strconv.FormatUint(version, 10)}}
+	if rollback {
+		q.Set("rollback", "previous")
+	}
+	var resp swarm.ServiceUpdateResponse
+	if _, err := e.getJSON(call{method: "POST", path: servicePath(id) + "/update", query: q, body: spec}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Warnings, nil
+}
+
+// Delete removes a service; its tasks shut down in the background.
+func (provider) Delete(ctx context.Context, req *pluginapi.DeleteRequest) (*pluginapi.ServiceResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	svc, raw, err := e.fetch(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.do(call{method: "DELETE", path: servicePath(svc.ID)}); err != nil {
+		return nil, notFoundAs(err, "service %q not found", req.ID)
+	}
+	out := e.toService(svc, raw, nil, nil)
+	out.Status, out.NativeStatus, out.StatusMessage = pluginapi.StatusDeleting, "removed", "the service is removed; its tasks are shutting down"
+	out.Desired = pluginapi.Int(0)
+	return &pluginapi.ServiceResponse{Service: &out}, nil
+}
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// List returns one page of services. Docker has no paging, so the plugin
+// sorts by name and pages locally; the page token is an offset. Docker's
+// id and name filters match prefixes.
+func (provider) List(ctx context.Context, req *pluginapi.ListRequest) (*pluginapi.ListResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	upstream := map[string][]string{}
+	var statuses []string
+	for key, vals := range req.Filters {
+		switch key {
+		case "id", "name", "label":
+			upstream[key] = vals
+		case "mode":
+			for _, v := range vals {
+				switch v {
+				case modeReplicated, modeGlobal, modeReplicatedJob, modeGlobalJob:
+				default:
+					return nil, pluginapi.Invalid("/filters/mode", "mode filter must be replicated, global, replicated-job or global-job, not %q", v)
+				}
+			}
+			upstream[key] = vals
+		case "status":
+			for _, v := range vals {
+				if !validStatus(v) {
+					return nil, pluginapi.Invalid("/filters/status", "unknown status %q", v)
+				}
+			}
+			statuses = vals
+		default:
+			return nil, pluginapi.Invalid("/filters/"+key, "unknown filter %q: the docker plugin filters on id, name, label, mode and status", key)
+		}
+	}
+	size := req.PageSize
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	size = min(size, maxPageSize)
+	offset := 0
+	if req.PageToken != "" {
+		if offset, err = strconv.Atoi(req.PageToken); err != nil || offset < 0 {
+			return nil, pluginapi.Invalid("/page_token", "page token %q is not one this plugin gave", req.PageToken)
+		}
+	}
+
+	q := url.Values{"status": {"true"}}
+	if len(upstream) > 0 {
+		q.Set("filters", filtersJSON(upstream))
+	}
+	var raws []json.RawMessage
+	if _, err := e.getJSON(call{method: "GET", path: "/services", query: q}, &raws); err != nil {
+		return nil, err
+	}
+	type item struct {
+		svc swarm.Service
+		raw json.RawMessage
+	}
+	items := make([]item, 0, len(raws))
+	var pending []string
+	for _, raw := range raws {
+		var svc swarm.Service
+		if err := json.Unmarshal(raw, &svc); err != nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected service from the Docker engine: %v", err)
+		}
+		items = append(items, item{svc, raw})
+		if needsTasks(svc, svc.ServiceStatus) {
+			pending = append(pending, svc.ID)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].svc.Spec.Name != items[j].svc.Spec.Name {
+			return items[i].svc.Spec.Name < items[j].svc.Spec.Name
+		}
+		return items[i].svc.ID < items[j].svc.ID
+	})
+	tasks := e.tasksOf(pending)
+	all := make([]pluginapi.Service, 0, len(items))
+	for _, it := range items {
+		s := e.toService(it.svc, it.raw, it.svc.ServiceStatus, tasks)
+		if len(statuses) > 0 && !contains(statuses, string(s.Status)) {
+			continue
+		}
+		all = append(all, s)
+	}
+	resp := &pluginapi.ListResponse{Services: []pluginapi.Service{}}
+	if offset < len(all) {
+		end := min(offset+size, len(all))
+		resp.Services = all[offset:end]
+		if end < len(all) {
+			resp.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return resp, nil
+}
+
+func validStatus(v string) bool {
+	for _, s := range pluginapi.Statuses {
+		if string(s) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Instances lists a service's tasks, or returns one by InstanceID.
+func (provider) Instances(ctx context.Context, req *pluginapi.InstancesRequest) (*pluginapi.InstancesResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	svc, _, err := e.fetch(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	if req.InstanceID != "" {
+		var t swarm.Task
+		raw, err := e.getJSON(call{method: "GET", path: "/tasks/" + url.PathEscape(req.InstanceID)}, &t)
+		if err != nil {
+			return nil, notFoundAs(err, "task %q not found", req.InstanceID)
+		}
+		if t.ServiceID != svc.ID {
+			return nil, pluginapi.NotFound("task %q is not a task of service %s", req.InstanceID, svc.Spec.Name)
+		}
+		return &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{toInstance(svc.Spec.Name, t, raw)}}, nil
+	}
+	f := map[string][]string{"service": {svc.ID}}
+	for key, vals := range req.Filters {
+		switch key {
+		case "desired-state":
+			for _, v := range vals {
+				if v != "running" && v != "shutdown" && v != "accepted" {
+					return nil, pluginapi.Invalid("/filters/desired-state", "desired-state must be running, shutdown or accepted, not %q", v)
+				}
+			}
+		case "node", "name", "id", "label":
+		default:
+			return nil, pluginapi.Invalid("/filters/"+key, "unknown filter %q: instances filter on desired-state, node, name, id and label", key)
+		}
+		f[key] = vals
+	}
+	var raws []json.RawMessage
+	if _, err := e.getJSON(call{method: "GET", path: "/tasks", query: url.Values{"filters": {filtersJSON(f)}}}, &raws); err != nil {
+		return nil, notFoundAs(err, "service %q not found", req.ID)
+	}
+	type item struct {
+		t   swarm.Task
+		raw json.RawMessage
+	}
+	items := make([]item, 0, len(raws))
+	for _, raw := range raws {
+		var t swarm.Task
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected task from the Docker engine: %v", err)
+		}
+		items = append(items, item{t, raw})
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i].t, items[j].t
+		if a.Slot != b.Slot {
+			return a.Slot < b.Slot
+		}
+		return a.CreatedAt.After(b.CreatedAt) // newest first within a slot, as docker service ps
+	})
+	resp := &pluginapi.InstancesResponse{Instances: make([]pluginapi.Instance, 0, len(items))}
+	for _, it := range items {
+		resp.Instances = append(resp.Instances, toInstance(svc.Spec.Name, it.t, it.raw))
+	}
+	return resp, nil
+}
+
+// Lifecycle runs start, stop, restart, scale and rollback.
+func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) (*pluginapi.ServiceResponse, error) {
+	e, err := newEngine(ctx, req.Request)
+	if err != nil {
+		return nil, err
+	}
+	switch req.Action {
+	case pluginapi.ActionStart, pluginapi.ActionStop, pluginapi.ActionRestart, pluginapi.ActionScale, pluginapi.ActionRollback:
+	default:
+		return nil, pluginapi.Invalid("/action", "unknown action %q: the docker plugin offers start, stop, restart, scale and rollback", req.Action)
+	}
+	cur, _, err := e.fetch(req.ID)
+	if err != nil {
+		return nil, err
+	}
+	spec := cur.Spec
+	if spec.Labels == nil {
+		spec.Labels = map[string]string{}
+	}
+	replicated := spec.Mode.Replicated
+	needReplicated := func(what string) error {
+		if replicated == nil || replicated.Replicas == nil {
+			return pluginapi.Invalid("/action", "%s works on replicated services only; %s is %s", what, spec.Name, modeOf(spec.Mode))
+		}
+		return nil
+	}
+	var warnings []string
+	post := func(rollback bool) error {
+		w, err := e.update(cur.ID, cur.Version.Index, spec, rollback)
+		warnings = w
+		return err
+	}
+	switch req.Action {
+	case pluginapi.ActionScale:
+		var p pluginapi.ScaleParams
+		raw := struct {
+			Replicas *int `json:"replicas"`
+		}{}
+		if len(req.Params) == 0 || json.Unmarshal(req.Params, &raw) != nil || raw.Replicas == nil {
+			return nil, pluginapi.Invalid("/replicas", "scale needs params {\"replicas\": N}")
+		}
+		p.Replicas = *raw.Replicas
+		if p.Replicas < 0 {
+			return nil, pluginapi.Invalid("/replicas", "replicas must be 0 or more")
+		}
+		if err := needReplicated("scale"); err != nil {
+			return nil, err
+		}
+		n := uint64(p.Replicas)
+		replicated.Replicas = &n
+		if n > 0 {
+			delete(spec.Labels, labelPreviousReplicas)
+		}
+		err = post(false)
+	case pluginapi.ActionStop:
+		if err := needReplicated("stop"); err != nil {
+			return nil, err
+		}
+		if *replicated.Replicas == 0 {
+			break // already stopped
+		}
+		spec.Labels[labelPreviousReplicas] = strconv.FormatUint(*replicated.Replicas, 10)
+		zero := uint64(0)
+		replicated.Replicas = &zero
+		err = post(false)
+	case pluginapi.ActionStart:
+		if err := needReplicated("start"); err != nil {
+			return nil, err
+		}
+		if *replicated.Replicas > 0 {
+			break // already running
+		}
+		n := uint64(1)
+		if v, perr := strconv.ParseUint(spec.Labels[labelPreviousReplicas], 10, 64); perr == nil && v > 0 {
+			n = v
+		}
+		delete(spec.Labels, labelPreviousReplicas)
+		replicated.Replicas = &n
+		err = post(false)
+	case pluginapi.ActionRestart:
+		spec.TaskTemplate.ForceUpdate++
+		err = post(false)
+	case pluginapi.ActionRollback:
+		if cur.PreviousSpec == nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeConflict, "nothing to roll back to: service %s has no previous spec", spec.Name)
+		}
+		err = post(true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	svc, _, err := e.service(cur.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &pluginapi.ServiceResponse{Service: &svc, Warnings: warnings}, nil
+}
+
+func modeOf(m swarm.ServiceMode) string {
+	switch {
+	case m.Global != nil:
+		return modeGlobal
+	case m.ReplicatedJob != nil:
+		return modeReplicatedJob
+	case m.GlobalJob != nil:
+		return modeGlobalJob
+	}
+	return modeReplicated
+}
