@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	abejaemu "github.com/wharfhq/wharf/emulators/abeja"
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	peakemu "github.com/wharfhq/wharf/emulators/peak"
@@ -38,6 +39,7 @@ type platform struct {
 var platforms = []platform{
 	{"demo-swarm", "docker", func() emulator { return dockeremu.New(dockeremu.Options{}) }},
 	{"demo-ecs", "ecs", func() emulator { return ecsemu.New(ecsemu.Options{}) }},
+	{"demo-abeja", "abeja", func() emulator { return abejaemu.New(abejaemu.Options{}) }},
 	{"demo-peak", "peak", func() emulator { return peakemu.New(peakemu.Options{}) }},
 	{"demo-tenx", "tenx", func() emulator { return tenxemu.New(tenxemu.Options{}) }},
 }
