@@ -269,8 +269,9 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		entries = append(entries, en)
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
+	var skipped []entry // cut by tail: never to be returned by a follow-up call
 	if cur == nil && req.Tail > 0 && len(entries) > req.Tail {
-		entries = entries[len(entries)-req.Tail:]
+		skipped, entries = entries[:len(entries)-req.Tail], entries[len(entries)-req.Tail:]
 	}
 	more := resp.Truncated
 	if len(entries) > limit {
@@ -288,7 +289,7 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		next.Since = *req.Since
 	}
 	var last time.Time
-	for _, en := range entries {
+	for _, en := range append(append([]entry(nil), skipped...), entries...) {
 		p := next.Seen[en.key]
 		if en.at.Equal(p.At) {
 			p.N++

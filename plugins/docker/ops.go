@@ -16,11 +16,24 @@ import (
 // fetch inspects a service (by ID, name or unique ID prefix) with defaults
 // inserted, as docker-py's fetch_current_spec does.
 func (e *engine) fetch(id string) (swarm.Service, json.RawMessage, error) {
+	return e.inspect(id, true)
+}
+
+// inspect fetches a service with or without the engine's defaults. Writing
+// back a spec read with defaults makes the engine restart every task once
+// (the defaults become explicit and the tasks look out of date), so
+// actions that should not restart tasks (scale, stop, start) read the spec
+// as stored, like "docker service scale".
+func (e *engine) inspect(id string, defaults bool) (swarm.Service, json.RawMessage, error) {
 	var svc swarm.Service
 	if strings.TrimSpace(id) == "" {
 		return svc, nil, pluginapi.Invalid("/id", "a service id is required")
 	}
-	raw, err := e.getJSON(call{method: "GET", path: servicePath(id), query: url.Values{"insertDefaults": {"true"}}}, &svc)
+	q := url.Values{}
+	if defaults {
+		q.Set("insertDefaults", "true")
+	}
+	raw, err := e.getJSON(call{method: "GET", path: servicePath(id), query: q}, &svc)
 	if err != nil {
 		return svc, nil, notFoundAs(err, "service %q not found", id)
 	}
@@ -393,7 +406,7 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 	default:
 		return nil, pluginapi.Invalid("/action", "unknown action %q: the docker plugin offers start, stop, restart, scale and rollback", req.Action)
 	}
-	cur, _, err := e.fetch(req.ID)
+	cur, _, err := e.inspect(req.ID, false)
 	if err != nil {
 		return nil, err
 	}
