@@ -19,13 +19,14 @@ type Subscription struct {
 	done   chan struct{}
 	leave  func()
 
-	mu      sync.Mutex
-	queue   []Item
-	entries int // entries in queue
-	skipped int // entries dropped before queue[0]
-	err     error
-	user    bool // ended by the subscriber: nothing left to deliver
-	once    sync.Once
+	mu       sync.Mutex
+	queue    []Item
+	entries  int   // entries in queue
+	skipped  int   // entries dropped before queue[0]
+	received int64 // entries pushed in all
+	err      error
+	user     bool // ended by the subscriber: nothing left to deliver
+	once     sync.Once
 }
 
 func newSubscription(o Options) *Subscription {
@@ -78,6 +79,7 @@ func (s *Subscription) push(items []Item) {
 		s.queue = append(s.queue, it)
 		if it.Entry != nil {
 			s.entries++
+			s.received++
 		}
 	}
 	for s.entries > s.opts.Buffer && len(s.queue) > 0 {
