@@ -45,7 +45,9 @@ func realEngine(t *testing.T) *harness {
 	if err != nil {
 		t.Skipf("Docker engine /info: %v", err)
 	}
-	var info struct{ Swarm struct{ LocalNodeState, ControlAvailable any } }
+	var info struct {
+		Swarm struct{ LocalNodeState, ControlAvailable any }
+	}
 	_ = json.NewDecoder(resp.Body).Decode(&info)
 	resp.Body.Close()
 	if info.Swarm.LocalNodeState != "active" || info.Swarm.ControlAvailable != true {
