@@ -1,0 +1,235 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// PluginsView is the plugins and connections page's model.
+type PluginsView struct {
+	Plugins     []ops.PluginInfo
+	Connections []ops.Connection
+	IsAdmin     bool
+}
+
+// ConnFormView is the add or edit form of a connection.
+type ConnFormView struct {
+	Plugin    ops.PluginInfo
+	Plugins   []ops.PluginInfo
+	Edit      bool
+	Name      string
+	NameError string
+	Version   int64
+	Fields    []Field
+	Problem   *pluginapi.Error
+	Other     []string
+}
+
+// pluginsPage lists plugins and connections.
+func (p *portal) pluginsPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	plugins, err := p.host.ListPlugins(ctx, caller)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	conns, err := p.host.ListConnections(ctx, caller)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	v := PluginsView{Plugins: plugins, Connections: conns, IsAdmin: can(c, ops.RoleAdmin)}
+	return render(c, http.StatusOK, PluginsPage(p.pageInfo(c, "Plugins & connections", "plugins"), v))
+}
+
+// pluginDetail describes one plugin: operations, actions, schemas.
+func (p *portal) pluginDetail(c echo.Context) error {
+	pl, err := p.host.GetPlugin(c.Request().Context(), callerOf(c), param(c, "name"))
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	var cfg, spec []schema.Property
+	if s, err := compileCached(pl.Describe.ConfigSchema); err == nil {
+		cfg = s.Properties()
+	}
+	if s, err := compileCached(pl.Describe.SpecSchema); err == nil {
+		spec = s.Properties()
+	}
+	return render(c, http.StatusOK, PluginPage(p.pageInfo(c, pl.Describe.Title, "plugins"), pl, cfg, spec, can(c, ops.RoleAdmin)))
+}
+
+// connectionForm draws the config form of a plugin (or asks which plugin).
+func (p *portal) connectionForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	pg := p.pageInfo(c, "New connection", "plugins")
+	name := c.QueryParam("plugin")
+	if name == "" {
+		plugins, err := p.host.ListPlugins(ctx, caller)
+		if err != nil {
+			return p.renderError(c, err)
+		}
+		return render(c, http.StatusOK, ConnectionFormPage(pg, ConnFormView{Plugins: plugins}))
+	}
+	pl, err := p.host.GetPlugin(ctx, caller, name)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	s, err := compileCached(pl.Describe.ConfigSchema)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	v := ConnFormView{Plugin: pl, Fields: buildFields(s.Properties(), defaultsDoc(s.Properties()), nil)}
+	return render(c, http.StatusOK, ConnectionFormPage(pg, v))
+}
+
+// connectionCreate stores a new connection.
+func (p *portal) connectionCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	pl, err := p.host.GetPlugin(ctx, caller, c.FormValue("plugin"))
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	s, err := compileCached(pl.Describe.ConfigSchema)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	form, _ := c.FormParams()
+	doc, ferrs := parseFields(s.Properties(), form)
+	v := ConnFormView{Plugin: pl, Name: strings.TrimSpace(c.FormValue("name")), Fields: buildFields(s.Properties(), doc, ferrs)}
+	pg := p.pageInfo(c, "New connection", "plugins")
+	if v.Name == "" {
+		v.NameError = "give the connection a name"
+	}
+	if len(ferrs) > 0 || v.NameError != "" {
+		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
+		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
+	}
+	if _, err := p.host.CreateConnection(ctx, caller, ops.ConnectionInput{Name: v.Name, Plugin: pl.Name, Config: encodeDoc(doc)}); err != nil {
+		return p.connProblem(c, pg, v, err)
+	}
+	return p.redirect(c, "/plugins", "Connection "+v.Name+" added. Use Test to check it.")
+}
+
+// connProblem re-draws a connection form with err placed at its fields.
+func (p *portal) connProblem(c echo.Context, pg Page, v ConnFormView, err error) error {
+	v.Problem = p.userError(c, err)
+	if v.Problem.Code == pluginapi.CodeInvalid {
+		rest := applyFieldErrors(v.Fields, v.Problem)
+		for _, r := range rest {
+			if strings.Contains(strings.ToLower(r), "name") && v.NameError == "" {
+				v.NameError = r
+			} else {
+				v.Other = append(v.Other, r)
+			}
+		}
+	}
+	return render(c, statusFor(v.Problem.Code), ConnectionFormPage(pg, v))
+}
+
+// connectionEditForm draws a connection's config; secrets show only "set".
+func (p *portal) connectionEditForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	cn, err := p.host.GetConnection(ctx, caller, param(c, "name"))
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pl, err := p.host.GetPlugin(ctx, caller, cn.Plugin)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	s, err := compileCached(pl.Describe.ConfigSchema)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: cn.Version,
+		Fields: markSecrets(buildFields(s.Properties(), docOf(cn.Config), nil), cn.SecretsSet)}
+	return render(c, http.StatusOK, ConnectionFormPage(p.pageInfo(c, "Edit "+cn.Name, "plugins"), v))
+}
+
+func markSecrets(fields []Field, set []string) []Field {
+	for i := range fields {
+		for _, s := range set {
+			if fields[i].Name == s {
+				fields[i].SecretSet = true
+			}
+		}
+	}
+	return fields
+}
+
+// connectionUpdate replaces the config; an empty secret keeps its value.
+func (p *portal) connectionUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	cn, err := p.host.GetConnection(ctx, caller, param(c, "name"))
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pl, err := p.host.GetPlugin(ctx, caller, cn.Plugin)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	s, err := compileCached(pl.Describe.ConfigSchema)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	form, _ := c.FormParams()
+	doc, ferrs := parseFields(s.Properties(), form)
+	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: version,
+		Fields: markSecrets(buildFields(s.Properties(), doc, ferrs), cn.SecretsSet)}
+	pg := p.pageInfo(c, "Edit "+cn.Name, "plugins")
+	if len(ferrs) > 0 {
+		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
+		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
+	}
+	if _, err := p.host.UpdateConnection(ctx, caller, cn.Name, ops.ConnectionInput{Name: cn.Name, Plugin: cn.Plugin, Config: encodeDoc(doc), Version: version}); err != nil {
+		if pluginapi.AsError(err).Code == pluginapi.CodeConflict {
+			v.Problem = &pluginapi.Error{Code: pluginapi.CodeConflict,
+				Message: "Someone changed this connection after you opened the form; your change was not saved. Reload the form to start from the latest config."}
+			return render(c, http.StatusConflict, ConnectionFormPage(pg, v))
+		}
+		return p.connProblem(c, pg, v, err)
+	}
+	return p.redirect(c, "/plugins", "Connection "+cn.Name+" saved.")
+}
+
+// connectionTest makes one small call through the connection.
+func (p *portal) connectionTest(c echo.Context) error {
+	name := param(c, "name")
+	res, err := p.host.TestConnection(c.Request().Context(), callerOf(c), name)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	if res.OK {
+		return p.redirect(c, "/plugins", fmt.Sprintf("Connection %s works (answered in %d ms).", name, res.DurationMS))
+	}
+	msg := "unknown error"
+	if res.Error != nil {
+		msg = p.userErrorQuiet(res.Error).Message
+		msg = string(res.Error.Code) + ": " + msg
+	}
+	return p.redirect(c, "/plugins", fmt.Sprintf("Connection %s failed its test — %s", name, msg))
+}
+
+// connectionDelete deletes a connection after a confirmation page.
+func (p *portal) connectionDelete(c echo.Context) error {
+	name := param(c, "name")
+	if c.FormValue("confirm") != "yes" {
+		return render(c, http.StatusOK, ConfirmConnDeletePage(p.pageInfo(c, "Delete "+name, "plugins"), name))
+	}
+	if err := p.host.DeleteConnection(c.Request().Context(), callerOf(c), name); err != nil {
+		return p.renderError(c, err)
+	}
+	return p.redirect(c, "/plugins", "Connection "+name+" deleted. Its services still run on the platform.")
+}

@@ -1,0 +1,210 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// DetailView is the service detail page's model.
+type DetailView struct {
+	Conn        string
+	Plugin      ops.PluginInfo
+	Service     *pluginapi.Service
+	Instances   []pluginapi.Instance
+	InstErr     *pluginapi.Error
+	Deployments []pluginapi.Deployment
+	DeplErr     *pluginapi.Error
+	Actions     []ActionView
+	CanOperate  bool
+	HasLogs     bool
+}
+
+// ActionView is a declared lifecycle action with its params form.
+type ActionView struct {
+	pluginapi.Action
+	Fields  []Field
+	Confirm bool
+}
+
+// needsConfirm: actions that interrupt a service ask first.
+func needsConfirm(a pluginapi.Action) bool {
+	switch a.Name {
+	case pluginapi.ActionStart, pluginapi.ActionStop, pluginapi.ActionRestart, pluginapi.ActionRollback:
+		return true
+	}
+	return a.Dangerous
+}
+
+// pluginOf finds the plugin serving a connection.
+func (p *portal) pluginOf(ctx context.Context, caller ops.Caller, conn string) (ops.PluginInfo, error) {
+	cn, err := p.host.GetConnection(ctx, caller, conn)
+	if err != nil {
+		return ops.PluginInfo{}, err
+	}
+	return p.host.GetPlugin(ctx, caller, cn.Plugin)
+}
+
+func actionViews(pl ops.PluginInfo, svc *pluginapi.Service) []ActionView {
+	var out []ActionView
+	for _, a := range pl.Describe.Actions {
+		av := ActionView{Action: a, Confirm: needsConfirm(a)}
+		if len(a.ParamsSchema) > 0 {
+			if s, err := schema.Compile(a.ParamsSchema); err == nil {
+				var initial map[string]any
+				if a.Name == pluginapi.ActionScale && svc != nil && svc.Desired != nil {
+					initial = map[string]any{"replicas": *svc.Desired}
+				}
+				av.Fields = buildFields(s.Properties(), initial, nil)
+			}
+		}
+		out = append(out, av)
+	}
+	return out
+}
+
+// serviceDetail shows everything about one service.
+func (p *portal) serviceDetail(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn, id := param(c, "conn"), param(c, "id")
+	svc, err := p.host.GetService(ctx, caller, conn, id)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pl, err := p.pluginOf(ctx, caller, conn)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	v := DetailView{Conn: conn, Plugin: pl, Service: svc, CanOperate: can(c, ops.RoleOperator),
+		HasLogs: pl.Describe.Supports(pluginapi.OpLogs), Actions: actionViews(pl, svc)}
+	if pl.Describe.Supports(pluginapi.OpInstances) {
+		v.Instances, err = p.host.ListInstances(ctx, caller, conn, svc.ID)
+		if err != nil {
+			v.InstErr = p.userError(c, err)
+		}
+	}
+	if pl.Describe.Supports(pluginapi.OpDeployments) {
+		page, err := p.host.ListDeployments(ctx, caller, conn, svc.ID, ops.DeploymentsOptions{PageSize: 20})
+		if err != nil {
+			v.DeplErr = p.userError(c, err)
+		} else {
+			v.Deployments = page.Deployments
+		}
+	}
+	return render(c, http.StatusOK, DetailPage(p.pageInfo(c, svc.Name, "services"), v))
+}
+
+// serviceStatus answers the live-status fragment; the header
+// X-Wharf-Settled tells the page's script when to stop polling.
+func (p *portal) serviceStatus(c echo.Context) error {
+	ctx := c.Request().Context()
+	conn, id := param(c, "conn"), param(c, "id")
+	svc, err := p.host.GetService(ctx, callerOf(c), conn, id)
+	if err != nil {
+		pe := p.userError(c, err)
+		if pe.Code == pluginapi.CodeNotFound {
+			// Gone (deleted): nothing more to watch.
+			c.Response().Header().Set("X-Wharf-Settled", "true")
+		}
+		return render(c, statusFor(pe.Code), errorBox(pe))
+	}
+	c.Response().Header().Set("X-Wharf-Settled", strconv.FormatBool(svc.Status.Settled()))
+	if c.QueryParam("part") == "badge" {
+		return render(c, http.StatusOK, statusBadge(svc.Status))
+	}
+	return render(c, http.StatusOK, statusPanel(conn, svc))
+}
+
+// runAction runs a lifecycle action; those that interrupt the service are
+// confirmed on a page of their own first.
+func (p *portal) runAction(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn, id, name := param(c, "conn"), param(c, "id"), param(c, "action")
+	pl, err := p.pluginOf(ctx, caller, conn)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	a, ok := pl.Describe.Action(name)
+	if !ok {
+		return p.renderError(c, pluginapi.NotFound("unknown action %q", name))
+	}
+	var params json.RawMessage
+	var fields []Field
+	if len(a.ParamsSchema) > 0 {
+		s, err := schema.Compile(a.ParamsSchema)
+		if err != nil {
+			return p.renderError(c, err)
+		}
+		form, _ := c.FormParams()
+		doc, ferrs := parseFields(s.Properties(), form)
+		fields = buildFields(s.Properties(), doc, ferrs)
+		if len(ferrs) == 0 {
+			params, _ = json.Marshal(doc)
+		} else {
+			return p.actionProblem(c, conn, id, a, fields, &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Check the highlighted fields."})
+		}
+	}
+	if needsConfirm(a) && c.FormValue("confirm") != "yes" {
+		svc, err := p.host.GetService(ctx, caller, conn, id)
+		if err != nil {
+			return p.renderError(c, err)
+		}
+		return render(c, http.StatusOK, ConfirmActionPage(p.pageInfo(c, "Confirm "+actionTitle(a), "services"), conn, svc, ActionView{Action: a, Fields: fields, Confirm: true}))
+	}
+	if _, err := p.host.RunAction(ctx, caller, conn, id, a.Name, params); err != nil {
+		pe := p.userError(c, err)
+		if pe.Code == pluginapi.CodeInvalid && len(fields) > 0 {
+			applyFieldErrors(fields, pe)
+		}
+		return p.actionProblem(c, conn, id, a, fields, pe)
+	}
+	return p.redirect(c, servicePath(conn, id), actionTitle(a)+" requested.")
+}
+
+// actionProblem shows a refused action on the confirm page, fields kept.
+func (p *portal) actionProblem(c echo.Context, conn, id string, a pluginapi.Action, fields []Field, pe *pluginapi.Error) error {
+	svc, err := p.host.GetService(c.Request().Context(), callerOf(c), conn, id)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pg := p.pageInfo(c, actionTitle(a), "services")
+	return render(c, statusFor(pe.Code), ActionProblemPage(pg, conn, svc, ActionView{Action: a, Fields: fields, Confirm: needsConfirm(a)}, pe))
+}
+
+// deleteService deletes after a confirmation page.
+func (p *portal) deleteService(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn, id := param(c, "conn"), param(c, "id")
+	if c.FormValue("confirm") != "yes" {
+		svc, err := p.host.GetService(ctx, caller, conn, id)
+		if err != nil {
+			return p.renderError(c, err)
+		}
+		return render(c, http.StatusOK, ConfirmDeletePage(p.pageInfo(c, "Delete "+svc.Name, "services"), conn, svc))
+	}
+	if _, err := p.host.DeleteService(ctx, caller, conn, id, c.FormValue("force") == "true"); err != nil {
+		return p.renderError(c, err)
+	}
+	return p.redirect(c, "/services", "Deletion of "+id+" requested.")
+}
+
+func actionTitle(a pluginapi.Action) string {
+	if a.Title != "" {
+		return a.Title
+	}
+	if a.Name == "" {
+		return ""
+	}
+	return strings.ToUpper(a.Name[:1]) + a.Name[1:]
+}

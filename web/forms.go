@@ -1,0 +1,265 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// FormView is a create or edit form generated from a spec schema.
+type FormView struct {
+	Conn        string
+	Plugin      ops.PluginInfo
+	Service     *pluginapi.Service // nil on create
+	Version     string
+	Fields      []Field
+	Problem     *pluginapi.Error
+	Other       []string // errors that belong to no field
+	Connections []ops.Connection
+	Note        string
+}
+
+// DiffRow is one changed leaf of a spec.
+type DiffRow struct {
+	Path, Before, After, Kind string // Kind: added, removed, changed
+}
+
+// schemaCache compiles each plugin schema once.
+var schemaCache sync.Map // string(raw) → *schema.Schema
+
+func compileCached(raw json.RawMessage) (*schema.Schema, error) {
+	if s, ok := schemaCache.Load(string(raw)); ok {
+		return s.(*schema.Schema), nil
+	}
+	s, err := schema.Compile(raw)
+	if err != nil {
+		return nil, err
+	}
+	schemaCache.Store(string(raw), s)
+	return s, nil
+}
+
+func (p *portal) specSchema(ctx context.Context, caller ops.Caller, conn string) (ops.PluginInfo, *schema.Schema, error) {
+	pl, err := p.pluginOf(ctx, caller, conn)
+	if err != nil {
+		return pl, nil, err
+	}
+	s, err := compileCached(pl.Describe.SpecSchema)
+	return pl, s, err
+}
+
+// createForm asks for a connection (when there are several), then draws
+// the plugin's spec form.
+func (p *portal) createForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn := c.QueryParam("connection")
+	if conn == "" {
+		conns, err := p.host.ListConnections(ctx, caller)
+		if err != nil {
+			return p.renderError(c, err)
+		}
+		if len(conns) != 1 {
+			return render(c, http.StatusOK, ChooseConnectionPage(p.pageInfo(c, "New service", "services"), conns))
+		}
+		conn = conns[0].Name
+	}
+	pl, s, err := p.specSchema(ctx, caller, conn)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	v := FormView{Conn: conn, Plugin: pl, Fields: buildFields(s.Properties(), defaultsDoc(s.Properties()), nil)}
+	return render(c, http.StatusOK, ServiceFormPage(p.pageInfo(c, "New service", "services"), v))
+}
+
+// createSubmit validates and creates; problems are shown at their field.
+func (p *portal) createSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn := c.FormValue("connection")
+	pl, s, err := p.specSchema(ctx, caller, conn)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	form, _ := c.FormParams()
+	doc, ferrs := parseFields(s.Properties(), form)
+	v := FormView{Conn: conn, Plugin: pl, Fields: buildFields(s.Properties(), doc, ferrs)}
+	pg := p.pageInfo(c, "New service", "services")
+	if len(ferrs) > 0 {
+		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
+		return render(c, http.StatusUnprocessableEntity, ServiceFormPage(pg, v))
+	}
+	res, err := p.host.CreateService(ctx, caller, conn, encodeDoc(doc))
+	if err != nil {
+		v.Problem = p.userError(c, err)
+		if v.Problem.Code == pluginapi.CodeInvalid {
+			v.Other = applyFieldErrors(v.Fields, v.Problem)
+		}
+		return render(c, statusFor(v.Problem.Code), ServiceFormPage(pg, v))
+	}
+	id, name := "", ""
+	if res.Service != nil {
+		id, name = res.Service.ID, res.Service.Name
+	}
+	if id == "" {
+		id, _ = doc["name"].(string)
+		name = id
+	}
+	if id == "" {
+		return p.redirect(c, "/services", "Service created.")
+	}
+	return p.redirect(c, servicePath(conn, id), "Service "+name+" created.")
+}
+
+// editForm draws the spec form filled with the service's current spec.
+func (p *portal) editForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn, id := param(c, "conn"), param(c, "id")
+	svc, err := p.host.GetService(ctx, caller, conn, id)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pl, s, err := p.specSchema(ctx, caller, conn)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: svc.Version,
+		Fields: buildFields(s.Properties(), docOf(svc.Spec), nil)}
+	return render(c, http.StatusOK, ServiceFormPage(p.pageInfo(c, "Edit "+svc.Name, "services"), v))
+}
+
+// editPreview validates the edited spec and shows what will change.
+func (p *portal) editPreview(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn, id := param(c, "conn"), param(c, "id")
+	svc, err := p.host.GetService(ctx, caller, conn, id)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pl, s, err := p.specSchema(ctx, caller, conn)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	pg := p.pageInfo(c, "Edit "+svc.Name, "services")
+	version := c.FormValue("version")
+	var doc map[string]any
+	var ferrs map[string][]string
+	if raw := c.FormValue("spec_json"); raw != "" { // "keep editing" from the preview
+		doc = docOf(json.RawMessage(raw))
+	} else {
+		form, _ := c.FormParams()
+		doc, ferrs = parseFields(s.Properties(), form)
+	}
+	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version, Fields: buildFields(s.Properties(), doc, ferrs)}
+	if c.FormValue("spec_json") != "" {
+		return render(c, http.StatusOK, ServiceFormPage(pg, v))
+	}
+	if len(ferrs) > 0 {
+		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
+		return render(c, http.StatusUnprocessableEntity, ServiceFormPage(pg, v))
+	}
+	spec := encodeDoc(doc)
+	if err := p.host.ValidateSpec(ctx, caller, conn, spec); err != nil {
+		v.Problem = p.userError(c, err)
+		if v.Problem.Code == pluginapi.CodeInvalid {
+			v.Other = applyFieldErrors(v.Fields, v.Problem)
+		}
+		return render(c, statusFor(v.Problem.Code), ServiceFormPage(pg, v))
+	}
+	rows := diffDocs(svc.Spec, spec)
+	if len(rows) == 0 {
+		v.Note = "Nothing would change: the form matches the current spec."
+		return render(c, http.StatusOK, ServiceFormPage(pg, v))
+	}
+	stale := version != "" && svc.Version != "" && version != svc.Version
+	return render(c, http.StatusOK, PreviewPage(pg, conn, svc, rows, string(spec), version, stale))
+}
+
+// editApply applies a previewed spec, based on the version the edit started
+// from: a concurrent change is reported, never overwritten.
+func (p *portal) editApply(c echo.Context) error {
+	ctx := c.Request().Context()
+	caller := callerOf(c)
+	conn, id := param(c, "conn"), param(c, "id")
+	spec := json.RawMessage(c.FormValue("spec_json"))
+	version := c.FormValue("version")
+	if _, err := p.host.UpdateService(ctx, caller, conn, id, spec, version); err != nil {
+		pe := p.userError(c, err)
+		if pe.Code == pluginapi.CodeConflict {
+			svc, gerr := p.host.GetService(ctx, caller, conn, id)
+			if gerr != nil {
+				return p.renderError(c, gerr)
+			}
+			var rows []DiffRow
+			if svc != nil {
+				rows = diffDocs(svc.Spec, spec)
+			}
+			return render(c, http.StatusConflict, ConflictPage(p.pageInfo(c, "Changed meanwhile", "services"), conn, svc, pe, rows))
+		}
+		if pe.Code == pluginapi.CodeInvalid {
+			svc, gerr := p.host.GetService(ctx, caller, conn, id)
+			pl, s, serr := p.specSchema(ctx, caller, conn)
+			if gerr == nil && serr == nil {
+				v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version,
+					Fields: buildFields(s.Properties(), docOf(spec), nil), Problem: pe}
+				v.Other = applyFieldErrors(v.Fields, pe)
+				return render(c, http.StatusUnprocessableEntity, ServiceFormPage(p.pageInfo(c, "Edit "+svc.Name, "services"), v))
+			}
+		}
+		return render(c, statusFor(pe.Code), ErrorPage(p.pageInfo(c, "Update failed", "services"), pe))
+	}
+	return p.redirect(c, servicePath(conn, id), "Update requested.")
+}
+
+// diffDocs lists the leaves that differ between two JSON objects, by JSON
+// pointer. Arrays are compared whole.
+func diffDocs(before, after json.RawMessage) []DiffRow {
+	a, b := map[string]string{}, map[string]string{}
+	flatten("", docOf(before), a)
+	flatten("", docOf(after), b)
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var rows []DiffRow
+	for k := range keys {
+		x, inA := a[k]
+		y, inB := b[k]
+		switch {
+		case !inA:
+			rows = append(rows, DiffRow{Path: k, After: y, Kind: "added"})
+		case !inB:
+			rows = append(rows, DiffRow{Path: k, Before: x, Kind: "removed"})
+		case x != y:
+			rows = append(rows, DiffRow{Path: k, Before: x, After: y, Kind: "changed"})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Path < rows[j].Path })
+	return rows
+}
+
+func flatten(prefix string, v any, out map[string]string) {
+	if m, ok := v.(map[string]any); ok && (len(m) > 0 || prefix == "") {
+		for k, x := range m {
+			k = strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+			flatten(prefix+"/"+k, x, out)
+		}
+		return
+	}
+	b, _ := json.Marshal(v)
+	out[prefix] = string(b)
+}

@@ -1,0 +1,14 @@
+package web
+
+// Page is what the shared layout needs to draw the frame of every page.
+type Page struct {
+	Title string
+	// Nav names the highlighted menu entry: services, audit, plugins.
+	Nav   string
+	Actor string
+	Role  string
+	// Open is true when the host runs without tokens (everyone is admin).
+	Open  bool
+	CSRF  string
+	Flash string
+}

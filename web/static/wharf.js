@@ -1,0 +1,209 @@
+// Wharf portal: small enhancements. Every page works without this script
+// except the live log viewer, which needs a websocket.
+"use strict";
+
+// Live status: an element with data-poll is refreshed from that URL until
+// the server says the status has settled (X-Wharf-Settled: true).
+function poll(el) {
+  const url = el.dataset.poll;
+  let delay = 1000;
+  const tick = async () => {
+    try {
+      const r = await fetch(url, { headers: { "Accept": "text/html" }, cache: "no-store" });
+      const html = await r.text();
+      if (r.ok || r.status === 404) el.innerHTML = html;
+      if (r.headers.get("X-Wharf-Settled") === "true") {
+        el.removeAttribute("data-poll");
+        el.dataset.settled = "true";
+        return;
+      }
+      delay = 1000;
+    } catch (e) {
+      delay = Math.min(delay * 2, 15000); // server away: back off
+    }
+    setTimeout(tick, delay);
+  };
+  setTimeout(tick, delay);
+}
+
+// Key/value fields: "Add row" copies the last row, emptied.
+function addRow(btn) {
+  const rows = btn.parentElement.querySelectorAll(".kv-row");
+  const last = rows[rows.length - 1];
+  const row = last.cloneNode(true);
+  row.querySelectorAll("input").forEach((i) => {
+    i.value = "";
+    i.setAttribute("aria-label", i.getAttribute("aria-label").replace(/\d+$/, String(rows.length + 1)));
+  });
+  last.after(row);
+  row.querySelector("input").focus();
+}
+
+// The log viewer: batches arrive over a websocket; the page keeps at most
+// data-max lines, cuts long lines at data-cut characters (with a button to
+// see them whole), stops following when the reader scrolls up, and on
+// reconnect resumes after the last line seen.
+function logViewer(view) {
+  const max = Number(view.dataset.max) || 5000;
+  const cut = Number(view.dataset.cut) || 2000;
+  const stateEl = document.getElementById("log-state");
+  const $ = (id) => document.getElementById(id);
+  let ws = null, ended = false, retry = 0, follow = true, paused = false, filter = "";
+  let lastTime = "", lastMs = 0, seenAtLast = new Set(), resuming = false, generation = 0;
+
+  const setState = (text, cls) => {
+    stateEl.textContent = text;
+    stateEl.className = "badge " + cls;
+  };
+  const showFollow = () => {
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      if (paused) setState("paused", "st-stopped");
+      else if (!follow) setState("scrolled up: not following", "st-stopped");
+      else setState("live", "st-running");
+    }
+  };
+  const sys = (text, cls) => {
+    const d = document.createElement("div");
+    d.className = cls || "sys";
+    d.textContent = text;
+    return d;
+  };
+  const fmtTime = (t) => t.replace("T", " ").replace(/(\.\d{3})\d*/, "$1").replace("Z", "");
+
+  const line = (it) => {
+    const d = document.createElement("div");
+    d.className = "ln" + (it.s === "stderr" ? " err" : "");
+    d._m = it.m || "";
+    if (it.t) {
+      const ts = document.createElement("span");
+      ts.className = "ts";
+      ts.textContent = fmtTime(it.t);
+      d.append(ts);
+    }
+    if (it.i) {
+      const inst = document.createElement("span");
+      inst.className = "in";
+      inst.textContent = it.i.slice(0, 12);
+      inst.title = it.i;
+      d.append(inst);
+    }
+    const msg = document.createElement("span");
+    msg.className = "msg";
+    if (d._m.length > cut) {
+      msg.textContent = d._m.slice(0, cut) + "…";
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "more";
+      b.textContent = "show all " + (it.n || d._m.length) + " chars";
+      b.addEventListener("click", () => {
+        msg.textContent = d._m + (it.n ? " [cut at " + d._m.length + " of " + it.n + " chars: use Download for the whole line]" : "");
+        b.remove();
+      });
+      d.append(msg, b);
+    } else {
+      msg.textContent = d._m;
+      d.append(msg);
+    }
+    if (filter && !d._m.includes(filter)) d.classList.add("hidden");
+    return d;
+  };
+
+  const add = (items) => {
+    const frag = document.createDocumentFragment();
+    for (const it of items) {
+      if (it.skipped) {
+        frag.append(sys("… " + it.skipped + " lines skipped (too many to keep up; use Download for everything) …", "skip-mark"));
+        continue;
+      }
+      if (it.error) {
+        frag.append(sys("upstream: " + it.error + " (retrying)"));
+        continue;
+      }
+      if (it.t) {
+        const ms = Date.parse(it.t);
+        const key = (it.i || "") + "\n" + it.m;
+        if (resuming) { // drop what was already shown before the reconnect
+          if (ms < lastMs || (it.t === lastTime && seenAtLast.has(key))) continue;
+          if (ms > lastMs) resuming = false;
+        }
+        if (it.t === lastTime) seenAtLast.add(key);
+        else if (ms >= lastMs) { lastTime = it.t; lastMs = ms; seenAtLast = new Set([key]); }
+      }
+      frag.append(line(it));
+    }
+    view.append(frag);
+    let extra = view.childElementCount - max;
+    while (extra-- > 0) view.firstElementChild.remove();
+    if (follow && !paused) view.scrollTop = view.scrollHeight;
+  };
+
+  const connect = (resume) => {
+    const gen = ++generation;
+    const u = new URL(view.dataset.ws, location.href);
+    u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("tail", $("log-tail").value || "0");
+    for (const id of ["log-stream", "log-instance"]) {
+      const el = $(id);
+      if (el && el.value) u.searchParams.set(el.name, el.value);
+    }
+    if (resume && lastTime) {
+      u.searchParams.set("since", lastTime);
+      resuming = true;
+    }
+    setState(resume ? "reconnecting…" : "connecting…", "st-pending");
+    ws = new WebSocket(u);
+    ws.onopen = () => { retry = 0; showFollow(); };
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      if (m.items) add(m.items);
+      if (m.end) {
+        ended = true;
+        view.append(sys("— " + m.end + " —"));
+        setState("ended", "st-stopped");
+      }
+    };
+    ws.onclose = () => {
+      if (ended || gen !== generation) return;
+      const wait = Math.min(1000 * 2 ** retry++, 15000);
+      setState("disconnected: retrying", "st-failed");
+      setTimeout(() => { if (gen === generation) connect(true); }, wait);
+    };
+  };
+
+  view.addEventListener("scroll", () => {
+    follow = view.scrollHeight - view.scrollTop - view.clientHeight < 40;
+    showFollow();
+  });
+  $("log-pause").addEventListener("click", (e) => {
+    paused = !paused;
+    e.currentTarget.setAttribute("aria-pressed", String(paused));
+    e.currentTarget.textContent = paused ? "Resume" : "Pause";
+    if (!paused) { follow = true; view.scrollTop = view.scrollHeight; }
+    showFollow();
+  });
+  $("log-times").addEventListener("change", (e) => view.classList.toggle("no-ts", !e.currentTarget.checked));
+  $("log-filter").addEventListener("input", (e) => {
+    filter = e.currentTarget.value;
+    for (const d of view.children) {
+      if (d._m !== undefined) d.classList.toggle("hidden", filter !== "" && !d._m.includes(filter));
+    }
+  });
+  $("log-apply").addEventListener("click", () => {
+    generation++;
+    if (ws) ws.close();
+    view.replaceChildren();
+    lastTime = ""; lastMs = 0; seenAtLast = new Set(); ended = false; retry = 0;
+    connect(false);
+  });
+  connect(false);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-poll]").forEach(poll);
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest("[data-add-row]");
+    if (b) addRow(b);
+  });
+  const view = document.getElementById("log-view");
+  if (view) logViewer(view);
+});

@@ -1,0 +1,314 @@
+// Package web is Wharf's self-service portal: server-rendered pages (templ)
+// on top of the operations facade (host/ops). It never calls the REST API
+// over HTTP; every page handler calls *ops.Host methods directly.
+//
+// Layers: components (*.templ) know nothing of HTTP; handlers (*.go, one
+// file per feature) only translate HTTP to facade calls and back; the facade
+// holds the logic. Static assets (one stylesheet, a small script) are
+// embedded, so the portal works offline.
+package web
+
+//go:generate go tool templ generate
+
+import (
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// Options tune the portal. The zero value is ready to use.
+type Options struct {
+	// Logger receives the real errors behind the friendly messages.
+	Logger *slog.Logger
+	// SecureCookies marks cookies Secure (serve the portal over HTTPS).
+	SecureCookies bool
+	// PageSize is the number of services per page of the list (default 25).
+	PageSize int
+	// WSWriteTimeout bounds each websocket write (default 10s): a client that
+	// does not read is dropped instead of holding server resources.
+	WSWriteTimeout time.Duration
+	// WSPingInterval is how often the server pings log viewers (default 20s);
+	// a viewer that does not answer within two intervals is dropped.
+	WSPingInterval time.Duration
+	// LogBuffer is the number of log entries a viewer may have waiting on the
+	// server before the oldest are skipped (default 1000).
+	LogBuffer int
+}
+
+// portal holds what the handlers share.
+type portal struct {
+	host *ops.Host
+	opts Options
+	log  *slog.Logger
+	logs *logStats
+}
+
+const (
+	tokenCookie = "wharf_token"
+	flashCookie = "wharf_flash"
+	callerKey   = "wharf.caller"
+	csrfField   = "_csrf"
+)
+
+// Register mounts the portal's pages at "/" on e. Routes carry their own
+// middleware (auth, CSRF), so other faces on the same echo instance (the REST
+// API under /api/v1) are untouched.
+func Register(e *echo.Echo, h *ops.Host, opts Options) error {
+	if e == nil || h == nil {
+		return errors.New("web: echo instance and host are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 25
+	}
+	if opts.WSWriteTimeout <= 0 {
+		opts.WSWriteTimeout = 10 * time.Second
+	}
+	if opts.WSPingInterval <= 0 {
+		opts.WSPingInterval = 20 * time.Second
+	}
+	if opts.LogBuffer <= 0 {
+		opts.LogBuffer = 1000
+	}
+	p := &portal{host: h, opts: opts, log: opts.Logger, logs: &logStats{}}
+	p.routes(e)
+	return nil
+}
+
+// Face returns Register with opts bound, in the shape host/server mounts.
+func Face(opts Options) func(e *echo.Echo, h *ops.Host) error {
+	return func(e *echo.Echo, h *ops.Host) error { return Register(e, h, opts) }
+}
+
+func (p *portal) routes(e *echo.Echo) {
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
+		CookieName:     "wharf_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   p.opts.SecureCookies,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			p.log.Warn("web: csrf check failed", "path", c.Path(), "err", err)
+			return p.renderMessage(c, http.StatusForbidden, "Form expired",
+				"This form was not accepted because its security token is missing or out of date. Go back, reload the page and try again.")
+		},
+	})
+	noStore := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set("Cache-Control", "no-store")
+			c.Response().Header().Set("X-Frame-Options", "DENY")
+			c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+			return next(c)
+		}
+	}
+	page := []echo.MiddlewareFunc{noStore, csrf, p.auth}
+	public := []echo.MiddlewareFunc{noStore, csrf}
+
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/", staticHandler())))
+	e.GET("/signin", p.signinPage, public...)
+	e.POST("/signin", p.signin, public...)
+	e.POST("/signout", p.signout, public...)
+
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/services") }, page...)
+	e.GET("/services", p.servicesList, page...)
+	e.GET("/services/new", p.createForm, page...)
+	e.POST("/services/new", p.createSubmit, page...)
+	e.GET("/services/:conn/:id", p.serviceDetail, page...)
+	e.GET("/services/:conn/:id/status", p.serviceStatus, page...)
+	e.POST("/services/:conn/:id/actions/:action", p.runAction, page...)
+	e.POST("/services/:conn/:id/delete", p.deleteService, page...)
+	e.GET("/services/:conn/:id/edit", p.editForm, page...)
+	e.POST("/services/:conn/:id/edit", p.editPreview, page...)
+	e.POST("/services/:conn/:id/update", p.editApply, page...)
+	e.GET("/services/:conn/:id/logs", p.logsPage, page...)
+	e.GET("/services/:conn/:id/logs/ws", p.logsSocket, page...)
+	e.GET("/services/:conn/:id/logs/download", p.logsDownload, page...)
+	e.GET("/audit", p.auditPage, page...)
+	e.GET("/audit/export", p.auditExport, page...)
+	e.GET("/plugins", p.pluginsPage, page...)
+	e.GET("/plugins/:name", p.pluginDetail, page...)
+	e.GET("/connections/new", p.connectionForm, page...)
+	e.POST("/connections/new", p.connectionCreate, page...)
+	e.GET("/connections/:name/edit", p.connectionEditForm, page...)
+	e.POST("/connections/:name/edit", p.connectionUpdate, page...)
+	e.POST("/connections/:name/test", p.connectionTest, page...)
+	e.POST("/connections/:name/delete", p.connectionDelete, page...)
+}
+
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(staticFS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fs.ServeHTTP(w, r)
+	})
+}
+
+// auth resolves the caller: everyone in open mode, else the token cookie.
+func (p *portal) auth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		token := ""
+		if ck, err := req.Cookie(tokenCookie); err == nil {
+			token = ck.Value
+		}
+		actor := ""
+		if p.host.Open() {
+			token = ""
+			actor = req.Header.Get("X-Wharf-Actor")
+		}
+		caller, err := p.host.Authenticate(token, actor)
+		if err != nil {
+			if req.Method == http.MethodGet && !strings.HasSuffix(req.URL.Path, "/ws") {
+				return c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(req.URL.RequestURI()))
+			}
+			return p.renderMessage(c, http.StatusUnauthorized, "Sign in required", "Your session has ended. Sign in again.")
+		}
+		caller.ClientAddr = c.RealIP()
+		caller.RequestID = req.Header.Get(echo.HeaderXRequestID)
+		c.Set(callerKey, caller)
+		return next(c)
+	}
+}
+
+func callerOf(c echo.Context) ops.Caller {
+	caller, _ := c.Get(callerKey).(ops.Caller)
+	return caller
+}
+
+// render writes a templ component with a status: the one Render helper.
+func render(c echo.Context, status int, comp templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return comp.Render(c.Request().Context(), c.Response())
+}
+
+// pageInfo gathers what the layout needs for one request.
+func (p *portal) pageInfo(c echo.Context, title, nav string) Page {
+	caller := callerOf(c)
+	pg := Page{Title: title, Nav: nav, Actor: caller.Actor, Role: string(caller.Role),
+		Open: p.host.Open(), CSRF: csrfToken(c)}
+	if ck, err := c.Request().Cookie(flashCookie); err == nil && ck.Value != "" {
+		if v, err := url.QueryUnescape(ck.Value); err == nil {
+			pg.Flash = v
+		}
+		c.SetCookie(&http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	}
+	return pg
+}
+
+func csrfToken(c echo.Context) string {
+	s, _ := c.Get("csrf").(string)
+	return s
+}
+
+// redirect answers a POST with 303 See Other (Post/Redirect/Get) and a
+// one-shot message for the next page.
+func (p *portal) redirect(c echo.Context, to, flash string) error {
+	if flash != "" {
+		c.SetCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/",
+			HttpOnly: true, Secure: p.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// renderMessage shows a simple page with a title and a message.
+func (p *portal) renderMessage(c echo.Context, status int, title, msg string) error {
+	return render(c, status, MessagePage(p.pageInfo(c, title, ""), title, msg))
+}
+
+// userError turns err into something safe to show: structured plugin and
+// facade errors keep their message; anything else is logged and replaced by
+// a generic sentence.
+func (p *portal) userError(c echo.Context, err error) *pluginapi.Error {
+	pe := pluginapi.AsError(err)
+	switch pe.Code {
+	case pluginapi.CodeInternal, "":
+		p.log.Error("web: internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		return &pluginapi.Error{Code: pluginapi.CodeInternal,
+			Message: "Something went wrong on our side. The details were logged; try again, and tell an administrator if it keeps happening."}
+	}
+	p.log.Info("web: operation refused", "path", c.Request().URL.Path, "code", pe.Code, "err", pe.Message)
+	return pe
+}
+
+// statusFor maps an error code to the page's HTTP status.
+func statusFor(code pluginapi.Code) int {
+	switch code {
+	case pluginapi.CodeInvalid:
+		return http.StatusUnprocessableEntity
+	case pluginapi.CodeNotFound:
+		return http.StatusNotFound
+	case pluginapi.CodeConflict:
+		return http.StatusConflict
+	case pluginapi.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case pluginapi.CodeForbidden:
+		return http.StatusForbidden
+	case pluginapi.CodeUnavailable, pluginapi.CodeTimeout:
+		return http.StatusBadGateway
+	case pluginapi.CodeUnsupported:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+// renderError shows err as a full page.
+func (p *portal) renderError(c echo.Context, err error) error {
+	pe := p.userError(c, err)
+	return render(c, statusFor(pe.Code), ErrorPage(p.pageInfo(c, errorTitle(pe.Code), ""), pe))
+}
+
+func errorTitle(code pluginapi.Code) string {
+	switch code {
+	case pluginapi.CodeNotFound:
+		return "Not found"
+	case pluginapi.CodeInvalid:
+		return "Invalid request"
+	case pluginapi.CodeConflict:
+		return "Conflict"
+	case pluginapi.CodeUnauthorized:
+		return "Credentials rejected"
+	case pluginapi.CodeForbidden:
+		return "Not allowed"
+	case pluginapi.CodeUnavailable:
+		return "Platform unavailable"
+	case pluginapi.CodeTimeout:
+		return "Timed out"
+	case pluginapi.CodeUnsupported:
+		return "Not supported"
+	}
+	return "Error"
+}
+
+// can reports whether the caller's role allows need.
+func can(c echo.Context, need ops.Role) bool { return callerOf(c).Role.Allows(need) }
+
+func servicePath(conn, id string) string {
+	return "/services/" + url.PathEscape(conn) + "/" + url.PathEscape(id)
+}
+
+// param returns an unescaped path parameter.
+func param(c echo.Context, name string) string {
+	v := c.Param(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
