@@ -20,7 +20,6 @@ import (
 const (
 	defaultLogLimit = 1000
 	maxLogLimit     = 10000
-	logBodyBytes    = 8 << 20
 	// lagWindow is how far back each follow call looks again, so that a
 	// line the engine delivers late (logs of several tasks travel through
 	// swarm separately) is not lost; lines already returned are recognised
@@ -28,6 +27,9 @@ const (
 	lagWindow = 2 * time.Second
 	taskIDKey = "com.docker.swarm.task.id"
 )
+
+// logBodyBytes caps one logs answer (a variable so that tests can lower it).
+var logBodyBytes = 8 << 20
 
 // rawLine is one line of the log stream before parsing.
 type rawLine struct {
@@ -237,43 +239,26 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 			q.Set("tail", strconv.Itoa(req.Tail)) // per task upstream; cut again below
 		}
 	}
-	resp, err := e.do(call{method: "GET", path: path, query: q, maxBody: logBodyBytes})
+	lines, truncated, err := e.logLines(path, q, logBodyBytes, tty)
 	if err != nil {
 		return nil, err
 	}
-	var lines []rawLine
-	if tty {
-		lines = splitRaw(resp.Body, resp.Truncated)
-	} else {
-		lines = demux(resp.Body, resp.Truncated)
-	}
-
-	// Parse, drop what the cursor says was returned, order by time.
-	seenAt := map[string]int{} // lines of a key at the cursor's time met so far
-	entries := make([]entry, 0, len(lines))
-	for _, l := range lines {
-		en := parseLine(l)
-		if cur != nil {
-			if p, ok := cur.Seen[en.key]; ok {
-				if en.at.Before(p.At) {
-					continue
-				}
-				if en.at.Equal(p.At) {
-					seenAt[en.key]++
-					if seenAt[en.key] <= p.N {
-						continue
-					}
-				}
-			}
+	entries := cur.filter(lines)
+	if truncated && cur != nil && len(entries) == 0 && req.Instance == "" {
+		// The capped answer held only lines already returned: ask each
+		// task and stream from where it stands, so that the follower moves on.
+		lines, truncated, err = e.logLinesPerStream(svc.ID, q, cur, tty, stdout, stderr)
+		if err != nil {
+			return nil, err
 		}
-		entries = append(entries, en)
+		entries = cur.filter(lines)
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
 	var skipped []entry // cut by tail: never to be returned by a follow-up call
 	if cur == nil && req.Tail > 0 && len(entries) > req.Tail {
 		skipped, entries = entries[:len(entries)-req.Tail], entries[len(entries)-req.Tail:]
 	}
-	more := resp.Truncated
+	more := truncated
 	if len(entries) > limit {
 		entries, more = entries[:limit], true
 	}
@@ -301,7 +286,7 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 			last = en.at
 		}
 	}
-	if !last.IsZero() && !resp.Truncated {
+	if !last.IsZero() && !truncated {
 		since := last.Add(-lagWindow)
 		if cur == nil && req.Tail > 0 {
 			since = last // lines before the tail were skipped on purpose
@@ -325,6 +310,94 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		out.Entries = append(out.Entries, le)
 	}
 	return out, nil
+}
+
+// logLines fetches one logs answer and splits it into lines.
+func (e *engine) logLines(path string, q url.Values, maxBody int, tty bool) ([]rawLine, bool, error) {
+	resp, err := e.do(call{method: "GET", path: path, query: q, maxBody: maxBody})
+	if err != nil {
+		return nil, false, err
+	}
+	if tty {
+		return splitRaw(resp.Body, resp.Truncated), resp.Truncated, nil
+	}
+	return demux(resp.Body, resp.Truncated), resp.Truncated, nil
+}
+
+// logLinesPerStream asks every task's logs, one stream at a time, each
+// from the cursor's position for that task and stream. Each answer is then
+// in order, so even a capped one moves the follower forward.
+func (e *engine) logLinesPerStream(serviceID string, q url.Values, cur *cursor, tty, stdout, stderr bool) ([]rawLine, bool, error) {
+	tasks := e.tasksOf([]string{serviceID})
+	type part struct {
+		stream       byte
+		stdout, errs bool
+	}
+	parts := []part{{0, true, true}}
+	if !tty {
+		parts = nil
+		if stdout {
+			parts = append(parts, part{1, true, false})
+		}
+		if stderr {
+			parts = append(parts, part{2, false, true})
+		}
+	}
+	maxBody := max(min(64<<10, logBodyBytes), logBodyBytes/max(1, len(tasks)*len(parts)))
+	var all []rawLine
+	truncated := false
+	for _, t := range tasks {
+		for _, p := range parts {
+			pq := url.Values{}
+			for k, v := range q {
+				pq[k] = v
+			}
+			pq.Set("stdout", boolParam(p.stdout))
+			pq.Set("stderr", boolParam(p.errs))
+			since := cur.Since
+			if pos, ok := cur.Seen[t.ID+"/"+strconv.Itoa(int(p.stream))]; ok {
+				since = pos.At
+			}
+			pq.Del("since")
+			if !since.IsZero() {
+				pq.Set("since", unixNano(since))
+			}
+			lines, tr, err := e.logLines("/tasks/"+url.PathEscape(t.ID)+"/logs", pq, maxBody, tty)
+			if err != nil {
+				if pluginapi.CodeOf(err) == pluginapi.CodeNotFound {
+					continue // the task went away meanwhile
+				}
+				return nil, false, err
+			}
+			all = append(all, lines...)
+			truncated = truncated || tr
+		}
+	}
+	return all, truncated, nil
+}
+
+// filter parses lines and drops those the cursor says were returned.
+func (c *cursor) filter(lines []rawLine) []entry {
+	seenAt := map[string]int{} // lines of a key at the cursor's time met so far
+	entries := make([]entry, 0, len(lines))
+	for _, l := range lines {
+		en := parseLine(l)
+		if c != nil {
+			if p, ok := c.Seen[en.key]; ok {
+				if en.at.Before(p.At) {
+					continue
+				}
+				if en.at.Equal(p.At) {
+					seenAt[en.key]++
+					if seenAt[en.key] <= p.N {
+						continue
+					}
+				}
+			}
+		}
+		entries = append(entries, en)
+	}
+	return entries
 }
 
 func boolParam(b bool) string {

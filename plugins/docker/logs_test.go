@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,67 @@ func TestLogsFollow(t *testing.T) {
 	tailed := append(lines(first.Entries), lines(next.Entries)...)
 	if !reflect.DeepEqual(tailed, all[len(all)-len(tailed):]) {
 		t.Fatal("tail + follow is not the end of the full log")
+	}
+}
+
+// TestLogsFollowCapped follows with answers cut by the body cap: the
+// plugin must still move forward (asking task by task) and lose nothing.
+func TestLogsFollowCapped(t *testing.T) {
+	defer func(old int) { logBodyBytes = old }(logBodyBytes)
+	h := newHarness(t, dockeremu.Options{MaxFrameSize: 50})
+	svc := h.create(`{"name":"web","image":"x:1","replicas":2}`)
+	var followed []seenLine
+	cursor := ""
+	calls := 0
+	for range 3 {
+		h.clk.Advance(20 * time.Second)
+		logBodyBytes = 700
+		for {
+			resp := h.logs(pluginapi.LogsRequest{ID: svc.ID, Cursor: cursor})
+			followed = append(followed, lines(resp.Entries)...)
+			cursor = resp.Cursor
+			if calls++; calls > 200 {
+				t.Fatal("following a capped log does not move forward")
+			}
+			if !resp.More {
+				break
+			}
+		}
+		logBodyBytes = 8 << 20
+	}
+	// When answers are cut, lines of different tasks may come in a
+	// different order than in the full log, but each task's lines stay in
+	// order, and no line is lost or repeated.
+	want := lines(h.logs(pluginapi.LogsRequest{ID: svc.ID, Limit: maxLogLimit}).Entries)
+	last := map[string]time.Time{}
+	for _, l := range followed {
+		if l.At.Before(last[l.Instance+l.Stream]) {
+			t.Fatalf("lines of one task out of order: %+v", l)
+		}
+		last[l.Instance+l.Stream] = l.At
+	}
+	byKey := func(ls []seenLine) []seenLine {
+		out := append([]seenLine(nil), ls...)
+		sort.Slice(out, func(i, j int) bool {
+			a, b := out[i], out[j]
+			if !a.At.Equal(b.At) {
+				return a.At.Before(b.At)
+			}
+			return a.Instance+a.Stream+a.Message < b.Instance+b.Stream+b.Message
+		})
+		return out
+	}
+	if len(want) < 100 || !reflect.DeepEqual(byKey(followed), byKey(want)) {
+		t.Fatalf("followed %d lines, full log has %d", len(followed), len(want))
+	}
+	var perTask int
+	for _, p := range h.doer.paths {
+		if strings.Contains(p, "/tasks/") && strings.HasSuffix(p, "/logs") {
+			perTask++
+		}
+	}
+	if perTask == 0 {
+		t.Fatal("capped answers never made the plugin ask task by task")
 	}
 }
 
