@@ -2,20 +2,28 @@ package ops
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
-	"io"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/logfanout"
 	"github.com/wharfhq/wharf/host/runtime"
+	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
-// Config wires a Host to its parts. Plugins, Connections, Audit and Egress
-// are required.
+// Config wires a Host to its parts. Connections, Audit and Egress are
+// required.
 type Config struct {
 	Plugins     []*runtime.Plugin
 	Connections *connstore.Store
@@ -25,182 +33,280 @@ type Config struct {
 	// Tokens are the accepted API tokens. None means open (local) mode:
 	// every caller is an admin, named by the X-Wharf-Actor header or "anonymous".
 	Tokens []Token
+	// LogBuffer is the number of log entries a slow follower may have
+	// waiting before the oldest are dropped; default 1000.
+	LogBuffer int
 }
 
 // Host is the operations facade. It is safe for concurrent use.
-type Host struct{}
+type Host struct {
+	cfg     Config
+	log     *slog.Logger
+	plugins map[string]*loadedPlugin
+	names   []string // plugin names, sorted
+	tokens  []Token
+	logs    *logfanout.Hub
+}
 
-// New checks cfg and compiles every plugin's schemas once.
-func New(cfg Config) (*Host, error) { panic("TODO") }
+// loadedPlugin is a plugin with its schemas compiled once.
+type loadedPlugin struct {
+	rt        *runtime.Plugin
+	desc      pluginapi.DescribeResponse
+	config    *schema.Schema
+	spec      *schema.Schema
+	actions   map[string]*schema.Schema // nil value: the action takes any params
+	secrets   []string
+	endpoints []string
+	specSecr  []string
+}
+
+// New checks cfg and compiles every plugin's schemas once. A plugin whose
+// schemas do not compile is left out, with an error logged.
+func New(cfg Config) (*Host, error) {
+	if cfg.Connections == nil || cfg.Audit == nil || cfg.Egress == nil {
+		return nil, errors.New("ops: Connections, Audit and Egress are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Host{cfg: cfg, log: cfg.Logger, plugins: map[string]*loadedPlugin{}}
+	for _, p := range cfg.Plugins {
+		lp, err := compilePlugin(p)
+		if err != nil {
+			h.log.Error("plugin left out: its schemas do not compile", "plugin", p.Name(), "path", p.Path(), "err", err)
+			continue
+		}
+		if _, dup := h.plugins[p.Name()]; dup {
+			return nil, fmt.Errorf("ops: two plugins are called %q", p.Name())
+		}
+		h.plugins[p.Name()] = lp
+		h.names = append(h.names, p.Name())
+	}
+	sort.Strings(h.names)
+
+	seen := map[string]bool{}
+	for i, t := range cfg.Tokens {
+		t.SHA256 = strings.ToLower(strings.TrimSpace(t.SHA256))
+		switch b, err := hex.DecodeString(t.SHA256); {
+		case t.Name == "":
+			return nil, fmt.Errorf("ops: token %d has no name", i)
+		case seen[t.Name]:
+			return nil, fmt.Errorf("ops: two tokens are called %q", t.Name)
+		case err != nil || len(b) != sha256.Size:
+			return nil, fmt.Errorf("ops: token %q: sha256 must be 64 hex digits", t.Name)
+		case !t.Role.Valid():
+			return nil, fmt.Errorf("ops: token %q: role %q is not one of viewer, operator, admin", t.Name, t.Role)
+		}
+		seen[t.Name] = true
+		h.tokens = append(h.tokens, t)
+	}
+	if len(h.tokens) == 0 {
+		h.log.Warn("auth: no API tokens configured: OPEN MODE, every caller is an admin (actor from the X-Wharf-Actor header, else \"anonymous\"); configure tokens before exposing this host")
+	} else {
+		h.log.Info("auth: bearer tokens required", "tokens", len(h.tokens))
+	}
+	h.logs = logfanout.New(logfanout.Config{Source: logSource{h}, Buffer: cfg.LogBuffer, Logger: h.log})
+	return h, nil
+}
+
+func compilePlugin(p *runtime.Plugin) (*loadedPlugin, error) {
+	d := p.Describe()
+	lp := &loadedPlugin{rt: p, desc: d, actions: map[string]*schema.Schema{}}
+	var err error
+	if lp.config, err = schema.Compile(d.ConfigSchema); err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
+	if lp.spec, err = schema.Compile(d.SpecSchema); err != nil {
+		return nil, fmt.Errorf("spec schema: %w", err)
+	}
+	for _, a := range d.Actions {
+		if len(a.ParamsSchema) == 0 {
+			lp.actions[a.Name] = nil
+			continue
+		}
+		s, err := schema.Compile(a.ParamsSchema)
+		if err != nil {
+			return nil, fmt.Errorf("params schema of action %s: %w", a.Name, err)
+		}
+		lp.actions[a.Name] = s
+	}
+	lp.secrets = lp.config.SecretFields()
+	lp.endpoints = lp.config.EndpointFields()
+	lp.specSecr = lp.spec.SecretFields()
+	return lp, nil
+}
 
 // Close stops the log followers.
-func (h *Host) Close() { panic("TODO") }
+func (h *Host) Close() { h.logs.Close() }
 
 // Open reports whether the host runs without tokens (local mode).
-func (h *Host) Open() bool { panic("TODO") }
+func (h *Host) Open() bool { return len(h.tokens) == 0 }
 
 // Authenticate turns a bearer token (may be "") and the X-Wharf-Actor
 // header (used only in open mode) into a Caller with Actor and Role set;
 // the face fills ClientAddr and RequestID. A missing or unknown token is
 // CodeUnauthorized.
-func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) { panic("TODO") }
-
-// ListPlugins lists the loaded plugins, sorted by name. Viewer.
-func (h *Host) ListPlugins(ctx context.Context, c Caller) ([]PluginInfo, error) { panic("TODO") }
-
-// GetPlugin describes one plugin. Viewer.
-func (h *Host) GetPlugin(ctx context.Context, c Caller, name string) (PluginInfo, error) {
-	panic("TODO")
+func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) {
+	if h.Open() {
+		actor := strings.TrimSpace(actorHeader)
+		if actor == "" {
+			actor = "anonymous"
+		}
+		return Caller{Actor: actor, Role: RoleAdmin}, nil
+	}
+	if bearer == "" {
+		return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized, "a bearer token is required")
+	}
+	sum := sha256.Sum256([]byte(bearer))
+	got := []byte(hex.EncodeToString(sum[:]))
+	for _, t := range h.tokens {
+		if subtle.ConstantTimeCompare(got, []byte(t.SHA256)) == 1 {
+			return Caller{Actor: t.Name, Role: t.Role}, nil
+		}
+	}
+	return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized, "unknown token")
 }
 
-// ListConnections lists connections sorted by name, secrets redacted. Viewer.
-func (h *Host) ListConnections(ctx context.Context, c Caller) ([]Connection, error) {
-	panic("TODO")
+// HashToken returns the hex SHA-256 of a bearer token, as Token.SHA256 wants it.
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
-// GetConnection returns one connection, secrets redacted. Viewer.
-func (h *Host) GetConnection(ctx context.Context, c Caller, name string) (Connection, error) {
-	panic("TODO")
+// authorize refuses a caller whose role does not reach need.
+func authorize(c Caller, need Role, what string) error {
+	if c.Role.Allows(need) {
+		return nil
+	}
+	role := string(c.Role)
+	if role == "" {
+		role = "none"
+	}
+	return pluginapi.Errorf(pluginapi.CodeForbidden, "%s needs the %s role; %s has %s", what, need, actorName(c), role)
 }
 
-// CreateConnection validates in.Config against the plugin's config schema
-// (defaults filled) and stores it. Admin; audited with secrets redacted.
-func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInput) (Connection, error) {
-	panic("TODO")
+func actorName(c Caller) string {
+	if c.Actor == "" {
+		return "the caller"
+	}
+	return c.Actor
 }
 
-// UpdateConnection replaces a connection's config. A secret property
-// absent from in.Config or sent as Redacted keeps its stored value. The
-// plugin cannot be changed. Admin; audited.
-func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in ConnectionInput) (Connection, error) {
-	panic("TODO")
+// target is a resolved connection: what a plugin call needs.
+type target struct {
+	conn connstore.Connection
+	p    *loadedPlugin
 }
 
-// PatchConnection applies a JSON merge patch (RFC 7386) to a connection's
-// config (secrets as in UpdateConnection). version 0 means any. Admin; audited.
-func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch json.RawMessage, version int64) (Connection, error) {
-	panic("TODO")
+// resolve finds a connection and its plugin.
+func (h *Host) resolve(ctx context.Context, name string) (*target, error) {
+	if name == "" {
+		return nil, pluginapi.Invalid("/connection", "a connection name is required")
+	}
+	c, err := h.cfg.Connections.Get(ctx, name)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p := h.plugins[c.Plugin]
+	if p == nil {
+		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "connection %s uses plugin %s, which is not loaded", name, c.Plugin)
+	}
+	return &target{conn: c, p: p}, nil
 }
 
-// PutConnection creates or replaces a connection (the config file at
-// start). Admin; audited.
-func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) (Connection, error) {
-	panic("TODO")
+// storeErr keeps structured store errors and hides the others' text.
+func storeErr(err error) error {
+	var pe *pluginapi.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "connection store: " + err.Error()}
 }
 
-// DeleteConnection removes a connection (its services stay on the
-// platform). Admin; audited.
-func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) error { panic("TODO") }
-
-// TestConnection makes a "list" call with page size 1. A plugin error is
-// reported in the result, not as the error. Viewer.
-func (h *Host) TestConnection(ctx context.Context, c Caller, name string) (TestResult, error) {
-	panic("TODO")
+// request is the Request every plugin call embeds: config without secrets.
+func (t *target) request() pluginapi.Request {
+	return pluginapi.Request{Connection: t.conn.Name, Config: schema.StripSecrets(t.conn.Config, t.p.secrets)}
 }
 
-// ListServices lists one page of a connection's services. Viewer.
-func (h *Host) ListServices(ctx context.Context, c Caller, conn string, opts ListOptions) (*ServicePage, error) {
-	panic("TODO")
+// handler is the egress handler of calls for this connection.
+func (h *Host) handler(t *target) (*egress.Handler, error) {
+	var full map[string]any
+	if len(t.conn.Config) > 0 {
+		if err := json.Unmarshal(t.conn.Config, &full); err != nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "connection %s: stored config is not a JSON object", t.conn.Name)
+		}
+	}
+	return h.cfg.Egress.For(egress.Target{Connection: t.conn.Name, Config: full,
+		SecretFields: t.p.secrets, EndpointFields: t.p.endpoints, Hosts: t.p.desc.Hosts}), nil
 }
 
-// ListAllServices lists the services of every connection concurrently,
-// filters, sorts by name and pages the merged result. A failing connection
-// is reported in Errors. Viewer.
-func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOptions) (*AllServicesPage, error) {
-	panic("TODO")
+// errorer is every plugin response: they all embed pluginapi.Response.
+type errorer interface{ Err() error }
+
+// call runs op on the connection's plugin and decodes the answer into resp.
+func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) error {
+	in, err := json.Marshal(req)
+	if err != nil {
+		return pluginapi.Errorf(pluginapi.CodeInternal, "encode %s request: %v", op, err)
+	}
+	hd, err := h.handler(t)
+	if err != nil {
+		return err
+	}
+	out, err := t.p.rt.Call(ctx, op, in, hd)
+	if err != nil {
+		return pluginapi.AsError(err)
+	}
+	if err := json.Unmarshal(out, resp); err != nil {
+		return pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered %s with malformed JSON: %v", t.p.rt.Name(), op, err)
+	}
+	if err := resp.Err(); err != nil {
+		return pluginapi.AsError(err)
+	}
+	return nil
 }
 
-// GetService returns one service. Viewer.
-func (h *Host) GetService(ctx context.Context, c Caller, conn, id string) (*pluginapi.Service, error) {
-	panic("TODO")
+// supports refuses an optional operation the plugin does not declare.
+func (t *target) supports(op string) error {
+	if t.p.desc.Supports(op) {
+		return nil
+	}
+	return pluginapi.Unsupported("plugin %s (connection %s) does not offer %s", t.p.rt.Name(), t.conn.Name, op)
 }
 
-// ValidateSpec checks a spec against the connection's plugin spec schema
-// without calling the plugin (for forms). Viewer.
-func (h *Host) ValidateSpec(ctx context.Context, c Caller, conn string, spec json.RawMessage) error {
-	panic("TODO")
+// auditEvent is what an audited operation records.
+type auditEvent struct {
+	op, conn, plugin, target string
+	request                  any // JSON-encoded, secrets already redacted
 }
 
-// CreateService validates spec and creates the service. Operator; audited.
-func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec json.RawMessage) (*ServiceResult, error) {
-	panic("TODO")
-}
-
-// UpdateService replaces a service's spec. version, when set, is the
-// Service.Version the change is based on (stale → conflict). Operator; audited.
-func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spec json.RawMessage, version string) (*ServiceResult, error) {
-	panic("TODO")
-}
-
-// PatchService applies a JSON merge patch (RFC 7386) onto the current spec
-// and updates with the result. Operator; audited.
-func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patch json.RawMessage, version string) (*ServiceResult, error) {
-	panic("TODO")
-}
-
-// DeleteService removes a service; force where the platform distinguishes.
-// Operator; audited.
-func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, force bool) (*ServiceResult, error) {
-	panic("TODO")
-}
-
-// RunAction runs a lifecycle action declared by the plugin (else
-// not_found "unknown action"), params validated against its schema.
-// Operator; audited.
-func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string, params json.RawMessage) (*ServiceResult, error) {
-	panic("TODO")
-}
-
-// ListInstances lists a service's instances; unsupported when the plugin
-// does not offer "instances". Viewer.
-func (h *Host) ListInstances(ctx context.Context, c Caller, conn, id string) ([]pluginapi.Instance, error) {
-	panic("TODO")
-}
-
-// GetInstance returns one instance. Viewer.
-func (h *Host) GetInstance(ctx context.Context, c Caller, conn, id, instanceID string) (*pluginapi.Instance, error) {
-	panic("TODO")
-}
-
-// ListDeployments lists a service's rollout history; unsupported when the
-// plugin does not offer "deployments". Viewer.
-func (h *Host) ListDeployments(ctx context.Context, c Caller, conn, id string, opts DeploymentsOptions) (*DeploymentPage, error) {
-	panic("TODO")
-}
-
-// GetDeployment returns one deployment. Viewer.
-func (h *Host) GetDeployment(ctx context.Context, c Caller, conn, id, deploymentID string) (*pluginapi.Deployment, error) {
-	panic("TODO")
-}
-
-// Invoke sends a request to the running service; unsupported when the
-// plugin does not offer "invoke". Operator; audited.
-func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeInput) (*InvokeResult, error) {
-	panic("TODO")
-}
-
-// Logs reads log entries once. Viewer.
-func (h *Host) Logs(ctx context.Context, c Caller, conn, id string, opts LogsOptions) (*LogsPage, error) {
-	panic("TODO")
-}
-
-// FollowLogs subscribes to a service's logs through the shared follower
-// (see host/logfanout) until ctx ends or the subscription is closed. Viewer.
-func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts logfanout.Options) (*logfanout.Subscription, error) {
-	panic("TODO")
-}
-
-// QueryAudit lists audit entries. Viewer.
-func (h *Host) QueryAudit(ctx context.Context, c Caller, f audit.Filter) ([]audit.Entry, error) {
-	panic("TODO")
-}
-
-// ExportAudit streams audit entries as "jsonl" or "csv" to w. Viewer.
-func (h *Host) ExportAudit(ctx context.Context, c Caller, f audit.Filter, format string, w io.Writer) error {
-	panic("TODO")
-}
-
-// VerifyAudit checks the audit log's integrity. Viewer.
-func (h *Host) VerifyAudit(ctx context.Context, c Caller) (audit.VerifyReport, error) {
-	panic("TODO")
+// audited records ev as started (refusing the operation if that fails),
+// runs fn, and records its outcome. fn returns the target it produced (the
+// id of a created service) and its error.
+func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (string, error)) error {
+	var body json.RawMessage
+	if ev.request != nil {
+		b, err := json.Marshal(ev.request)
+		if err != nil {
+			return pluginapi.Errorf(pluginapi.CodeInternal, "encode audit record: %v", err)
+		}
+		body = b
+	}
+	id, err := h.cfg.Audit.Start(ctx, audit.Event{Actor: c.Actor, ClientAddr: c.ClientAddr, RequestID: c.RequestID,
+		Connection: ev.conn, Plugin: ev.plugin, Operation: ev.op, Target: ev.target, Request: body})
+	if err != nil {
+		h.log.Error("audit start failed: operation refused", "op", ev.op, "connection", ev.conn, "err", err)
+		return pluginapi.Errorf(pluginapi.CodeUnavailable, "the audit log cannot record this operation, so it was not run")
+	}
+	start := time.Now()
+	produced, opErr := fn()
+	o := audit.Outcome{Target: produced, Duration: time.Since(start)}
+	if opErr != nil {
+		o.Error = pluginapi.AsError(opErr)
+	}
+	// The outcome is recorded even if the caller has gone away.
+	if err := h.cfg.Audit.Finish(context.WithoutCancel(ctx), id, o); err != nil {
+		h.log.Error("audit finish failed", "audit_id", id, "op", ev.op, "err", err)
+	}
+	return opErr
 }

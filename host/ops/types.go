@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -76,6 +77,9 @@ type Connection struct {
 	Version    int64           `json:"version"`
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
+	// Problem says why the connection cannot be used, e.g. its plugin is
+	// not loaded (then Config is hidden: secrets cannot be told apart).
+	Problem string `json:"problem,omitempty"`
 }
 
 // ConnectionInput creates or replaces a connection.
@@ -90,7 +94,7 @@ type ConnectionInput struct {
 
 // Redacted is how secret values are shown; sent back on update, it keeps
 // the stored value.
-const Redacted = "********"
+const Redacted = schema.Masked
 
 // TestResult is the answer of TestConnection: whether a one-item "list" worked.
 type TestResult struct {

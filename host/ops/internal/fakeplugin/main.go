@@ -382,4 +382,3 @@ func (provider) Invoke(ctx context.Context, req *pluginapi.InvokeRequest) (*plug
 	}
 	return &pluginapi.InvokeResponse{Status: 200, ContentType: "application/json", Body: out}, nil
 }
-

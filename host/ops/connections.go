@@ -1,0 +1,316 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/wharfhq/wharf/host/connstore"
+	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// ListPlugins lists the loaded plugins, sorted by name. Viewer.
+func (h *Host) ListPlugins(ctx context.Context, c Caller) ([]PluginInfo, error) {
+	if err := authorize(c, RoleViewer, "listing plugins"); err != nil {
+		return nil, err
+	}
+	out := make([]PluginInfo, 0, len(h.names))
+	for _, n := range h.names {
+		out = append(out, h.plugins[n].info())
+	}
+	return out, nil
+}
+
+// GetPlugin describes one plugin. Viewer.
+func (h *Host) GetPlugin(ctx context.Context, c Caller, name string) (PluginInfo, error) {
+	if err := authorize(c, RoleViewer, "reading a plugin"); err != nil {
+		return PluginInfo{}, err
+	}
+	p := h.plugins[name]
+	if p == nil {
+		return PluginInfo{}, pluginapi.NotFound("plugin %s not found", name)
+	}
+	return p.info(), nil
+}
+
+func (p *loadedPlugin) info() PluginInfo {
+	hosts := append([]string{}, p.desc.Hosts...)
+	return PluginInfo{Name: p.rt.Name(), Title: p.desc.Title, Version: p.desc.Version, Digest: p.rt.Digest(),
+		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc}
+}
+
+// view turns a stored connection into what callers see.
+func (h *Host) view(c connstore.Connection) Connection {
+	v := Connection{Name: c.Name, Plugin: c.Plugin, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, SecretsSet: []string{}}
+	p := h.plugins[c.Plugin]
+	if p == nil {
+		// Without the schema we cannot tell secrets apart: show nothing.
+		v.Config = json.RawMessage(`{}`)
+		v.Problem = "plugin " + c.Plugin + " is not loaded; the config is hidden"
+		return v
+	}
+	v.Config = schema.Redact(c.Config, p.secrets)
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(c.Config, &m)
+	for _, s := range p.secrets {
+		if raw, ok := m[s]; ok && !isNullOrEmpty(raw) {
+			v.SecretsSet = append(v.SecretsSet, s)
+		}
+	}
+	return v
+}
+
+func isNullOrEmpty(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null")) || bytes.Equal(t, []byte(`""`))
+}
+
+// ListConnections lists connections sorted by name, secrets redacted. Viewer.
+func (h *Host) ListConnections(ctx context.Context, c Caller) ([]Connection, error) {
+	if err := authorize(c, RoleViewer, "listing connections"); err != nil {
+		return nil, err
+	}
+	all, err := h.cfg.Connections.List(ctx)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]Connection, 0, len(all))
+	for _, s := range all {
+		out = append(out, h.view(s))
+	}
+	return out, nil
+}
+
+// GetConnection returns one connection, secrets redacted. Viewer.
+func (h *Host) GetConnection(ctx context.Context, c Caller, name string) (Connection, error) {
+	if err := authorize(c, RoleViewer, "reading a connection"); err != nil {
+		return Connection{}, err
+	}
+	s, err := h.cfg.Connections.Get(ctx, name)
+	if err != nil {
+		return Connection{}, storeErr(err)
+	}
+	return h.view(s), nil
+}
+
+// prepareConfig checks a connection's config against its plugin's schema,
+// keeping stored secrets where the new config omits them or sends the
+// redaction mask, and fills defaults. stored is nil on create.
+func (h *Host) prepareConfig(p *loadedPlugin, cfg json.RawMessage, stored json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(cfg)) == 0 || bytes.Equal(bytes.TrimSpace(cfg), []byte("null")) {
+		cfg = json.RawMessage(`{}`)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(cfg, &m); err != nil || m == nil {
+		return nil, pluginapi.Invalid("/config", "config must be a JSON object")
+	}
+	var old map[string]json.RawMessage
+	if stored != nil {
+		_ = json.Unmarshal(stored, &old)
+	}
+	masked, _ := json.Marshal(Redacted)
+	changed := false
+	for _, s := range p.secrets {
+		v, ok := m[s]
+		isMask := ok && bytes.Equal(bytes.TrimSpace(v), masked)
+		if stored == nil {
+			if isMask {
+				return nil, pluginapi.Invalid("/config/"+s, "%s: send the secret itself, not %s", s, Redacted)
+			}
+			continue
+		}
+		if !ok || isMask {
+			if prev, had := old[s]; had {
+				m[s] = prev
+			} else {
+				delete(m, s)
+			}
+			changed = true
+		}
+	}
+	if changed {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode config: %v", err)
+		}
+		cfg = b
+	}
+	cfg = p.config.Defaults(cfg)
+	if err := p.config.Validate(cfg); err != nil {
+		e := pluginapi.AsError(err)
+		cp := *e
+		cp.Field = "/config" + e.Field
+		return nil, &cp
+	}
+	return cfg, nil
+}
+
+// connAudit is what the audit log records of a connection change.
+func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, version int64) any {
+	return map[string]any{"name": name, "plugin": plugin, "config": schema.Redact(cfg, p.secrets), "version": version}
+}
+
+// CreateConnection validates in.Config against the plugin's config schema
+// (defaults filled) and stores it. Admin; audited with secrets redacted.
+func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInput) (Connection, error) {
+	if err := authorize(c, RoleAdmin, "creating a connection"); err != nil {
+		return Connection{}, err
+	}
+	if !connstore.ValidName(in.Name) {
+		return Connection{}, pluginapi.Invalid("/name", "connection name %q is not valid: use 1 to 63 lowercase letters, digits and dashes", in.Name)
+	}
+	p := h.plugins[in.Plugin]
+	if p == nil {
+		return Connection{}, pluginapi.Invalid("/plugin", "unknown plugin %q", in.Plugin)
+	}
+	cfg, err := h.prepareConfig(p, in.Config, nil)
+	if err != nil {
+		return Connection{}, err
+	}
+	var out connstore.Connection
+	err = h.audited(ctx, c, auditEvent{op: "connection.create", conn: in.Name, plugin: in.Plugin, target: in.Name,
+		request: connAudit(p, in.Name, in.Plugin, cfg, 0)}, func() (string, error) {
+		var err error
+		out, err = h.cfg.Connections.Create(ctx, connstore.Connection{Name: in.Name, Plugin: in.Plugin, Config: cfg})
+		return in.Name, storeErrOrNil(err)
+	})
+	if err != nil {
+		return Connection{}, err
+	}
+	return h.view(out), nil
+}
+
+func storeErrOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return storeErr(err)
+}
+
+// UpdateConnection replaces a connection's config. A secret property
+// absent from in.Config or sent as Redacted keeps its stored value. The
+// plugin cannot be changed. Admin; audited.
+func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in ConnectionInput) (Connection, error) {
+	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
+		return Connection{}, err
+	}
+	return h.updateConnection(ctx, c, name, in.Plugin, in.Version, func(stored json.RawMessage) (json.RawMessage, error) {
+		return in.Config, nil
+	})
+}
+
+// PatchConnection applies a JSON merge patch (RFC 7386) to a connection's
+// config (secrets as in UpdateConnection). version 0 means any. Admin; audited.
+func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch json.RawMessage, version int64) (Connection, error) {
+	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
+		return Connection{}, err
+	}
+	return h.updateConnection(ctx, c, name, "", version, func(stored json.RawMessage) (json.RawMessage, error) {
+		merged, err := jsonpatch.MergePatch(stored, patch)
+		if err != nil {
+			return nil, pluginapi.Invalid("/config", "the patch is not a JSON merge patch of the config: %v", err)
+		}
+		return merged, nil
+	})
+}
+
+func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin string, version int64, newConfig func(stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
+	cur, err := h.cfg.Connections.Get(ctx, name)
+	if err != nil {
+		return Connection{}, storeErr(err)
+	}
+	if plugin != "" && plugin != cur.Plugin {
+		return Connection{}, pluginapi.Invalid("/plugin", "the plugin of connection %s is %s and cannot change; create another connection", name, cur.Plugin)
+	}
+	p := h.plugins[cur.Plugin]
+	if p == nil {
+		return Connection{}, pluginapi.Errorf(pluginapi.CodeUnavailable, "connection %s uses plugin %s, which is not loaded", name, cur.Plugin)
+	}
+	if version != 0 && version != cur.Version {
+		return Connection{}, pluginapi.Errorf(pluginapi.CodeConflict, "connection %s is at version %d, not %d: reload and retry", name, cur.Version, version)
+	}
+	if version == 0 {
+		version = cur.Version
+	}
+	raw, err := newConfig(cur.Config)
+	if err != nil {
+		return Connection{}, err
+	}
+	cfg, err := h.prepareConfig(p, raw, cur.Config)
+	if err != nil {
+		return Connection{}, err
+	}
+	var out connstore.Connection
+	err = h.audited(ctx, c, auditEvent{op: "connection.update", conn: name, plugin: cur.Plugin, target: name,
+		request: connAudit(p, name, cur.Plugin, cfg, version)}, func() (string, error) {
+		var err error
+		out, err = h.cfg.Connections.Update(ctx, connstore.Connection{Name: name, Plugin: cur.Plugin, Config: cfg, Version: version})
+		return "", storeErrOrNil(err)
+	})
+	if err != nil {
+		return Connection{}, err
+	}
+	return h.view(out), nil
+}
+
+// PutConnection creates or replaces a connection (the config file at
+// start); secrets are kept as in UpdateConnection. Admin; audited.
+func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) (Connection, error) {
+	if err := authorize(c, RoleAdmin, "writing a connection"); err != nil {
+		return Connection{}, err
+	}
+	cur, err := h.cfg.Connections.Get(ctx, in.Name)
+	if pluginapi.CodeOf(err) == pluginapi.CodeNotFound {
+		return h.CreateConnection(ctx, c, in)
+	}
+	if err != nil {
+		return Connection{}, storeErr(err)
+	}
+	if in.Plugin != cur.Plugin {
+		// A config file may move a connection to another plugin: replace it.
+		if err := h.DeleteConnection(ctx, c, in.Name); err != nil {
+			return Connection{}, err
+		}
+		return h.CreateConnection(ctx, c, in)
+	}
+	in.Version = 0
+	return h.UpdateConnection(ctx, c, in.Name, in)
+}
+
+// DeleteConnection removes a connection (its services stay on the
+// platform). Admin; audited.
+func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) error {
+	if err := authorize(c, RoleAdmin, "deleting a connection"); err != nil {
+		return err
+	}
+	cur, err := h.cfg.Connections.Get(ctx, name)
+	if err != nil {
+		return storeErr(err)
+	}
+	return h.audited(ctx, c, auditEvent{op: "connection.delete", conn: name, plugin: cur.Plugin, target: name},
+		func() (string, error) { return "", storeErrOrNil(h.cfg.Connections.Delete(ctx, name)) })
+}
+
+// TestConnection makes a "list" call with page size 1. A plugin error is
+// reported in the result, not as the error. Viewer.
+func (h *Host) TestConnection(ctx context.Context, c Caller, name string) (TestResult, error) {
+	if err := authorize(c, RoleViewer, "testing a connection"); err != nil {
+		return TestResult{}, err
+	}
+	t, err := h.resolve(ctx, name)
+	if err != nil {
+		return TestResult{}, err
+	}
+	start := time.Now()
+	var resp pluginapi.ListResponse
+	err = h.call(ctx, t, pluginapi.OpList, pluginapi.ListRequest{Request: t.request(), PageSize: 1}, &resp)
+	res := TestResult{OK: err == nil, DurationMS: time.Since(start).Milliseconds()}
+	if err != nil {
+		res.Error = pluginapi.AsError(err)
+	}
+	return res, nil
+}

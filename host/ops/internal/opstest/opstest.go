@@ -1,0 +1,114 @@
+// Package opstest assembles a real host for tests: a SQLite file, the
+// audit log, the connection store, the wasm runtime with the fake plugin,
+// the egress client and the fake platform on an httptest.Server.
+package opstest
+
+import (
+	"context"
+	"database/sql"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/connstore"
+	"github.com/wharfhq/wharf/host/egress"
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/ops/internal/fakeplatform"
+	"github.com/wharfhq/wharf/host/runtime"
+	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/internal/wasmbuild"
+)
+
+// PlatformToken is the secret the fake platform accepts.
+const PlatformToken = "s3cr3t-platform-token"
+
+// Conn is the name of the connection New creates.
+const Conn = "fake1"
+
+// Env is an assembled host.
+type Env struct {
+	Host        *ops.Host
+	Platform    *fakeplatform.Server
+	PlatformURL string
+	Audit       *audit.Log
+	Conns       *connstore.Store
+	DB          *sql.DB
+	Runtime     *runtime.Runtime
+	Plugins     []*runtime.Plugin
+	Dir         string
+	// Admin is a caller with the admin role.
+	Admin ops.Caller
+}
+
+// Options shape the Env.
+type Options struct {
+	Tokens []ops.Token
+	// NoConnection skips creating the Conn connection.
+	NoConnection bool
+}
+
+// PluginPath builds the fake plugin (once per test process).
+func PluginPath(t testing.TB) string {
+	return wasmbuild.Build(t, "github.com/wharfhq/wharf/host/ops/internal/fakeplugin")
+}
+
+// CacheDir is a compilation cache shared by the test processes.
+func CacheDir() string { return filepath.Join(os.TempDir(), "wharf-opstest-cache") }
+
+// New assembles a host; everything is closed at the end of the test.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "wharf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	al, err := audit.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { al.Close() })
+	key, err := connstore.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := connstore.New(db, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: CacheDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	p, err := rt.Load(ctx, PluginPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eg := egress.New(egress.Options{})
+	h, err := ops.New(ops.Config{Plugins: []*runtime.Plugin{p}, Connections: cs, Audit: al, Egress: eg, Tokens: o.Tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	plat := fakeplatform.New(PlatformToken)
+	srv := httptest.NewServer(plat)
+	t.Cleanup(srv.Close)
+	e := &Env{Host: h, Platform: plat, PlatformURL: srv.URL, Audit: al, Conns: cs, DB: db, Runtime: rt,
+		Plugins: []*runtime.Plugin{p}, Dir: dir, Admin: ops.Caller{Actor: "test-admin", Role: ops.RoleAdmin}}
+	if !o.NoConnection {
+		if _, err := h.CreateConnection(ctx, e.Admin, ops.ConnectionInput{Name: Conn, Plugin: "fake", Config: e.Config()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// Config is a working connection config for the fake platform.
+func (e *Env) Config() []byte {
+	return []byte(`{"endpoint":"` + e.PlatformURL + `","token":"` + PlatformToken + `"}`)
+}

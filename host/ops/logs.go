@@ -1,0 +1,132 @@
+package ops
+
+import (
+	"context"
+	"io"
+
+	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/logfanout"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// Logs reads log entries once. Viewer.
+func (h *Host) Logs(ctx context.Context, c Caller, conn, id string, opts LogsOptions) (*LogsPage, error) {
+	if err := authorize(c, RoleViewer, "reading logs"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	if opts.Tail < 0 || opts.Limit < 0 {
+		return nil, pluginapi.Invalid("/tail", "tail and limit must not be negative")
+	}
+	var resp pluginapi.LogsResponse
+	req := pluginapi.LogsRequest{Request: t.request(), ID: id, Cursor: opts.Cursor, Since: opts.Since, Tail: opts.Tail,
+		Stdout: opts.Stdout, Stderr: opts.Stderr, Details: opts.Details, Instance: opts.Instance, Limit: opts.Limit}
+	if err := h.call(ctx, t, pluginapi.OpLogs, req, &resp); err != nil {
+		return nil, err
+	}
+	if resp.Entries == nil {
+		resp.Entries = []pluginapi.LogEntry{}
+	}
+	return &LogsPage{Entries: resp.Entries, Cursor: resp.Cursor, More: resp.More}, nil
+}
+
+// FollowLogs subscribes to a service's logs through the shared follower
+// (see host/logfanout) until ctx ends or the subscription is closed. Viewer.
+func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts logfanout.Options) (*logfanout.Subscription, error) {
+	if err := authorize(c, RoleViewer, "following logs"); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	if opts.Tail < 0 {
+		return nil, pluginapi.Invalid("/tail", "tail must not be negative")
+	}
+	return h.logs.Subscribe(ctx, logfanout.Key{Connection: conn, Service: id}, opts)
+}
+
+// LogFollowers returns how many upstream log followers run (for tests and metrics).
+func (h *Host) LogFollowers() int { return h.logs.Followers() }
+
+// logSource feeds the log hub from plugin calls. It resolves the
+// connection on every call, so a changed config or credentials apply.
+type logSource struct{ h *Host }
+
+func (s logSource) LogsCapabilities(ctx context.Context, key logfanout.Key) (pluginapi.LogsCapabilities, error) {
+	t, err := s.h.resolve(ctx, key.Connection)
+	if err != nil {
+		return pluginapi.LogsCapabilities{}, err
+	}
+	if !t.p.desc.Supports(pluginapi.OpLogs) {
+		return pluginapi.LogsCapabilities{}, pluginapi.Unsupported("plugin %s does not offer logs", t.p.rt.Name())
+	}
+	if t.p.desc.Logs == nil {
+		return pluginapi.LogsCapabilities{}, nil
+	}
+	return *t.p.desc.Logs, nil
+}
+
+func (s logSource) Logs(ctx context.Context, key logfanout.Key, req pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
+	t, err := s.h.resolve(ctx, key.Connection)
+	if err != nil {
+		return nil, err
+	}
+	req.Request = t.request()
+	req.ID = key.Service
+	var resp pluginapi.LogsResponse
+	if err := s.h.call(ctx, t, pluginapi.OpLogs, req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// QueryAudit lists audit entries, newest first. Viewer.
+func (h *Host) QueryAudit(ctx context.Context, c Caller, f audit.Filter) ([]audit.Entry, error) {
+	if err := authorize(c, RoleViewer, "reading the audit log"); err != nil {
+		return nil, err
+	}
+	out, err := h.cfg.Audit.Query(ctx, f)
+	if err != nil {
+		return nil, auditErr(err)
+	}
+	if out == nil {
+		out = []audit.Entry{}
+	}
+	return out, nil
+}
+
+// ExportAudit streams audit entries as "jsonl" or "csv" to w. Viewer.
+func (h *Host) ExportAudit(ctx context.Context, c Caller, f audit.Filter, format string, w io.Writer) error {
+	if err := authorize(c, RoleViewer, "exporting the audit log"); err != nil {
+		return err
+	}
+	if format != "jsonl" && format != "csv" {
+		return pluginapi.Invalid("/format", "format %q: use jsonl or csv", format)
+	}
+	return auditErr(h.cfg.Audit.Export(ctx, f, format, w))
+}
+
+// VerifyAudit checks the audit log's hash chain. Viewer.
+func (h *Host) VerifyAudit(ctx context.Context, c Caller) (audit.VerifyReport, error) {
+	if err := authorize(c, RoleViewer, "verifying the audit log"); err != nil {
+		return audit.VerifyReport{}, err
+	}
+	rep, err := h.cfg.Audit.Verify(ctx)
+	return rep, auditErr(err)
+}
+
+func auditErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := err.(*pluginapi.Error); ok {
+		return e
+	}
+	return &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit log: " + err.Error()}
+}

@@ -1,0 +1,545 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// ListServices lists one page of a connection's services. Viewer.
+func (h *Host) ListServices(ctx context.Context, c Caller, conn string, opts ListOptions) (*ServicePage, error) {
+	if err := authorize(c, RoleViewer, "listing services"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if opts.PageSize < 0 {
+		return nil, pluginapi.Invalid("/page_size", "page_size must not be negative")
+	}
+	var resp pluginapi.ListResponse
+	req := pluginapi.ListRequest{Request: t.request(), Filters: opts.Filters, PageSize: opts.PageSize, PageToken: opts.PageToken}
+	if err := h.call(ctx, t, pluginapi.OpList, req, &resp); err != nil {
+		return nil, err
+	}
+	if resp.Services == nil {
+		resp.Services = []pluginapi.Service{}
+	}
+	return &ServicePage{Services: resp.Services, NextPageToken: resp.NextPageToken}, nil
+}
+
+// Limits of ListAllServices.
+const (
+	defaultAllPageSize = 50
+	maxAllPageSize     = 500
+	maxPagesPerConn    = 100 // a runaway plugin's paging stops here
+	listConcurrency    = 8
+)
+
+// ListAllServices lists the services of every connection concurrently,
+// filters, sorts by name and pages the merged result. A failing connection
+// is reported in Errors. Viewer.
+func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOptions) (*AllServicesPage, error) {
+	if err := authorize(c, RoleViewer, "listing services"); err != nil {
+		return nil, err
+	}
+	size := opts.PageSize
+	switch {
+	case size < 0:
+		return nil, pluginapi.Invalid("/page_size", "page_size must not be negative")
+	case size == 0:
+		size = defaultAllPageSize
+	case size > maxAllPageSize:
+		size = maxAllPageSize
+	}
+	offset := 0
+	if opts.PageToken != "" {
+		n, err := strconv.Atoi(opts.PageToken)
+		if err != nil || n < 0 {
+			return nil, pluginapi.Invalid("/page_token", "page_token %q is not one this host issued", opts.PageToken)
+		}
+		offset = n
+	}
+	conns, err := h.cfg.Connections.List(ctx)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	page := &AllServicesPage{Services: []ConnService{}}
+	var (
+		mu   sync.Mutex
+		all  []ConnService
+		wg   sync.WaitGroup
+		sema = make(chan struct{}, listConcurrency)
+	)
+	for _, cs := range conns {
+		if len(opts.Connections) > 0 && !contains(opts.Connections, cs.Name) {
+			continue
+		}
+		if len(opts.Plugins) > 0 && !contains(opts.Plugins, cs.Plugin) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sema <- struct{}{}
+			defer func() { <-sema }()
+			svcs, err := h.listEverything(ctx, cs.Name)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				page.Errors = append(page.Errors, ConnectionError{Connection: cs.Name, Plugin: cs.Plugin, Error: pluginapi.AsError(err)})
+				return
+			}
+			for _, s := range svcs {
+				all = append(all, ConnService{Connection: cs.Name, Plugin: cs.Plugin, Service: s})
+			}
+		}()
+	}
+	wg.Wait()
+
+	name := strings.ToLower(opts.Name)
+	kept := all[:0]
+	for _, s := range all {
+		if name != "" && !strings.Contains(strings.ToLower(s.Name), name) && !strings.Contains(strings.ToLower(s.ID), name) {
+			continue
+		}
+		if len(opts.Statuses) > 0 && !contains(opts.Statuses, s.Status) {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	sort.Slice(kept, func(i, j int) bool {
+		a, b := kept[i], kept[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Connection != b.Connection {
+			return a.Connection < b.Connection
+		}
+		return a.ID < b.ID
+	})
+	sort.Slice(page.Errors, func(i, j int) bool { return page.Errors[i].Connection < page.Errors[j].Connection })
+	page.Total = len(kept)
+	start := min(offset, len(kept))
+	end := min(start+size, len(kept))
+	page.Services = append(page.Services, kept[start:end]...)
+	if end < len(kept) {
+		page.NextPageToken = strconv.Itoa(end)
+	}
+	return page, nil
+}
+
+// listEverything follows a connection's pages to the end.
+func (h *Host) listEverything(ctx context.Context, conn string) ([]pluginapi.Service, error) {
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var out []pluginapi.Service
+	token := ""
+	seen := map[string]bool{}
+	for i := 0; i < maxPagesPerConn; i++ {
+		var resp pluginapi.ListResponse
+		if err := h.call(ctx, t, pluginapi.OpList, pluginapi.ListRequest{Request: t.request(), PageSize: 100, PageToken: token}, &resp); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.Services...)
+		token = resp.NextPageToken
+		if token == "" || seen[token] {
+			break
+		}
+		seen[token] = true
+	}
+	return out, nil
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// GetService returns one service. Viewer.
+func (h *Host) GetService(ctx context.Context, c Caller, conn, id string) (*pluginapi.Service, error) {
+	if err := authorize(c, RoleViewer, "reading a service"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	return h.get(ctx, t, id)
+}
+
+func (h *Host) get(ctx context.Context, t *target, id string) (*pluginapi.Service, error) {
+	if id == "" {
+		return nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	var resp pluginapi.ServiceResponse
+	if err := h.call(ctx, t, pluginapi.OpGet, pluginapi.GetRequest{Request: t.request(), ID: id}, &resp); err != nil {
+		return nil, err
+	}
+	if resp.Service == nil {
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered get without a service", t.p.rt.Name())
+	}
+	return resp.Service, nil
+}
+
+// checkSpec fills the spec's defaults and validates it.
+func (t *target) checkSpec(spec json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(spec)) == 0 {
+		return nil, pluginapi.Invalid("", "a spec is required")
+	}
+	spec = t.p.spec.Defaults(spec)
+	if err := t.p.spec.Validate(spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// ValidateSpec checks a spec against the connection's plugin spec schema
+// without calling the plugin (for forms). Viewer.
+func (h *Host) ValidateSpec(ctx context.Context, c Caller, conn string, spec json.RawMessage) error {
+	if err := authorize(c, RoleViewer, "validating a spec"); err != nil {
+		return err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return err
+	}
+	_, err = t.checkSpec(spec)
+	return err
+}
+
+// specName reads a spec's "name", for the audit target of a create.
+func specName(spec json.RawMessage) string {
+	var v struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(spec, &v)
+	return v.Name
+}
+
+func (h *Host) serviceResult(resp *pluginapi.ServiceResponse) *ServiceResult {
+	return &ServiceResult{Service: resp.Service, Warnings: resp.Warnings}
+}
+
+// CreateService validates spec and creates the service. Operator; audited.
+func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec json.RawMessage) (*ServiceResult, error) {
+	if err := authorize(c, RoleOperator, "creating a service"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if spec, err = t.checkSpec(spec); err != nil {
+		return nil, err
+	}
+	var resp pluginapi.ServiceResponse
+	err = h.audited(ctx, c, auditEvent{op: "service.create", conn: conn, plugin: t.conn.Plugin, target: specName(spec),
+		request: map[string]any{"spec": schema.Redact(spec, t.p.specSecr)}}, func() (string, error) {
+		if err := h.call(ctx, t, pluginapi.OpCreate, pluginapi.CreateRequest{Request: t.request(), Spec: spec}, &resp); err != nil {
+			return "", err
+		}
+		if resp.Service == nil {
+			return "", pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered create without a service", t.p.rt.Name())
+		}
+		return resp.Service.ID, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.serviceResult(&resp), nil
+}
+
+// UpdateService replaces a service's spec. version, when set, is the
+// Service.Version the change is based on (stale → conflict). Operator; audited.
+func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spec json.RawMessage, version string) (*ServiceResult, error) {
+	if err := authorize(c, RoleOperator, "updating a service"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	if spec, err = t.checkSpec(spec); err != nil {
+		return nil, err
+	}
+	return h.update(ctx, c, t, id, spec, version, map[string]any{"spec": schema.Redact(spec, t.p.specSecr), "version": version})
+}
+
+func (h *Host) update(ctx context.Context, c Caller, t *target, id string, spec json.RawMessage, version string, record any) (*ServiceResult, error) {
+	var resp pluginapi.ServiceResponse
+	err := h.audited(ctx, c, auditEvent{op: "service.update", conn: t.conn.Name, plugin: t.conn.Plugin, target: id, request: record},
+		func() (string, error) {
+			return "", h.call(ctx, t, pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: t.request(), ID: id, Spec: spec, Version: version}, &resp)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return h.serviceResult(&resp), nil
+}
+
+// PatchService applies a JSON merge patch (RFC 7386) onto the current spec
+// and updates with the result. Without a version, the version read with
+// the current spec is sent, so a change made in between is a conflict
+// rather than silently overwritten. Operator; audited.
+func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patch json.RawMessage, version string) (*ServiceResult, error) {
+	if err := authorize(c, RoleOperator, "updating a service"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &obj); err != nil || obj == nil {
+		return nil, pluginapi.Invalid("", "a merge patch must be a JSON object")
+	}
+	cur, err := h.get(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	if version != "" && cur.Version != "" && version != cur.Version {
+		return nil, pluginapi.Errorf(pluginapi.CodeConflict, "service %s is at version %s, not %s: reload and retry", id, cur.Version, version)
+	}
+	if version == "" {
+		version = cur.Version
+	}
+	base := cur.Spec
+	if len(bytes.TrimSpace(base)) == 0 || bytes.Equal(bytes.TrimSpace(base), []byte("null")) {
+		return nil, pluginapi.Unsupported("plugin %s does not report the current spec of service %s, so it cannot be patched; send the full spec", t.p.rt.Name(), id)
+	}
+	merged, err := jsonpatch.MergePatch(base, patch)
+	if err != nil {
+		return nil, pluginapi.Invalid("", "the patch cannot be applied: %v", err)
+	}
+	spec, err := t.checkSpec(merged)
+	if err != nil {
+		return nil, err
+	}
+	return h.update(ctx, c, t, id, spec, version, map[string]any{
+		"patch": schema.Redact(patch, t.p.specSecr), "spec": schema.Redact(spec, t.p.specSecr), "version": version})
+}
+
+// DeleteService removes a service; force where the platform distinguishes.
+// Operator; audited.
+func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, force bool) (*ServiceResult, error) {
+	if err := authorize(c, RoleOperator, "deleting a service"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	var resp pluginapi.ServiceResponse
+	err = h.audited(ctx, c, auditEvent{op: "service.delete", conn: conn, plugin: t.conn.Plugin, target: id,
+		request: map[string]any{"force": force}}, func() (string, error) {
+		return "", h.call(ctx, t, pluginapi.OpDelete, pluginapi.DeleteRequest{Request: t.request(), ID: id, Force: force}, &resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.serviceResult(&resp), nil
+}
+
+// RunAction runs a lifecycle action declared by the plugin (else
+// not_found "unknown action"), params validated against its schema.
+// Operator; audited.
+func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string, params json.RawMessage) (*ServiceResult, error) {
+	if err := authorize(c, RoleOperator, "running an action"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, pluginapi.Invalid("/id", "a service id is required")
+	}
+	ps, ok := t.p.actions[action]
+	if !ok {
+		names := make([]string, 0, len(t.p.desc.Actions))
+		for _, a := range t.p.desc.Actions {
+			names = append(names, a.Name)
+		}
+		return nil, pluginapi.NotFound("unknown action %q: plugin %s offers %s", action, t.p.rt.Name(), strings.Join(names, ", "))
+	}
+	trimmed := bytes.TrimSpace(params)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		params = nil
+	}
+	if ps != nil {
+		doc := params
+		if doc == nil {
+			doc = json.RawMessage(`{}`)
+		}
+		doc = ps.Defaults(doc)
+		if err := ps.Validate(doc); err != nil {
+			return nil, err
+		}
+		params = doc
+	}
+	var resp pluginapi.ServiceResponse
+	err = h.audited(ctx, c, auditEvent{op: "service.action:" + action, conn: conn, plugin: t.conn.Plugin, target: id,
+		request: map[string]any{"action": action, "params": params}}, func() (string, error) {
+		return "", h.call(ctx, t, pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: t.request(), ID: id, Action: action, Params: params}, &resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.serviceResult(&resp), nil
+}
+
+// ListInstances lists a service's instances; unsupported when the plugin
+// does not offer "instances". Viewer.
+func (h *Host) ListInstances(ctx context.Context, c Caller, conn, id string) ([]pluginapi.Instance, error) {
+	resp, err := h.instances(ctx, c, conn, id, "")
+	if err != nil {
+		return nil, err
+	}
+	if resp.Instances == nil {
+		resp.Instances = []pluginapi.Instance{}
+	}
+	return resp.Instances, nil
+}
+
+// GetInstance returns one instance. Viewer.
+func (h *Host) GetInstance(ctx context.Context, c Caller, conn, id, instanceID string) (*pluginapi.Instance, error) {
+	if instanceID == "" {
+		return nil, pluginapi.Invalid("/instance_id", "an instance id is required")
+	}
+	resp, err := h.instances(ctx, c, conn, id, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range resp.Instances {
+		if resp.Instances[i].ID == instanceID {
+			return &resp.Instances[i], nil
+		}
+	}
+	return nil, pluginapi.NotFound("instance %s of service %s not found", instanceID, id)
+}
+
+func (h *Host) instances(ctx context.Context, c Caller, conn, id, iid string) (*pluginapi.InstancesResponse, error) {
+	if err := authorize(c, RoleViewer, "reading instances"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.supports(pluginapi.OpInstances); err != nil {
+		return nil, err
+	}
+	var resp pluginapi.InstancesResponse
+	if err := h.call(ctx, t, pluginapi.OpInstances, pluginapi.InstancesRequest{Request: t.request(), ID: id, InstanceID: iid}, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// ListDeployments lists a service's rollout history; unsupported when the
+// plugin does not offer "deployments". Viewer.
+func (h *Host) ListDeployments(ctx context.Context, c Caller, conn, id string, opts DeploymentsOptions) (*DeploymentPage, error) {
+	if opts.PageSize < 0 {
+		return nil, pluginapi.Invalid("/page_size", "page_size must not be negative")
+	}
+	resp, err := h.deployments(ctx, c, conn, pluginapi.DeploymentsRequest{ID: id, Status: opts.Status,
+		CreatedAfter: opts.CreatedAfter, CreatedBefore: opts.CreatedBefore, PageSize: opts.PageSize, PageToken: opts.PageToken})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Deployments == nil {
+		resp.Deployments = []pluginapi.Deployment{}
+	}
+	return &DeploymentPage{Deployments: resp.Deployments, NextPageToken: resp.NextPageToken}, nil
+}
+
+// GetDeployment returns one deployment. Viewer.
+func (h *Host) GetDeployment(ctx context.Context, c Caller, conn, id, deploymentID string) (*pluginapi.Deployment, error) {
+	if deploymentID == "" {
+		return nil, pluginapi.Invalid("/deployment_id", "a deployment id is required")
+	}
+	resp, err := h.deployments(ctx, c, conn, pluginapi.DeploymentsRequest{ID: id, DeploymentID: deploymentID})
+	if err != nil {
+		return nil, err
+	}
+	for i := range resp.Deployments {
+		if resp.Deployments[i].ID == deploymentID {
+			return &resp.Deployments[i], nil
+		}
+	}
+	return nil, pluginapi.NotFound("deployment %s of service %s not found", deploymentID, id)
+}
+
+func (h *Host) deployments(ctx context.Context, c Caller, conn string, req pluginapi.DeploymentsRequest) (*pluginapi.DeploymentsResponse, error) {
+	if err := authorize(c, RoleViewer, "reading deployments"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.supports(pluginapi.OpDeployments); err != nil {
+		return nil, err
+	}
+	req.Request = t.request()
+	var resp pluginapi.DeploymentsResponse
+	if err := h.call(ctx, t, pluginapi.OpDeployments, req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Invoke sends a request to the running service; unsupported when the
+// plugin does not offer "invoke". Operator; audited (header names and the
+// body's size only: they may carry credentials).
+func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeInput) (*InvokeResult, error) {
+	if err := authorize(c, RoleOperator, "invoking a service"); err != nil {
+		return nil, err
+	}
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.supports(pluginapi.OpInvoke); err != nil {
+		return nil, err
+	}
+	headers := make([]string, 0, len(in.Headers))
+	for k := range in.Headers {
+		headers = append(headers, k)
+	}
+	sort.Strings(headers)
+	var resp pluginapi.InvokeResponse
+	err = h.audited(ctx, c, auditEvent{op: "service.invoke", conn: conn, plugin: t.conn.Plugin, target: id,
+		request: map[string]any{"method": in.Method, "path": in.Path, "content_type": in.ContentType,
+			"header_names": headers, "body_bytes": len(in.Body)}}, func() (string, error) {
+		return "", h.call(ctx, t, pluginapi.OpInvoke, pluginapi.InvokeRequest{Request: t.request(), ID: id, Method: in.Method,
+			Path: in.Path, Headers: in.Headers, ContentType: in.ContentType, Body: in.Body}, &resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &InvokeResult{Status: resp.Status, Headers: resp.Headers, ContentType: resp.ContentType, Body: resp.Body, DurationMS: resp.DurationMS}, nil
+}
