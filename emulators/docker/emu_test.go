@@ -1,10 +1,12 @@
 package dockeremu
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -400,5 +402,47 @@ func TestLogsFramesAndTTY(t *testing.T) {
 	// since is inclusive: line 3 was written exactly at since.
 	if resp.Header.Get("Content-Type") != "application/vnd.docker.raw-stream" || string(body) != "term.1 line 3\r\nterm.1 line 4\r\nterm.1 line 5\r\n" {
 		t.Fatalf("tty logs %q %q", resp.Header.Get("Content-Type"), body)
+	}
+}
+
+// TestFollowLogs: follow=1 keeps the stream open and writes lines as the
+// clock moves, until the client goes away.
+func TestFollowLogs(t *testing.T) {
+	_, cli, clk := newEngine(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	spec := webSpec("follow", 1)
+	spec.EndpointSpec = nil
+	if _, err := cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Second)
+	rc, err := cli.ServiceLogs(ctx, "follow", container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				clk.Advance(time.Second)
+			}
+		}
+	}()
+	pr, pw := io.Pipe()
+	go func() { _, err := stdcopy.StdCopy(pw, pw, rc); pw.CloseWithError(err) }()
+	sc := bufio.NewScanner(pr)
+	for n := 1; n <= 6; n++ {
+		if !sc.Scan() {
+			t.Fatalf("stream ended after %d lines: %v", n-1, sc.Err())
+		}
+		if want := fmt.Sprintf("follow.1 line %d", n); sc.Text() != want {
+			t.Fatalf("line %d: %q, want %q", n, sc.Text(), want)
+		}
 	}
 }
