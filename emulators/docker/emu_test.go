@@ -335,7 +335,10 @@ func TestWireDetails(t *testing.T) {
 		msg                string
 	}{
 		{"POST", "/services/create", `{"Name":"a","TaskTemplate":{"ContainerSpec":{"Image":"x:1"}}}`, 409, "service a already exists"},
-		{"POST", "/services/create", `{"Name":"b"}`, 400, "image reference must be provided"},
+		{"POST", "/services/create", `{"Name":"b"}`, 400, "mismatched Runtime and *Spec fields"},
+		{"POST", "/services/create", `{"Name":"b","TaskTemplate":{"ContainerSpec":{}}}`, 400, "image reference must be provided"},
+		{"POST", "/services/create", `nojson`, 400, "invalid character"},
+		{"POST", "/services/a/update?version=999&rollback=previous", `{}`, 400, "mismatched Runtime"},
 		{"POST", "/services/create", `{"Name":"bad name","TaskTemplate":{"ContainerSpec":{"Image":"x"}}}`, 400, "DNS name component"},
 		{"GET", "/v1.99/services", "", 400, "is too new"},
 		{"GET", "/services/zzz", "", 404, "service zzz not found"},

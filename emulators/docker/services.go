@@ -99,7 +99,7 @@ func decodeSpec(r *http.Request) (swarm.ServiceSpec, error) {
 		return spec, &apiError{http.StatusBadRequest, "invalid JSON: EOF"}
 	}
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return spec, &apiError{http.StatusBadRequest, "invalid JSON: " + err.Error()}
+		return spec, &apiError{http.StatusBadRequest, err.Error()}
 	}
 	return spec, nil
 }
@@ -113,7 +113,11 @@ func normalize(spec *swarm.ServiceSpec) error {
 		return invalidArg("name %q is too long", spec.Name)
 	}
 	cs := spec.TaskTemplate.ContainerSpec
-	if cs == nil || cs.Image == "" {
+	if cs == nil {
+		// The engine's converter answers a spec without any task kind so.
+		return &apiError{http.StatusBadRequest, "mismatched Runtime and *Spec fields"}
+	}
+	if cs.Image == "" {
 		return invalidArg("ContainerSpec: image reference must be provided")
 	}
 	if spec.Labels == nil {
@@ -385,6 +389,12 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request, m []strin
 		writeAPIError(w, err)
 		return
 	}
+	// The engine converts and checks the body before swarm looks at the
+	// version, even for a rollback, which then ignores it.
+	if err := normalize(&body); err != nil {
+		writeAPIError(w, err)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
@@ -407,10 +417,6 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request, m []strin
 		}
 		s.rollback(svc, now, "manually requested rollback")
 		writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{Warnings: nil})
-		return
-	}
-	if err := normalize(&body); err != nil {
-		writeAPIError(w, err)
 		return
 	}
 	if body.Name == "" {
