@@ -47,6 +47,8 @@ type Options struct {
 	Tokens []ops.Token
 	// NoConnection skips creating the Conn connection.
 	NoConnection bool
+	// ExtraPlugins are more plugin packages to build and load.
+	ExtraPlugins []string
 }
 
 // PluginPath builds the fake plugin (once per test process).
@@ -89,8 +91,16 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	plugins := []*runtime.Plugin{p}
+	for _, pkg := range o.ExtraPlugins {
+		xp, err := rt.Load(ctx, wasmbuild.Build(t, pkg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plugins = append(plugins, xp)
+	}
 	eg := egress.New(egress.Options{})
-	h, err := ops.New(ops.Config{Plugins: []*runtime.Plugin{p}, Connections: cs, Audit: al, Egress: eg, Tokens: o.Tokens})
+	h, err := ops.New(ops.Config{Plugins: plugins, Connections: cs, Audit: al, Egress: eg, Tokens: o.Tokens})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +109,7 @@ func New(t testing.TB, o Options) *Env {
 	srv := httptest.NewServer(plat)
 	t.Cleanup(srv.Close)
 	e := &Env{Host: h, Platform: plat, PlatformURL: srv.URL, Audit: al, Conns: cs, DB: db, Runtime: rt,
-		Plugins: []*runtime.Plugin{p}, Dir: dir, Admin: ops.Caller{Actor: "test-admin", Role: ops.RoleAdmin}}
+		Plugins: plugins, Dir: dir, Admin: ops.Caller{Actor: "test-admin", Role: ops.RoleAdmin}}
 	if !o.NoConnection {
 		if _, err := h.CreateConnection(ctx, e.Admin, ops.ConnectionInput{Name: Conn, Plugin: "fake", Config: e.Config()}); err != nil {
 			t.Fatal(err)
