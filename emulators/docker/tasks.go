@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +186,8 @@ func (s *Server) reconcile(svc *service, now time.Time, replace bool) {
 			want = append(want, i)
 		}
 	case m.ReplicatedJob != nil:
-		for i := 1; i <= int(*m.ReplicatedJob.TotalCompletions); i++ {
+		// The first wave; advanceJob starts the next ones as tasks complete.
+		for i := 1; i <= int(min(*m.ReplicatedJob.TotalCompletions, *m.ReplicatedJob.MaxConcurrent)); i++ {
 			want = append(want, i)
 		}
 	default: // global and global-job: one task on our one node
@@ -200,14 +202,14 @@ func (s *Server) reconcile(svc *service, now time.Time, replace bool) {
 		if (m.ReplicatedJob != nil || m.GlobalJob != nil) && !replace && s.slotHasHistory(svc.id, slot) {
 			continue // a job runs each slot once per iteration
 		}
-		t := &task{id: newID(), serviceID: svc.id, slot: slot, createdAt: now, spec: svc.spec.TaskTemplate,
-			job: m.ReplicatedJob != nil || m.GlobalJob != nil, crash: isCrashImage(svc.spec.TaskTemplate.ContainerSpec.Image)}
-		s.index++
-		t.version = s.index
-		s.tasks[t.id] = t
-		s.taskSeq = append(s.taskSeq, t.id)
+		t := s.newTask(svc, slot, now)
 		if replace {
 			svc.updateTasks = append(svc.updateTasks, t.id)
+		}
+	}
+	if m.ReplicatedJob != nil {
+		for slot := range liveSlots {
+			wanted[slot] = true // later waves of the job
 		}
 	}
 	for slot, t := range liveSlots {
@@ -216,6 +218,46 @@ func (s *Server) reconcile(svc *service, now time.Time, replace bool) {
 		}
 	}
 	s.prune(svc.id)
+}
+
+func (s *Server) newTask(svc *service, slot int, at time.Time) *task {
+	m := svc.spec.Mode
+	t := &task{id: newID(), serviceID: svc.id, slot: slot, createdAt: at, spec: svc.spec.TaskTemplate,
+		job: m.ReplicatedJob != nil || m.GlobalJob != nil, crash: isCrashImage(svc.spec.TaskTemplate.ContainerSpec.Image)}
+	s.index++
+	t.version = s.index
+	s.tasks[t.id] = t
+	s.taskSeq = append(s.taskSeq, t.id)
+	return t
+}
+
+// advanceJob starts the next tasks of a replicated job as earlier ones
+// complete, never more than MaxConcurrent at a time.
+func (s *Server) advanceJob(svc *service, now time.Time) {
+	job := svc.spec.Mode.ReplicatedJob
+	if job == nil {
+		return
+	}
+	total, maxc := int(*job.TotalCompletions), int(max(1, *job.MaxConcurrent))
+	for {
+		var ends []time.Time
+		for _, t := range s.serviceTasks(svc.id) {
+			if t.stopAt == nil {
+				end, _ := t.endAt(s)
+				ends = append(ends, end)
+			}
+		}
+		n := len(ends)
+		if n >= total || n < maxc {
+			return
+		}
+		sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+		start := ends[n-maxc] // when enough tasks have finished to free a place
+		if start.After(now) {
+			return
+		}
+		s.newTask(svc, n+1, start)
+	}
 }
 
 func (s *Server) slotHasHistory(serviceID string, slot int) bool {
@@ -258,6 +300,7 @@ func (s *Server) prune(serviceID string) {
 func (s *Server) advance(now time.Time) {
 	for _, id := range s.order {
 		svc := s.services[id]
+		s.advanceJob(svc, now)
 		st := svc.status
 		if st == nil || (st.State != swarm.UpdateStateUpdating && st.State != swarm.UpdateStateRollbackStarted) {
 			continue

@@ -119,8 +119,8 @@ func serviceStatus(svc swarm.Service, counts *swarm.ServiceStatus, tasks []swarm
 		if desired == 0 && running == 0 && counts.CompletedTasks > 0 {
 			return pluginapi.StatusStopped, native, "job completed"
 		}
-		if running > 0 {
-			return pluginapi.StatusRunning, native, ""
+		if running > 0 || counts.CompletedTasks > 0 {
+			return pluginapi.StatusRunning, native, "" // the job is under way
 		}
 		return pluginapi.StatusDeploying, native, ""
 	case m.Replicated != nil && desired == 0:

@@ -611,3 +611,66 @@ func TestVersionNegotiation(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestServiceSpecIsValidInput: the spec a get returns (with the engine's
+// defaults) passes the spec schema and the plugin's checks, so that an edit
+// form can send it back unchanged.
+func TestServiceSpecIsValidInput(t *testing.T) {
+	sch, err := schema.Compile(provider{}.Describe().SpecSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, dockeremu.Options{})
+	for _, spec := range []string{
+		fullSpec,
+		`{"name":"minimal","image":"x:1"}`,
+		`{"name":"agent","image":"x:1","mode":"global","ports":[{"target":9100}]}`,
+		`{"name":"batch","image":"x:1","mode":"replicated-job","replicas":4,"max_concurrent":2}`,
+		`{"name":"once","image":"x:1","mode":"global-job","endpoint_mode":"dnsrr"}`,
+	} {
+		svc := h.create(spec)
+		got := h.get(svc.ID)
+		if err := sch.Validate(got.Spec); err != nil {
+			t.Errorf("%s: spec back %s: %v", svc.Name, got.Spec, err)
+		}
+		if _, err := decodeSpec(got.Spec); err != nil {
+			t.Errorf("%s: spec back %s: %v", svc.Name, got.Spec, err)
+		}
+		// Sending it back unchanged keeps the task template as the engine has it.
+		var up pluginapi.ServiceResponse
+		h.mustCall(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: got.Spec, Version: got.Version}, &up)
+		if string(up.Service.Spec) != string(got.Spec) {
+			t.Errorf("%s: spec changed by a no-op update:\n%s\n%s", svc.Name, got.Spec, up.Service.Spec)
+		}
+	}
+}
+
+// TestJobStatus follows a replicated job of 4 completions, 2 at a time.
+func TestJobStatus(t *testing.T) {
+	h := newHarness(t, dockeremu.Options{})
+	svc := h.create(`{"name":"batch","image":"x:1","mode":"replicated-job","replicas":4,"max_concurrent":2}`)
+	if svc.Status != pluginapi.StatusDeploying {
+		t.Fatalf("new job: %s", svc.Status)
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		status  pluginapi.Status
+		native  string
+	}{
+		{700 * time.Millisecond, pluginapi.StatusRunning, "job running 2, completed 0"},
+		{1200 * time.Millisecond, pluginapi.StatusRunning, "job running 0, completed 2"},
+		{600 * time.Millisecond, pluginapi.StatusRunning, "job running 2, completed 2"},
+		{2 * time.Second, pluginapi.StatusStopped, "job running 0, completed 4"},
+	} {
+		h.clk.Advance(step.advance)
+		got := h.get(svc.ID)
+		if got.Status != step.status || got.NativeStatus != step.native {
+			t.Fatalf("after %v: %s %q, want %s %q", step.advance, got.Status, got.NativeStatus, step.status, step.native)
+		}
+	}
+	var inst pluginapi.InstancesResponse
+	h.mustCall(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID}, &inst)
+	if len(inst.Instances) != 4 || inst.Instances[3].NativeStatus != "complete" || inst.Instances[3].Status != pluginapi.StatusStopped {
+		t.Fatalf("job tasks: %+v", inst.Instances)
+	}
+}
