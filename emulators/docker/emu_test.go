@@ -449,3 +449,26 @@ func TestFollowLogs(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedDemo(t *testing.T) {
+	emu, cli, clk := newEngine(t, Options{})
+	emu.SeedDemo()
+	emu.SeedDemo() // a second seed adds nothing
+	clk.Advance(5 * time.Second)
+	list, err := cli.ServiceList(context.Background(), swarm.ServiceListOptions{Status: true})
+	if err != nil || len(list) != 5 {
+		t.Fatalf("demo services: %v %d", err, len(list))
+	}
+	running := 0
+	for _, s := range list {
+		if s.ServiceStatus.RunningTasks > 0 {
+			running++
+		}
+	}
+	if running != 4 { // all but the crashing one
+		t.Fatalf("%d demo services running", running)
+	}
+	if cfg := emu.DemoConfig("http://127.0.0.1:1"); cfg["host"] != "http://127.0.0.1:1" {
+		t.Fatalf("demo config %v", cfg)
+	}
+}

@@ -260,6 +260,10 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 	// The same stale version again: conflict.
 	err = h.call(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: newSpec, Version: got.Version}, nil)
 	wantCode(t, err, pluginapi.CodeConflict, "update out of sequence")
+	err = h.call(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: newSpec, Version: "v7"}, nil)
+	if err == nil || err.Field != "/version" {
+		t.Fatalf("bad version: %v", err)
+	}
 	// Renaming is refused with the field named.
 	sp.Name = "other"
 	renamed, _ := json.Marshal(sp)
