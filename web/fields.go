@@ -28,6 +28,9 @@ type Field struct {
 	Errors   []string
 	// SecretSet says a secret already has a stored value (edit forms).
 	SecretSet bool
+	// Had says the document had a value: an unchecked box then sends
+	// false; otherwise it leaves the property out.
+	Had bool
 	Min, Max  string
 }
 
@@ -199,7 +202,7 @@ func buildFields(props []schema.Property, doc map[string]any, errs map[string][]
 			// Never drawn back: the form only says whether one is stored.
 		case kindBool:
 			b, _ := v.(bool)
-			f.Checked = b
+			f.Checked, f.Had = b, has
 		case kindKV:
 			if m, ok := v.(map[string]any); ok {
 				keys := make([]string, 0, len(m))
@@ -314,7 +317,7 @@ func parseFields(props []schema.Property, form url.Values) (map[string]any, map[
 		case kindBool:
 			if form.Get(name) == "true" {
 				doc[p.Name] = true
-			} else if form.Has(name + ".present") {
+			} else if form.Get(name+".present") == "1" {
 				doc[p.Name] = false
 			}
 		case kindKV:

@@ -1,0 +1,110 @@
+// Package webtest assembles a real Wharf host for the portal's tests: SQLite
+// in a temporary directory, the wasm runtime, real plugins built to wasm, and
+// platform emulators on httptest servers.
+package webtest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/emulators/docker"
+	peakemu "github.com/wharfhq/wharf/emulators/peak"
+	"github.com/wharfhq/wharf/host/connstore"
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/server"
+	"github.com/wharfhq/wharf/internal/wasmbuild"
+)
+
+// Options choose what the host runs.
+type Options struct {
+	// Docker tunes the Docker emulator behind the "swarm" connection.
+	Docker dockeremu.Options
+	// Peak adds the Peak plugin and a "peak" connection to its emulator.
+	Peak bool
+	// PeakOptions tune the Peak emulator.
+	PeakOptions peakemu.Options
+	// Tokens turn authentication on.
+	Tokens []ops.Token
+	// Faces are mounted on the host's echo (the portal under test).
+	Faces []server.Face
+	// DownConnection adds a connection "down" whose platform never answers.
+	DownConnection bool
+}
+
+// Env is a running host with its emulators.
+type Env struct {
+	Server    *server.Server
+	Host      *ops.Host
+	HTTP      *httptest.Server
+	URL       string
+	Docker    *dockeremu.Server
+	DockerURL string
+	Peak      *peakemu.Server
+}
+
+// New starts a host with a "swarm" connection to a Docker emulator.
+func New(t testing.TB, opts Options) *Env {
+	t.Helper()
+	env := &Env{}
+	env.Docker = dockeremu.New(opts.Docker)
+	dsrv := httptest.NewServer(env.Docker)
+	t.Cleanup(dsrv.Close)
+	env.DockerURL = dsrv.URL
+
+	files := []string{wasmbuild.Build(t, "./plugins/docker")}
+	conns := []connstore.Connection{{Name: "swarm", Plugin: "docker", Config: mustJSON(t, env.Docker.DemoConfig(dsrv.URL))}}
+	if opts.Peak {
+		env.Peak = peakemu.New(opts.PeakOptions)
+		psrv := httptest.NewServer(env.Peak)
+		t.Cleanup(psrv.Close)
+		files = append(files, wasmbuild.Build(t, "./plugins/peak"))
+		conns = append(conns, connstore.Connection{Name: "peak", Plugin: "peak", Config: mustJSON(t, env.Peak.DemoConfig(psrv.URL))})
+	}
+	if opts.DownConnection {
+		// A listener that is closed at once: connections are refused.
+		dead := httptest.NewServer(http.NotFoundHandler())
+		dead.Close()
+		conns = append(conns, connstore.Connection{Name: "down", Plugin: "docker", Config: mustJSON(t, env.Docker.DemoConfig(dead.URL))})
+	}
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{
+		DataDir:     t.TempDir(),
+		PluginFiles: files,
+		Tokens:      opts.Tokens,
+		Connections: conns,
+		Faces:       opts.Faces,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("webtest: server: %v", err)
+	}
+	env.Server, env.Host = srv, srv.Host
+	env.HTTP = httptest.NewServer(srv.Handler())
+	env.URL = env.HTTP.URL
+	t.Cleanup(func() {
+		env.HTTP.CloseClientConnections()
+		env.HTTP.Close()
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Close(cctx)
+	})
+	return env
+}
+
+// Admin is a caller with every right, for test setup.
+var Admin = ops.Caller{Actor: "test-setup", Role: ops.RoleAdmin}
+
+func mustJSON(t testing.TB, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
