@@ -23,6 +23,7 @@ type Fixture struct {
 	InvalidSpec    map[string]any `json:"invalid_spec"`
 	InvalidField   string         `json:"invalid_field"`
 	BadCredentials map[string]any `json:"bad_credentials"`
+	Comment        string         `json:"_comment,omitempty"`
 }
 
 // LoadFixture reads <pluginDir>/testdata/conformance.json.
