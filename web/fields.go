@@ -30,8 +30,8 @@ type Field struct {
 	SecretSet bool
 	// Had says the document had a value: an unchecked box then sends
 	// false; otherwise it leaves the property out.
-	Had bool
-	Min, Max  string
+	Had      bool
+	Min, Max string
 }
 
 // KV is one row of a key/value field.

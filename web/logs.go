@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,6 +130,10 @@ type wireMsg struct {
 
 var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10}
 
+// wsConnHook, set by tests, sees each log viewer's connection (to shrink
+// its socket buffers, as a slow network would).
+var wsConnHook func(*websocket.Conn)
+
 // logsSocket streams a service's logs to one viewer. All viewers of a
 // service share one upstream follower (host.FollowLogs); each has a bounded
 // buffer there, and here holds at most one encoded message. Writes have a
@@ -144,6 +150,9 @@ func (p *portal) logsSocket(c echo.Context) error {
 		return nil // the upgrader has answered
 	}
 	defer ws.Close()
+	if wsConnHook != nil {
+		wsConnHook(ws)
+	}
 	p.logs.active.Add(1)
 	defer p.logs.active.Add(-1)
 
@@ -157,6 +166,11 @@ func (p *portal) logsSocket(c echo.Context) error {
 		defer cancel()
 		for {
 			if _, _, err := ws.ReadMessage(); err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() { // no pong in time: a dead or stalled client
+					p.logs.dropped.Add(1)
+					p.log.Info("web: log viewer dropped: no pong", "connection", conn, "service", id)
+				}
 				return
 			}
 		}

@@ -88,8 +88,14 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 	}
 	p := &portal{host: h, opts: opts, log: opts.Logger, logs: &logStats{}}
 	p.routes(e)
+	if registered != nil {
+		registered(p)
+	}
 	return nil
 }
+
+// registered, set by tests, sees each portal Register builds.
+var registered func(*portal)
 
 // Face returns Register with opts bound, in the shape host/server mounts.
 func Face(opts Options) func(e *echo.Echo, h *ops.Host) error {

@@ -122,7 +122,7 @@ func TestCreateFormGeneratedValidatedAndCreated(t *testing.T) {
 	r := c.Get("/services/new")
 	expect(t, r, 200, `id="fld-name"`, `id="fld-image"`, `name="f.env.k"`, // object of strings: key/value rows
 		`<select id="fld-mode"`, `name="f.tty"`, // enum and boolean
-		`id="fld-command"`,                      // array of strings: one per line
+		`id="fld-command"`,                     // array of strings: one per line
 		`id="fld-ports"`, `placeholder="JSON"`) // array of objects: JSON fallback
 
 	// Rejected fields are shown at the field, the values kept.
