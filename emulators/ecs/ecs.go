@@ -449,7 +449,7 @@ func (s *Server) opUpdateService(in *updateServiceInput, now time.Time) (any, *a
 		b, _ := json.Marshal(svc.netConf)
 		redeploy = redeploy || string(a) != string(b)
 	}
-	if in.LoadBalancers != nil {
+	if in.LoadBalancers != nil && (len(in.LoadBalancers) > 0 || len(svc.loadBalancers) > 0) {
 		a, _ := json.Marshal(in.LoadBalancers)
 		b, _ := json.Marshal(svc.loadBalancers)
 		redeploy = redeploy || string(a) != string(b)
