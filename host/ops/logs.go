@@ -48,6 +48,14 @@ func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts l
 	if opts.Tail < 0 {
 		return nil, pluginapi.Invalid("/tail", "tail must not be negative")
 	}
+	// Fail now, with a clean not_found, rather than in the stream.
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.get(ctx, t, id); err != nil {
+		return nil, err
+	}
 	return h.logs.Subscribe(ctx, logfanout.Key{Connection: conn, Service: id}, opts)
 }
 

@@ -1,6 +1,6 @@
 // Package fakeplatform is a tiny in-memory container platform with a JSON
 // HTTP API, for testing the host's operations end to end through a real
-// wasm plugin (host/ops/internal/fakeplugin) without depending on the
+// wasm plugin (host/ops/opstest/fakeplugin) without depending on the
 // real platforms' plugins.
 //
 // API (all under a bearer token):

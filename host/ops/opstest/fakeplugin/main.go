@@ -1,5 +1,5 @@
 // Command fakeplugin is a Wharf provider plugin for the in-memory platform
-// of host/ops/internal/fakeplatform. It exists to test the host end to end
+// of host/ops/opstest/fakeplatform. It exists to test the host end to end
 // (runtime, egress, schema, audit, REST) with a real wasm module, and
 // offers every operation and action of ABI v1.
 package main

@@ -1,4 +1,5 @@
-// Package opstest assembles a real host for tests: a SQLite file, the
+// Package opstest assembles a real host for tests (of ops, api, the CLI and
+// the web portal): a SQLite file, the
 // audit log, the connection store, the wasm runtime with the fake plugin,
 // the egress client and the fake platform on an httptest.Server.
 package opstest
@@ -6,6 +7,7 @@ package opstest
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,7 +17,7 @@ import (
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/ops"
-	"github.com/wharfhq/wharf/host/ops/internal/fakeplatform"
+	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/store"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
@@ -53,7 +55,7 @@ type Options struct {
 
 // PluginPath builds the fake plugin (once per test process).
 func PluginPath(t testing.TB) string {
-	return wasmbuild.Build(t, "github.com/wharfhq/wharf/host/ops/internal/fakeplugin")
+	return wasmbuild.Build(t, "github.com/wharfhq/wharf/host/ops/opstest/fakeplugin")
 }
 
 // CacheDir is a compilation cache shared by the test processes.
@@ -82,7 +84,7 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: CacheDir()})
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: CacheDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

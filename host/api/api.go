@@ -1,0 +1,291 @@
+// Package api is Wharf's REST API: JSON over HTTP under /api/v1, a thin
+// face on the operations facade (host/ops). It knows nothing of plugins,
+// storage or the audit log beyond what ops offers.
+//
+// New returns a ready *echo.Echo; Register mounts the API on an existing
+// one (the web portal shares the server). Errors travel as
+// *pluginapi.Error and are turned into responses in one place,
+// HandleError: {"error": {...}, "request_id": "..."} with the status of
+// the error's code.
+package api
+
+import (
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1"
+
+// OpenAPI is the API's OpenAPI 3.1 document, served at Prefix+"/openapi.json".
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// Options configure the API.
+type Options struct {
+	Logger *slog.Logger
+	// BodyLimit caps request bodies, in echo's notation ("4M"); default 4M.
+	BodyLimit string
+}
+
+// New returns an echo server with the API mounted, the request id
+// middleware, the central error handler and JSON 404s.
+func New(h *ops.Host, opts Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Use(RequestID())
+	e.HTTPErrorHandler = ErrorHandler(opts.Logger)
+	Register(e, h, opts)
+	return e
+}
+
+// Register mounts the API routes on e under Prefix. It expects the
+// RequestID middleware and ErrorHandler to be installed on e (New does so).
+func Register(e *echo.Echo, h *ops.Host, opts Options) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.BodyLimit == "" {
+		opts.BodyLimit = "4M"
+	}
+	s := &server{h: h, log: opts.Logger}
+	root := e.Group(Prefix)
+	root.GET("/healthz", s.healthz)
+	root.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", OpenAPI) })
+
+	g := e.Group(Prefix, middleware.BodyLimit(opts.BodyLimit), s.authenticate)
+	g.GET("/plugins", s.listPlugins)
+	g.GET("/plugins/:name", s.getPlugin)
+
+	g.GET("/connections", s.listConnections)
+	g.POST("/connections", s.createConnection)
+	g.GET("/connections/:conn", s.getConnection)
+	g.PUT("/connections/:conn", s.updateConnection)
+	g.PATCH("/connections/:conn", s.patchConnection)
+	g.DELETE("/connections/:conn", s.deleteConnection)
+	g.POST("/connections/:conn/test", s.testConnection)
+
+	g.GET("/services", s.listAllServices)
+	g.GET("/connections/:conn/services", s.listServices)
+	g.POST("/connections/:conn/services", s.createService)
+	g.GET("/connections/:conn/services/:id", s.getService)
+	g.PUT("/connections/:conn/services/:id", s.updateService)
+	g.PATCH("/connections/:conn/services/:id", s.patchService)
+	g.DELETE("/connections/:conn/services/:id", s.deleteService)
+	g.POST("/connections/:conn/services/:id/actions/:action", s.runAction)
+	g.GET("/connections/:conn/services/:id/logs", s.logs)
+	g.GET("/connections/:conn/services/:id/instances", s.listInstances)
+	g.GET("/connections/:conn/services/:id/instances/:iid", s.getInstance)
+	g.GET("/connections/:conn/services/:id/deployments", s.listDeployments)
+	g.GET("/connections/:conn/services/:id/deployments/:did", s.getDeployment)
+	g.POST("/connections/:conn/services/:id/invoke", s.invoke)
+
+	g.GET("/audit", s.queryAudit)
+	g.GET("/audit/export", s.exportAudit)
+	g.GET("/audit/verify", s.verifyAudit)
+}
+
+type server struct {
+	h   *ops.Host
+	log *slog.Logger
+}
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+// RequestID keeps a sane incoming X-Request-Id or makes one, and echoes it
+// in the response.
+func RequestID() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id := c.Request().Header.Get(RequestIDHeader)
+			if !saneID(id) {
+				var b [12]byte
+				_, _ = rand.Read(b[:])
+				id = hex.EncodeToString(b[:])
+			}
+			c.Set(requestIDKey, id)
+			c.Response().Header().Set(RequestIDHeader, id)
+			return next(c)
+		}
+	}
+}
+
+const (
+	requestIDKey = "wharf.request_id"
+	callerKey    = "wharf.caller"
+)
+
+func saneID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// RequestIDOf returns the request id the RequestID middleware set.
+func RequestIDOf(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+// CallerOf returns the caller the API's authentication set.
+func CallerOf(c echo.Context) ops.Caller {
+	caller, _ := c.Get(callerKey).(ops.Caller)
+	return caller
+}
+
+// ActorHeader names the actor in open (tokenless) mode.
+const ActorHeader = "X-Wharf-Actor"
+
+// authenticate turns the Authorization header into an ops.Caller.
+func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		caller, err := Authenticate(s.h, c)
+		if err != nil {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="wharf"`)
+			return err
+		}
+		c.Set(callerKey, caller)
+		return next(c)
+	}
+}
+
+// Authenticate builds the Caller of a request: bearer token (or the
+// X-Wharf-Actor header in open mode), client address and request id.
+func Authenticate(h *ops.Host, c echo.Context) (ops.Caller, error) {
+	bearer := ""
+	if a := c.Request().Header.Get("Authorization"); a != "" {
+		scheme, tok, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ops.Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized, "the Authorization header must be \"Bearer <token>\"")
+		}
+		bearer = strings.TrimSpace(tok)
+	}
+	caller, err := h.Authenticate(bearer, c.Request().Header.Get(ActorHeader))
+	if err != nil {
+		return ops.Caller{}, err
+	}
+	caller.ClientAddr = c.RealIP()
+	caller.RequestID = RequestIDOf(c)
+	return caller, nil
+}
+
+// StatusOf maps an error code to its HTTP status.
+func StatusOf(code pluginapi.Code) int {
+	switch code {
+	case pluginapi.CodeInvalid:
+		return http.StatusBadRequest
+	case pluginapi.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case pluginapi.CodeForbidden:
+		return http.StatusForbidden
+	case pluginapi.CodeNotFound:
+		return http.StatusNotFound
+	case pluginapi.CodeConflict:
+		return http.StatusConflict
+	case pluginapi.CodeUnsupported:
+		return http.StatusNotImplemented
+	case pluginapi.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case pluginapi.CodeTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// codeOfStatus classifies echo's own errors (no route, body too large ...).
+func codeOfStatus(status int) pluginapi.Code {
+	switch {
+	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
+		return pluginapi.CodeNotFound
+	case status == http.StatusUnauthorized:
+		return pluginapi.CodeUnauthorized
+	case status == http.StatusForbidden:
+		return pluginapi.CodeForbidden
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+		return pluginapi.CodeUnavailable
+	case status >= 400 && status < 500:
+		return pluginapi.CodeInvalid
+	}
+	return pluginapi.CodeInternal
+}
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	Error     *pluginapi.Error `json:"error"`
+	RequestID string           `json:"request_id,omitempty"`
+}
+
+// ErrorHandler returns the central error handler: *pluginapi.Error (and
+// echo's own errors) become {"error": ..., "request_id": ...} with the
+// matching status. Internal errors are logged and shown as a generic
+// message, since their text may reveal the host's insides.
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, e := Classify(err)
+		rid := RequestIDOf(c)
+		if e.Code == pluginapi.CodeInternal {
+			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			e = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "internal error; the host's log has the details under request id " + rid}
+		}
+		var werr error
+		if c.Request().Method == http.MethodHead {
+			werr = c.NoContent(status)
+		} else {
+			werr = c.JSON(status, ErrorBody{Error: e, RequestID: rid})
+		}
+		if werr != nil {
+			log.Warn("could not write error answer", "request_id", rid, "err", werr)
+		}
+	}
+}
+
+// Classify turns any error into a status and a structured error.
+func Classify(err error) (int, *pluginapi.Error) {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && m != "" {
+			msg = m
+		}
+		switch he.Code {
+		case http.StatusNotFound:
+			msg = "no such route"
+		case http.StatusMethodNotAllowed:
+			msg = "no such route for this method"
+		case http.StatusRequestEntityTooLarge:
+			msg = "request body too large"
+		}
+		if msg == "" {
+			msg = "request failed"
+		}
+		return he.Code, &pluginapi.Error{Code: codeOfStatus(he.Code), Message: strings.ToLower(msg[:1]) + msg[1:]}
+	}
+	e := pluginapi.AsError(err)
+	return StatusOf(e.Code), e
+}
