@@ -19,8 +19,8 @@ import (
 
 	"github.com/wharfhq/wharf/host/api"
 	"github.com/wharfhq/wharf/host/ops"
-	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
 	"github.com/wharfhq/wharf/host/ops/opstest"
+	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 

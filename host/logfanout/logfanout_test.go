@@ -115,7 +115,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestFastSubscribersGetEveryLineFromOneFollower(t *testing.T) {
 	src := &memSource{pageLimit: 7}
-	src.add(3, "stdout") // history: not delivered without a tail
+	src.add(3, "stdout")                        // history: not delivered without a tail
 	h := New(Config{Source: src, Buffer: 1000}) // room for all: no skips, whatever the scheduling
 	defer h.Close()
 	ctx := context.Background()

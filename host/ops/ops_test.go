@@ -15,8 +15,8 @@ import (
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/logfanout"
 	"github.com/wharfhq/wharf/host/ops"
-	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
 	"github.com/wharfhq/wharf/host/ops/opstest"
+	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
