@@ -99,9 +99,15 @@ func status(s *ecsService, p *ecsDeployment) pluginapi.Status {
 	if p == nil {
 		return pluginapi.StatusPending
 	}
-	switch p.RolloutState {
-	case "FAILED":
+	if p.RolloutState == "FAILED" {
 		return pluginapi.StatusFailed
+	}
+	// Nothing desired and nothing left running: stopped, even while ECS
+	// still calls a deployment of zero tasks in progress.
+	if s.DesiredCount == 0 && s.RunningCount == 0 && s.PendingCount == 0 {
+		return pluginapi.StatusStopped
+	}
+	switch p.RolloutState {
 	case "IN_PROGRESS":
 		// The first rollout of a service is "deploying", later ones "updating".
 		if len(s.Deployments) == 1 && p.CreatedAt != nil && s.CreatedAt != nil && float64(*p.CreatedAt)-float64(*s.CreatedAt) < 1 {
@@ -109,10 +115,7 @@ func status(s *ecsService, p *ecsDeployment) pluginapi.Status {
 		}
 		return pluginapi.StatusUpdating
 	}
-	switch {
-	case s.DesiredCount == 0 && s.RunningCount == 0:
-		return pluginapi.StatusStopped
-	case s.RunningCount == s.DesiredCount && len(s.Deployments) == 1:
+	if s.RunningCount == s.DesiredCount && len(s.Deployments) == 1 {
 		return pluginapi.StatusRunning
 	}
 	// Scaling (in or out) with a completed rollout.
