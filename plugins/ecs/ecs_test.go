@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -335,5 +334,4 @@ func TestDescribe(t *testing.T) {
 	if _, ok := d.Action(pluginapi.ActionRollback); !ok {
 		t.Fatal("no rollback action")
 	}
-	_ = time.Now
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -177,6 +175,4 @@ func TestLogsSpecOverrides(t *testing.T) {
 	if r = e.logs(map[string]any{"id": "web2"}); len(r.Entries) != 0 {
 		t.Fatalf("entries %d", len(r.Entries))
 	}
-	_ = fmt.Sprint
-	_ = time.Now
 }
