@@ -1,0 +1,387 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "wharf",
+		Short: "Manage services on many platforms through WebAssembly provider plugins",
+		Long: `Wharf runs services on Docker Swarm, AWS ECS, Peak, ABEJA Platform, TenxCloud and
+more through provider plugins compiled to WebAssembly.
+
+"wharf serve" runs the host (REST API, web portal, audit log). The other
+commands are a client of a running host's REST API (--server, --token).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(a.serveCmd(), a.pluginVerifyCmd())
+
+	clients := []*cobra.Command{a.pluginsCmd(), a.connCmd(), a.svcCmd(), a.logsCmd(), a.instancesCmd(),
+		a.deploymentsCmd(), a.invokeCmd(), a.auditCmd()}
+	for _, c := range clients {
+		a.clientFlags(c)
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// ---- plugins
+
+func (a *app) pluginsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "plugins", Short: "List and inspect the host's plugins"}
+	cmd.AddCommand(&cobra.Command{
+		Use: "ls", Short: "List loaded plugins", Args: cobra.NoArgs,
+		Example: "  wharf plugins ls\n  wharf plugins ls -o json",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct{ Plugins []ops.PluginInfo }
+			raw, err := a.call(cmd.Context(), "GET", "/plugins", nil, nil, nil, &out)
+			if err != nil {
+				return err
+			}
+			return a.show(raw, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tVERSION\tTITLE\tOPERATIONS\tDIGEST")
+				for _, p := range out.Plugins {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.12s\n", p.Name, p.Version, p.Title, strings.Join(p.Describe.Operations, ","), p.Digest)
+				}
+			})
+		},
+	}, &cobra.Command{
+		Use: "inspect NAME", Short: "Show a plugin's description, schemas and actions", Args: cobra.ExactArgs(1),
+		Example: "  wharf plugins inspect docker\n  wharf plugins inspect ecs -o json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p ops.PluginInfo
+			raw, err := a.call(cmd.Context(), "GET", "/plugins/"+url.PathEscape(args[0]), nil, nil, nil, &p)
+			if err != nil {
+				return err
+			}
+			return a.show(raw, func(w *tabwriter.Writer) {
+				d := p.Describe
+				fmt.Fprintf(w, "Name:\t%s\nTitle:\t%s\nVersion:\t%s\nABI:\t%s\nDigest:\t%s\nPath:\t%s\n", p.Name, d.Title, d.Version, d.ABIVersion, p.Digest, p.Path)
+				fmt.Fprintf(w, "Operations:\t%s\nHosts:\t%s\nList filters:\t%s\n", strings.Join(d.Operations, ", "), orDash(strings.Join(p.Hosts, ", ")), orDash(strings.Join(d.ListFilters, ", ")))
+				for _, act := range d.Actions {
+					fmt.Fprintf(w, "Action:\t%s\t%s\n", act.Name, act.Title)
+				}
+				fmt.Fprintf(w, "Config schema:\t%s\nSpec schema:\t%s\n", compact(d.ConfigSchema), compact(d.SpecSchema))
+			})
+		},
+	})
+	return cmd
+}
+
+func compact(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// ---- connections
+
+func (a *app) connCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "conn", Aliases: []string{"connections"}, Short: "Manage connections (a plugin plus its config and credentials)"}
+	cmd.AddCommand(&cobra.Command{
+		Use: "ls", Short: "List connections", Args: cobra.NoArgs, Example: "  wharf conn ls",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct{ Connections []ops.Connection }
+			raw, err := a.call(cmd.Context(), "GET", "/connections", nil, nil, nil, &out)
+			if err != nil {
+				return err
+			}
+			return a.show(raw, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tPLUGIN\tVERSION\tSECRETS SET\tUPDATED")
+				for _, c := range out.Connections {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", c.Name, c.Plugin, c.Version, orDash(strings.Join(c.SecretsSet, ",")), c.UpdatedAt.Format(time.RFC3339))
+				}
+			})
+		},
+	}, &cobra.Command{
+		Use: "get NAME", Short: "Show a connection (secrets redacted)", Args: cobra.ExactArgs(1), Example: "  wharf conn get prod-ecs -o json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var c ops.Connection
+			raw, err := a.call(cmd.Context(), "GET", "/connections/"+url.PathEscape(args[0]), nil, nil, nil, &c)
+			if err != nil {
+				return err
+			}
+			return a.show(raw, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "Name:\t%s\nPlugin:\t%s\nVersion:\t%d\nSecrets set:\t%s\nConfig:\t%s\n", c.Name, c.Plugin, c.Version, orDash(strings.Join(c.SecretsSet, ", ")), compact(c.Config))
+				if c.Problem != "" {
+					fmt.Fprintf(w, "Problem:\t%s\n", c.Problem)
+				}
+			})
+		},
+	})
+
+	var plugin, file string
+	var sets []string
+	create := &cobra.Command{
+		Use: "create NAME --plugin PLUGIN [-f config.json] [--set key=value ...]", Short: "Create a connection",
+		Args: cobra.ExactArgs(1),
+		Example: `  wharf conn create local --plugin docker --set host=unix:///var/run/docker.sock
+  wharf conn create prod --plugin ecs -f prod-config.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.configFrom(file, sets)
+			if err != nil {
+				return err
+			}
+			body, _ := json.Marshal(ops.ConnectionInput{Name: args[0], Plugin: plugin, Config: cfg})
+			return a.printConnection(cmd, "POST", "/connections", body, nil)
+		},
+	}
+	create.Flags().StringVar(&plugin, "plugin", "", "the plugin serving this connection (required)")
+	create.Flags().StringVarP(&file, "file", "f", "", "JSON file with the config (- for stdin)")
+	create.Flags().StringArrayVar(&sets, "set", nil, "config property key=value (repeatable; JSON values allowed)")
+	_ = create.MarkFlagRequired("plugin")
+
+	var ufile string
+	var usets []string
+	var uversion int64
+	update := &cobra.Command{
+		Use:   "update NAME (-f config.json | --set key=value ...)",
+		Short: "Change a connection's config",
+		Long: `With -f, replaces the whole config (secrets left out or sent as ******** keep
+their stored values). With --set only, merges the given properties into the
+stored config.`,
+		Args: cobra.ExactArgs(1),
+		Example: `  wharf conn update prod --set region=eu-west-1
+  wharf conn update prod -f prod-config.json --version 3`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			headers := map[string]string{}
+			if uversion > 0 {
+				headers["If-Match"] = strconv.FormatInt(uversion, 10)
+			}
+			path := "/connections/" + url.PathEscape(args[0])
+			if ufile == "" {
+				if len(usets) == 0 {
+					return pluginapi.Invalid("", "give -f config.json or --set key=value")
+				}
+				patch, err := setPairs(usets)
+				if err != nil {
+					return err
+				}
+				body, _ := json.Marshal(patch)
+				return a.printConnection(cmd, "PATCH", path, body, headers)
+			}
+			cfg, err := a.configFrom(ufile, usets)
+			if err != nil {
+				return err
+			}
+			body, _ := json.Marshal(map[string]any{"config": cfg})
+			return a.printConnection(cmd, "PUT", path, body, headers)
+		},
+	}
+	update.Flags().StringVarP(&ufile, "file", "f", "", "JSON file with the full config (- for stdin)")
+	update.Flags().StringArrayVar(&usets, "set", nil, "config property key=value (repeatable)")
+	update.Flags().Int64Var(&uversion, "version", 0, "expected current version (conflict if it changed)")
+
+	cmd.AddCommand(create, update, &cobra.Command{
+		Use: "delete NAME", Short: "Delete a connection (its services stay on the platform)", Args: cobra.ExactArgs(1),
+		Example: "  wharf conn delete old-swarm",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := a.call(cmd.Context(), "DELETE", "/connections/"+url.PathEscape(args[0]), nil, nil, nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "connection %s deleted\n", args[0])
+			return nil
+		},
+	}, &cobra.Command{
+		Use: "test NAME", Short: "Check that a connection works (a one-item list)", Args: cobra.ExactArgs(1),
+		Example: "  wharf conn test prod",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r ops.TestResult
+			raw, err := a.call(cmd.Context(), "POST", "/connections/"+url.PathEscape(args[0])+"/test", nil, nil, nil, &r)
+			if err != nil {
+				return err
+			}
+			if err := a.show(raw, func(w *tabwriter.Writer) {
+				if r.OK {
+					fmt.Fprintf(w, "ok (%d ms)\n", r.DurationMS)
+				}
+			}); err != nil {
+				return err
+			}
+			if !r.OK {
+				return r.Error
+			}
+			return nil
+		},
+	})
+	return cmd
+}
+
+func (a *app) configFrom(file string, sets []string) (json.RawMessage, error) {
+	cfg := map[string]any{}
+	if file != "" {
+		b, err := a.readInput(file)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &cfg); err != nil || cfg == nil {
+			return nil, pluginapi.Invalid("", "%s must hold a JSON object", file)
+		}
+	}
+	extra, err := setPairs(sets)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	b, _ := json.Marshal(cfg)
+	return b, nil
+}
+
+func (a *app) printConnection(cmd *cobra.Command, method, path string, body []byte, headers map[string]string) error {
+	var c ops.Connection
+	raw, err := a.call(cmd.Context(), method, path, nil, body, headers, &c)
+	if err != nil {
+		return err
+	}
+	return a.show(raw, func(w *tabwriter.Writer) {
+		fmt.Fprintf(w, "connection %s (plugin %s) at version %d\n", c.Name, c.Plugin, c.Version)
+	})
+}
+
+// ---- audit
+
+func (a *app) auditCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
+	var f auditFlags
+	ls := &cobra.Command{
+		Use: "ls", Short: "List audit entries, newest first", Args: cobra.NoArgs,
+		Example: "  wharf audit ls --actor alice --since 2024-05-01T00:00:00Z\n  wharf audit ls --outcome error --limit 20",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct{ Entries []audit.Entry }
+			raw, err := a.call(cmd.Context(), "GET", "/audit", f.query(), nil, nil, &out)
+			if err != nil {
+				return err
+			}
+			return a.show(raw, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ID\tTIME\tACTOR\tOPERATION\tCONNECTION\tTARGET\tOUTCOME\tERROR")
+				for _, e := range out.Entries {
+					errText := "-"
+					if e.ErrorCode != "" {
+						errText = e.ErrorCode + ": " + e.ErrorMessage
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Time.Format(time.RFC3339), e.Actor, e.Operation,
+						orDash(e.Connection), orDash(e.Target), e.Outcome, errText)
+				}
+			})
+		},
+	}
+	f.add(ls, true)
+
+	var ef auditFlags
+	var format, outFile string
+	export := &cobra.Command{
+		Use: "export --format csv|jsonl [-O file]", Short: "Export audit entries", Args: cobra.NoArgs,
+		Example: "  wharf audit export --format csv -O audit.csv\n  wharf audit export --format jsonl --connection prod",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := ef.query()
+			q.Set("format", format)
+			resp, err := a.request(cmd.Context(), "GET", "/audit/export", q, nil, nil)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var w io.Writer = a.stdout
+			if outFile != "" {
+				fh, err := os.Create(outFile)
+				if err != nil {
+					return pluginapi.Invalid("", "create %s: %v", outFile, err)
+				}
+				defer fh.Close()
+				w = fh
+			}
+			if _, err := io.Copy(w, resp.Body); err != nil {
+				return pluginapi.Errorf(pluginapi.CodeUnavailable, "export interrupted: %v", err)
+			}
+			return nil
+		},
+	}
+	export.Flags().StringVar(&format, "format", "jsonl", "csv or jsonl")
+	export.Flags().StringVarP(&outFile, "out", "O", "", "write to this file instead of stdout")
+	ef.add(export, false)
+
+	verify := &cobra.Command{
+		Use: "verify", Short: "Check the audit log's hash chain", Args: cobra.NoArgs, Example: "  wharf audit verify",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var r audit.VerifyReport
+			raw, err := a.call(cmd.Context(), "GET", "/audit/verify", nil, nil, nil, &r)
+			if err != nil {
+				return err
+			}
+			if err := a.show(raw, func(w *tabwriter.Writer) {
+				if r.OK {
+					fmt.Fprintf(w, "ok: %d rows, hash chain intact\n", r.Rows)
+				}
+			}); err != nil {
+				return err
+			}
+			if !r.OK {
+				return pluginapi.Errorf(pluginapi.CodeConflict, "audit log damaged at row %d: %s", r.FirstBadID, r.Problem)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(ls, export, verify)
+	return cmd
+}
+
+type auditFlags struct {
+	since, until, actor, connection, target, operation, outcome string
+	limit, before                                               int
+}
+
+func (f *auditFlags) add(cmd *cobra.Command, paging bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.since, "since", "", "entries at or after (RFC 3339 or unix seconds)")
+	fl.StringVar(&f.until, "until", "", "entries before (RFC 3339 or unix seconds)")
+	fl.StringVar(&f.actor, "actor", "", "only this actor")
+	fl.StringVar(&f.connection, "connection", "", "only this connection")
+	fl.StringVar(&f.target, "target", "", "only this target (service id or name)")
+	fl.StringVar(&f.operation, "operation", "", "only this operation, e.g. service.create")
+	fl.StringVar(&f.outcome, "outcome", "", "ok, error or incomplete")
+	fl.IntVar(&f.limit, "limit", 0, "at most this many entries")
+	if paging {
+		fl.IntVar(&f.before, "before", 0, "entries with an id below this (paging)")
+	}
+}
+
+func (f *auditFlags) query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"since": f.since, "until": f.until, "actor": f.actor, "connection": f.connection,
+		"target": f.target, "operation": f.operation, "outcome": f.outcome} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.limit > 0 {
+		q.Set("limit", strconv.Itoa(f.limit))
+	}
+	if f.before > 0 {
+		q.Set("before", strconv.Itoa(f.before))
+	}
+	return q
+}
