@@ -148,7 +148,7 @@ func AuditPage(p Page, v AuditView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" placeholder=\"create, update, invoke:scale…\"></div><div class=\"field\"><label for=\"a-outcome\">Outcome</label> <select id=\"a-outcome\" name=\"outcome\"><option value=\"\">any</option> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" placeholder=\"service.create, service.action:scale…\"></div><div class=\"field\"><label for=\"a-outcome\">Outcome</label> <select id=\"a-outcome\" name=\"outcome\"><option value=\"\">any</option> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
