@@ -48,7 +48,8 @@ commands are a client of a running host's REST API (--server, --token).`,
 // ---- plugins
 
 func (a *app) pluginsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "plugins", Short: "List and inspect the host's plugins"}
+	cmd := &cobra.Command{Use: "plugins", Short: "List and inspect the host's plugins",
+		Example: "  wharf plugins ls\n  wharf plugins inspect docker"}
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List loaded plugins", Args: cobra.NoArgs,
 		Example: "  wharf plugins ls\n  wharf plugins ls -o json",
@@ -100,7 +101,8 @@ func compact(raw json.RawMessage) string {
 // ---- connections
 
 func (a *app) connCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "conn", Aliases: []string{"connections"}, Short: "Manage connections (a plugin plus its config and credentials)"}
+	cmd := &cobra.Command{Use: "conn", Aliases: []string{"connections"}, Short: "Manage connections (a plugin plus its config and credentials)",
+		Example: "  wharf conn ls\n  wharf conn create local --plugin docker --set host=unix:///var/run/docker.sock\n  wharf conn test local"}
 	cmd.AddCommand(&cobra.Command{
 		Use: "ls", Short: "List connections", Args: cobra.NoArgs, Example: "  wharf conn ls",
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -266,7 +268,8 @@ func (a *app) printConnection(cmd *cobra.Command, method, path string, body []by
 // ---- audit
 
 func (a *app) auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
+	cmd := &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log",
+		Example: "  wharf audit ls --actor alice\n  wharf audit export --format csv -O audit.csv\n  wharf audit verify"}
 	var f auditFlags
 	ls := &cobra.Command{
 		Use: "ls", Short: "List audit entries, newest first", Args: cobra.NoArgs,

@@ -26,7 +26,8 @@ func svcPath(conn, id string) string {
 }
 
 func (a *app) svcCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "svc", Aliases: []string{"services"}, Short: "Manage services"}
+	cmd := &cobra.Command{Use: "svc", Aliases: []string{"services"}, Short: "Manage services",
+		Example: "  wharf svc ls --all\n  wharf svc create prod -f web.json\n  wharf svc action prod web scale --replicas 3"}
 
 	var all bool
 	var filters, statuses, plugins, conns []string

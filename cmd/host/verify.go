@@ -16,7 +16,8 @@ import (
 
 // pluginVerifyCmd is "wharf plugin verify": a local check, no server.
 func (a *app) pluginVerifyCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "plugin", Short: "Work with plugin files locally"}
+	cmd := &cobra.Command{Use: "plugin", Short: "Work with plugin files locally",
+		Example: "  wharf plugin verify dist/plugins/docker.wasm"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "verify FILE.wasm",
 		Short: "Load a plugin locally and check its describe, ABI, exports and schemas",
