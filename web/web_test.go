@@ -464,3 +464,18 @@ func TestSignInWithTokens(t *testing.T) {
 	r = c.Post("/services/swarm/"+id+"/delete", url.Values{"confirm": {"yes"}})
 	expect(t, r, 403)
 }
+
+// A second platform gets its forms from its own schema, with no code here.
+func TestSecondPlatformGetsFormsForFree(t *testing.T) {
+	_, c := newEnv(t, webtest.Options{Peak: true})
+	r := c.Get("/services/new")
+	expect(t, r, 200, "Where should the service run?", "/services/new?connection=peak", "/services/new?connection=swarm")
+	r = c.Get("/services/new?connection=peak")
+	expect(t, r, 200, `id="fld-imageId"`, `id="fld-instanceTypeId"`)
+	r = c.Post("/services/new", url.Values{"connection": {"peak"}, "f.name": {"x"}, "f.imageId": {"abc"}})
+	expect(t, r, 422)
+	if webtest.FieldError(r.Body, "imageId") == "" {
+		t.Errorf("no error at imageId:\n%s", excerpt(r.Body))
+	}
+	expect(t, c.Get("/services"), 200, "Services")
+}
