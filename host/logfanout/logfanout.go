@@ -89,7 +89,9 @@ func New(cfg Config) *Hub {
 // Options shape one subscription.
 type Options struct {
 	// Tail asks for the last Tail entries first (one "logs" call), before
-	// the followed ones; 0 means only new entries.
+	// the followed ones; 0 means only new entries. The first subscriber's
+	// follower continues exactly from the tail's cursor; one joining a
+	// running follower may see a line twice or miss one at the seam.
 	Tail int
 	// Since asks for the entries since this time first, like Tail (both
 	// may be combined when the plugin honours both).
