@@ -140,7 +140,7 @@ func (p *authPlan) owns(ck string) bool {
 }
 
 // apply adds the credentials to r; body is what r sends.
-func (p *authPlan) apply(ctx context.Context, signer *v4.Signer, r *http.Request, body []byte) error {
+func (p *authPlan) apply(ctx context.Context, r *http.Request, body []byte) error {
 	if p == nil {
 		return nil
 	}
@@ -153,7 +153,10 @@ func (p *authPlan) apply(ctx context.Context, signer *v4.Signer, r *http.Request
 	}
 	r.Header.Del("Authorization")
 	sum := sha256.Sum256(body)
-	return signer.SignHTTP(ctx, p.creds, r, hex.EncodeToString(sum[:]), p.svc, p.region, time.Now())
+	// A fresh signer per request: the SDK's signer caches derived keys by
+	// access key id alone, so a shared one would sign for a connection with a
+	// wrong secret using another connection's right one.
+	return v4.NewSigner().SignHTTP(ctx, p.creds, r, hex.EncodeToString(sum[:]), p.svc, p.region, time.Now())
 }
 
 // strip removes credentials from a request that leaves the original host.

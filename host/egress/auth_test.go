@@ -295,3 +295,35 @@ func TestAWSSigV4SameHostRedirectResigned(t *testing.T) {
 		t.Errorf("redirected request: %v", err)
 	}
 }
+
+// Two connections with the same access key id but different secrets must
+// each sign with their own secret (the SDK signer caches derived keys by
+// access key id only).
+func TestAWSSigV4NoKeySharingBetweenConnections(t *testing.T) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
+	c, _ := newClient(t, Options{})
+	good := authTarget(srv.URL + "/")
+	bad := authTarget(srv.URL + "/")
+	bad.Connection = "c2"
+	bad.Config["secret_key"] = "a-wrong-secret"
+	serverCreds := aws.Credentials{AccessKeyID: accessKeyValue, SecretAccessKey: awsSecretValue}
+	for i, target := range []Target{good, bad} {
+		resp := c.For(target).Do(context.Background(), &pluginapi.HTTPRequest{
+			Method: "POST", Endpoint: "endpoint", Path: "/", Body: []byte(`{}`),
+			Auth: &pluginapi.Auth{Scheme: pluginapi.AuthAWSSigV4, AccessKey: "access_key", Secret: "secret_key", Service: "ecs", Region: "eu-west-1"},
+		})
+		wantOK(t, resp)
+		got := srv.last(t)
+		req, _ := http.NewRequest(got.Method, "http://"+got.Host+got.Path, nil)
+		req.Header = got.Header
+		req.Host = got.Host
+		req.ContentLength = int64(len(got.Body))
+		err := verifySigV4(req, got.Body, serverCreds, "ecs", "eu-west-1")
+		if i == 0 && err != nil {
+			t.Fatalf("the right secret does not verify: %v", err)
+		}
+		if i == 1 && err == nil {
+			t.Fatal("a connection with a wrong secret was signed with the other connection's secret")
+		}
+	}
+}

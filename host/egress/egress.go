@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -50,9 +48,8 @@ type Options struct {
 // and one per unix socket, so connections are reused across calls. It is
 // safe for concurrent use.
 type Client struct {
-	opts   Options
-	log    *slog.Logger
-	signer *v4.Signer
+	opts Options
+	log  *slog.Logger
 
 	mu         sync.Mutex
 	transports map[string]*http.Transport // "" = network, else a socket path
@@ -77,7 +74,7 @@ func New(opts Options) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{opts: opts, log: log, signer: v4.NewSigner(), transports: map[string]*http.Transport{}}
+	return &Client{opts: opts, log: log, transports: map[string]*http.Transport{}}
 }
 
 // Close closes idle connections. The Client stays usable.
@@ -209,7 +206,7 @@ func (h *Handler) do(ctx context.Context, preq *pluginapi.HTTPRequest) (*destina
 	if perr := setHeaders(hreq, preq.Headers, auth); perr != nil {
 		return dest, fail(perr)
 	}
-	if err := auth.apply(ctx, h.c.signer, hreq, preq.Body); err != nil {
+	if err := auth.apply(ctx, hreq, preq.Body); err != nil {
 		return dest, fail(pluginapi.Errorf(pluginapi.CodeInternal, "cannot sign the request to %s: %v", dest.name, err))
 	}
 
@@ -296,7 +293,7 @@ func (h *Handler) checkRedirect(dest *destination, auth *authPlan, body []byte) 
 			if next.Body != nil && next.Body != http.NoBody {
 				b = body // 307 and 308 resend the body
 			}
-			if err := auth.apply(next.Context(), h.c.signer, next, b); err != nil {
+			if err := auth.apply(next.Context(), next, b); err != nil {
 				return pluginapi.Errorf(pluginapi.CodeInternal, "cannot sign the redirected request: %v", err)
 			}
 		}

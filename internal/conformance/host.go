@@ -20,11 +20,14 @@ import (
 type HostOptions struct {
 	// Plugins are plugin package folders relative to the module root, e.g. "./plugins/docker".
 	Plugins []string
-	Faces   []server.Face
+	Faces   []Face
 	// EgressTimeout bounds each platform request (default 5s), so that the
 	// "platform hangs" case ends quickly.
 	EgressTimeout time.Duration
 }
+
+// Face is a server face (the REST API, the portal).
+type Face = server.Face
 
 // StartHost builds the plugins to wasm and runs a whole host with a fresh
 // data folder on an httptest server, closed at the end of the test.

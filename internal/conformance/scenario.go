@@ -114,7 +114,7 @@ func Run(t *testing.T, c *Client, p Platform) {
 	t.Run("get settles", func(t *testing.T) {
 		Eventually(t, p.Settle, "status settles", func() error {
 			s := get(t, c, conn, id)
-			if s.Name != name {
+			if nameKey != "" && s.Name != name {
 				t.Fatalf("get: name %q, want %q", s.Name, name)
 			}
 			if s.Status != pluginapi.StatusRunning {
@@ -129,14 +129,22 @@ func Run(t *testing.T, c *Client, p Platform) {
 		upd := withName(p.Fixture.UpdateSpec, nameKey, name)
 		var res ops.ServiceResult
 		c.DoIfMatch(t, "PUT", svcPath(conn, id), upd, before.Version).OK(t, "update", &res)
-		Eventually(t, p.Settle, "update visible", func() error {
+		Eventually(t, p.Settle, "update visible and settled", func() error {
 			s := get(t, c, conn, id)
-			return specReflects(s.Spec, p.Fixture.CreateSpec, upd)
+			if err := specReflects(s.Spec, p.Fixture.CreateSpec, upd); err != nil {
+				return err
+			}
+			if s.Status != pluginapi.StatusRunning {
+				return errorf("status %s (%s)", s.Status, s.NativeStatus)
+			}
+			return nil
 		})
 	})
 
 	t.Run("actions", func(t *testing.T) {
-		for _, a := range []string{pluginapi.ActionScale, pluginapi.ActionRestart, pluginapi.ActionStop, pluginapi.ActionStart, pluginapi.ActionRollback} {
+		// Rollback undoes the latest change, so it comes before stop and start
+		// (rolling back a start would stop the service again).
+		for _, a := range []string{pluginapi.ActionScale, pluginapi.ActionRollback, pluginapi.ActionRestart, pluginapi.ActionStop, pluginapi.ActionStart} {
 			if _, ok := d.Action(a); !ok {
 				continue
 			}

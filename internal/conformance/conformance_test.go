@@ -1,0 +1,98 @@
+package conformance
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	abejaemu "github.com/wharfhq/wharf/emulators/abeja"
+	dockeremu "github.com/wharfhq/wharf/emulators/docker"
+	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
+	peakemu "github.com/wharfhq/wharf/emulators/peak"
+	tenxemu "github.com/wharfhq/wharf/emulators/tenx"
+	"github.com/wharfhq/wharf/host/api"
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/internal/demo"
+	"github.com/wharfhq/wharf/internal/wasmbuild"
+)
+
+func apiFace(e *echo.Echo, h *ops.Host) error {
+	e.Use(api.RequestID())
+	e.HTTPErrorHandler = api.ErrorHandler(nil)
+	api.Register(e, h, api.Options{})
+	return nil
+}
+
+var allPlugins = []string{"./plugins/docker", "./plugins/ecs", "./plugins/peak", "./plugins/abeja", "./plugins/tenx"}
+
+type emulator interface {
+	http.Handler
+	DemoConfig(baseURL string) map[string]any
+}
+
+// TestConformance runs the shared scenario against every provider plugin and
+// its emulator, with the emulators' clocks at test speed.
+func TestConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every plugin")
+	}
+	_, client := StartHost(t, HostOptions{Plugins: allPlugins, Faces: []Face{apiFace}})
+	root := wasmbuild.ModuleRoot(t)
+	for _, tc := range []struct {
+		plugin string
+		emu    emulator
+	}{
+		{"docker", dockeremu.New(dockeremu.Options{StartDelay: 150 * time.Millisecond, LogEvery: 100 * time.Millisecond})},
+		{"ecs", ecsemu.New(ecsemu.Options{TaskStart: 100 * time.Millisecond, DrainTime: 200 * time.Millisecond, LogInterval: 100 * time.Millisecond})},
+		{"peak", peakemu.New(peakemu.Options{Creating: 100 * time.Millisecond, Deploying: 150 * time.Millisecond, Deleting: 100 * time.Millisecond})},
+		{"abeja", abejaemu.New(abejaemu.Options{InProgress: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond})},
+		{"tenx", tenxemu.New(tenxemu.Options{Pending: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond})},
+	} {
+		t.Run(tc.plugin, func(t *testing.T) {
+			srv := httptest.NewServer(tc.emu)
+			defer srv.Close()
+			Run(t, client, Platform{
+				Plugin:  tc.plugin,
+				Config:  tc.emu.DemoConfig(srv.URL),
+				Fixture: LoadFixture(t, root+"/plugins/"+tc.plugin),
+				Settle:  15 * time.Second,
+			})
+		})
+	}
+}
+
+// TestConformanceRealDocker runs the scenario against the real Docker engine
+// in swarm mode on this machine (test.sh starts one). Without an engine it
+// skips, unless WHARF_REQUIRE_DOCKER=1.
+func TestConformanceRealDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a Docker engine")
+	}
+	if !demo.LocalSwarm(context.Background()) {
+		if os.Getenv("WHARF_REQUIRE_DOCKER") == "1" {
+			t.Fatal("no Docker engine in swarm mode answers on " + demo.DockerSocket)
+		}
+		t.Skip("no Docker engine in swarm mode on " + demo.DockerSocket + " (test.sh starts one)")
+	}
+	image := os.Getenv("WHARF_TEST_IMAGE")
+	if image == "" {
+		image = "wharf-ticker:test"
+	}
+	_, client := StartHost(t, HostOptions{Plugins: []string{"./plugins/docker"}, Faces: []Face{apiFace}, EgressTimeout: 20 * time.Second})
+	f := LoadFixture(t, wasmbuild.ModuleRoot(t)+"/plugins/docker")
+	for _, spec := range []map[string]any{f.CreateSpec, f.UpdateSpec, f.InvalidSpec} {
+		spec["image"] = image
+	}
+	Run(t, client, Platform{
+		Plugin:       "docker",
+		Config:       map[string]any{"host": "unix://" + demo.DockerSocket},
+		Fixture:      f,
+		Settle:       60 * time.Second,
+		PageServices: 3,
+	})
+}
