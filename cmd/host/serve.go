@@ -10,18 +10,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/host/api"
-	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/ops"
-	"github.com/wharfhq/wharf/host/runtime"
-	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/demo"
 	"github.com/wharfhq/wharf/web"
 )
@@ -109,62 +106,10 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 			return err
 		}
 	}
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
-	}
-	db, err := store.Open(filepath.Join(o.dataDir, "wharf.db"))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	auditLog, err := audit.New(db)
-	if err != nil {
-		return err
-	}
-	defer auditLog.Close()
-	key, err := connstore.LoadOrCreateKey(filepath.Join(o.dataDir, "connections.key"))
-	if err != nil {
-		return err
-	}
-	conns, err := connstore.New(db, key)
-	if err != nil {
-		return err
-	}
-
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: filepath.Join(o.dataDir, "cache"), Logger: log})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = rt.Close(context.Background()) }()
-	var plugins []*runtime.Plugin
-	if st, statErr := os.Stat(o.pluginsDir); statErr != nil || !st.IsDir() {
-		log.Warn("plugins folder not found: no plugins loaded", "dir", o.pluginsDir)
-	} else {
-		var errs []error
-		plugins, errs = rt.LoadDir(ctx, o.pluginsDir)
-		for _, e := range errs {
-			log.Error("plugin not loaded", "err", e)
-		}
-	}
-	log.Info("plugins loaded", "count", len(plugins), "dir", o.pluginsDir)
-
-	eg := egress.New(egress.Options{Logger: log})
-	defer eg.Close()
-	host, err := ops.New(ops.Config{Plugins: plugins, Connections: conns, Audit: auditLog, Egress: eg, Logger: log, Tokens: fc.Tokens})
-	if err != nil {
-		return err
-	}
-	defer host.Close()
-
-	system := ops.Caller{Actor: "system", Role: ops.RoleAdmin, RequestID: "startup"}
+	conns := make([]connstore.Connection, 0, len(fc.Connections))
 	for _, c := range fc.Connections {
-		if _, err := host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config}); err != nil {
-			return fmt.Errorf("config file: connection %s: %w", c.Name, err)
-		}
-		log.Info("connection from the config file", "connection", c.Name, "plugin", c.Plugin)
+		conns = append(conns, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config})
 	}
-
-	// ---- DEMO MODE HOOK (the lead's internal/demo): emulators + connections.
 	if o.demo {
 		demoConns, stopDemo, err := demo.Start(ctx)
 		if err != nil {
@@ -172,25 +117,37 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		}
 		defer stopDemo()
 		for _, c := range demoConns {
-			if _, err := host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config}); err != nil {
-				log.Error("demo connection not created", "connection", c.Name, "err", err)
-				continue
-			}
 			log.Info("demo connection", "connection", c.Name, "plugin", c.Plugin)
 		}
+		conns = append(conns, demoConns...)
 	}
-	// ---- end of demo mode hook
+	pluginsDir := o.pluginsDir
+	if st, statErr := os.Stat(pluginsDir); statErr != nil || !st.IsDir() {
+		log.Warn("plugins folder not found: no plugins loaded", "dir", pluginsDir)
+		pluginsDir = ""
+	}
 
-	e := api.New(host, api.Options{Logger: log})
-	if err := web.Register(e, host, web.Options{Logger: log}); err != nil {
-		return fmt.Errorf("web portal: %w", err)
+	s, err := server.New(ctx, server.Config{
+		DataDir:     o.dataDir,
+		PluginsDir:  pluginsDir,
+		Tokens:      fc.Tokens,
+		Connections: conns,
+		Egress:      egress.Options{Logger: log},
+		Faces:       []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log})},
+		Logger:      log,
+	})
+	if err != nil {
+		return err
 	}
+	defer func() { _ = s.Close(context.Background()) }()
+	host := s.Host
+	log.Info("plugins loaded", "count", len(s.Plugins), "dir", o.pluginsDir)
 
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Followed log streams end when the host closes its followers.
 	srv.RegisterOnShutdown(host.Close)
 	log.Info("wharf listening", "url", "http://"+ln.Addr().String(), "open_mode", host.Open())

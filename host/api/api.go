@@ -46,10 +46,19 @@ func New(h *ops.Host, opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.Use(RequestID())
-	e.HTTPErrorHandler = ErrorHandler(opts.Logger)
-	Register(e, h, opts)
+	_ = Face(opts)(e, h)
 	return e
+}
+
+// Face mounts the API on an existing echo the way New does — request ids,
+// the central error handler, the routes — for host/server.
+func Face(opts Options) func(e *echo.Echo, h *ops.Host) error {
+	return func(e *echo.Echo, h *ops.Host) error {
+		e.Use(RequestID())
+		e.HTTPErrorHandler = ErrorHandler(opts.Logger)
+		Register(e, h, opts)
+		return nil
+	}
 }
 
 // Register mounts the API routes on e under Prefix. It expects the

@@ -34,7 +34,7 @@ type Face func(e *echo.Echo, h *ops.Host) error
 // Config describes a host. DataDir is required; everything else has defaults.
 type Config struct {
 	// DataDir holds the SQLite database (wharf.db), the key that encrypts
-	// connection configs (wharf.key) and the compilation cache (cache/).
+	// connection configs (connections.key) and the compilation cache (cache/).
 	DataDir string
 	// PluginsDir is scanned for *.wasm plugins. A plugin that fails to load
 	// is logged and skipped: one broken plugin does not stop the host.
@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: audit log: %w", err)
 	}
 	s.closers = append(s.closers, func(context.Context) error { return auditLog.Close() })
-	key, err := connstore.LoadOrCreateKey(filepath.Join(cfg.DataDir, "wharf.key"))
+	key, err := connstore.LoadOrCreateKey(filepath.Join(cfg.DataDir, "connections.key"))
 	if err != nil {
 		return nil, fmt.Errorf("server: key: %w", err)
 	}
