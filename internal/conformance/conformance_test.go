@@ -8,25 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	abejaemu "github.com/wharfhq/wharf/emulators/abeja"
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	peakemu "github.com/wharfhq/wharf/emulators/peak"
 	tenxemu "github.com/wharfhq/wharf/emulators/tenx"
 	"github.com/wharfhq/wharf/host/api"
-	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/internal/demo"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 )
 
-func apiFace(e *echo.Echo, h *ops.Host) error {
-	e.Use(api.RequestID())
-	e.HTTPErrorHandler = api.ErrorHandler(nil)
-	api.Register(e, h, api.Options{})
-	return nil
-}
+var apiFace = api.Face(api.Options{})
 
 var allPlugins = []string{"./plugins/docker", "./plugins/ecs", "./plugins/peak", "./plugins/abeja", "./plugins/tenx"}
 
