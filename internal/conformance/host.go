@@ -24,6 +24,12 @@ type HostOptions struct {
 	// EgressTimeout bounds each platform request (default 5s), so that the
 	// "platform hangs" case ends quickly.
 	EgressTimeout time.Duration
+	// CallTimeout bounds a plugin call (default twice EgressTimeout).
+	CallTimeout time.Duration
+	// MemoryLimitBytes bounds a plugin instance's memory (default the runtime's).
+	MemoryLimitBytes uint64
+	// AllowLoadErrors lets plugins fail to load (the test checks them itself).
+	AllowLoadErrors bool
 }
 
 // Face is a server face (the REST API, the portal).
@@ -52,11 +58,14 @@ func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
 	if o.EgressTimeout == 0 {
 		o.EgressTimeout = 5 * time.Second
 	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = 2 * o.EgressTimeout
+	}
 	cache := filepath.Join(os.TempDir(), "wharf-test-compilation-cache")
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir:    filepath.Join(dir, "data"),
 		PluginsDir: plugins,
-		Runtime:    runtime.Config{CacheDir: cache, CallTimeout: 2 * o.EgressTimeout},
+		Runtime:    runtime.Config{CacheDir: cache, CallTimeout: o.CallTimeout, MemoryLimitBytes: o.MemoryLimitBytes},
 		Egress:     egress.Options{DefaultTimeout: o.EgressTimeout, MaxTimeout: o.EgressTimeout},
 		Faces:      o.Faces,
 		Logger:     slog.New(slog.NewTextHandler(testWriter{t, logDone}, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -64,7 +73,7 @@ func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(srv.LoadErrors) > 0 {
+	if len(srv.LoadErrors) > 0 && !o.AllowLoadErrors {
 		t.Fatalf("plugins failed to load: %v", srv.LoadErrors)
 	}
 	hs := httptest.NewServer(srv.Handler())

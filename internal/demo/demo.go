@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	abejaemu "github.com/wharfhq/wharf/emulators/abeja"
@@ -83,13 +82,14 @@ func Start(ctx context.Context) (conns []connstore.Connection, stop func(), err 
 }
 
 // LocalSwarm reports whether a Docker engine answers on DockerSocket and is a
-// swarm manager.
+// swarm manager. It asks /info: engines before API 1.42 send no Swarm header
+// on /_ping.
 func LocalSwarm(ctx context.Context) bool {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", DockerSocket)
 		}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://localhost/_ping", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://localhost/info", nil)
 	if err != nil {
 		return false
 	}
@@ -98,5 +98,14 @@ func LocalSwarm(ctx context.Context) bool {
 		return false
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Swarm"), "active")
+	var info struct {
+		Swarm struct {
+			LocalNodeState   string
+			ControlAvailable bool
+		}
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&info) != nil {
+		return false
+	}
+	return info.Swarm.LocalNodeState == "active" && info.Swarm.ControlAvailable
 }

@@ -194,11 +194,10 @@ func TestDescribeAndConformance(t *testing.T) {
 	if up.Service.Version == svc.Version {
 		t.Fatal("update did not change the version")
 	}
+	// Docker has no credentials; an unreachable engine stands in for them.
 	badCfg := map[string]any{}
 	_ = json.Unmarshal(h.cfg, &badCfg)
-	for k, v := range conf.BadCredentials {
-		badCfg[k] = v
-	}
+	badCfg["host"] = "tcp://127.0.0.1:9"
 	raw, _ := json.Marshal(badCfg)
 	var host string
 	_ = json.Unmarshal(raw, &struct{ Host *string }{&host})

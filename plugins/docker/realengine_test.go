@@ -140,7 +140,7 @@ func TestRealEngine(t *testing.T) {
 	seen := map[string]bool{}
 	check := func(entries []pluginapi.LogEntry) {
 		for _, e := range entries {
-			if !strings.HasPrefix(e.Message, "tick ") || e.Time == nil || e.Instance == "" || e.Stream != "stdout" {
+			if !strings.HasPrefix(e.Message, "tick ") || e.Time == nil || e.Instance == "" || (e.Stream != "stdout" && e.Stream != "stderr") {
 				t.Fatalf("log entry %+v", e)
 			}
 			k := e.Instance + e.Time.String() + e.Message
