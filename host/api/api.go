@@ -246,8 +246,9 @@ type ErrorBody struct {
 
 // ErrorHandler returns the central error handler: *pluginapi.Error (and
 // echo's own errors) become {"error": ..., "request_id": ...} with the
-// matching status. Internal errors are logged and shown as a generic
-// message, since their text may reveal the host's insides.
+// matching status. The host's own internal errors are logged and shown as
+// a generic message, since their text may reveal the host's insides; a
+// plugin's keep their message (see publicInternal).
 func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -259,8 +260,8 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		status, e := Classify(err)
 		rid := RequestIDOf(c)
 		if e.Code == pluginapi.CodeInternal {
-			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-			e = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "internal error; the host's log has the details under request id " + rid}
+			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "detail", e.Detail)
+			e = publicInternal(e, rid)
 		}
 		var werr error
 		if c.Request().Method == http.MethodHead {
@@ -272,6 +273,17 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.Warn("could not write error answer", "request_id", rid, "err", werr)
 		}
 	}
+}
+
+// publicInternal is what a caller sees of an internal error: a plugin's own
+// failure (a trap with its panic message, a platform's odd answer) keeps its
+// message, since it is about the plugin and is what a person debugging needs;
+// the host's own failures are replaced by a pointer to the log.
+func publicInternal(e *pluginapi.Error, rid string) *pluginapi.Error {
+	if name, ok := e.Detail[ops.PluginDetail].(string); ok {
+		return &pluginapi.Error{Code: e.Code, Message: e.Message, Detail: map[string]any{ops.PluginDetail: name, "request_id": rid}}
+	}
+	return &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "internal error; the host's log has the details under request id " + rid}
 }
 
 // Classify turns any error into a status and a structured error.

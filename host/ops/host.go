@@ -255,15 +255,34 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	}
 	out, err := t.p.rt.Call(ctx, op, in, hd)
 	if err != nil {
-		return pluginapi.AsError(err)
+		return fromPlugin(t.p.rt.Name(), err)
 	}
 	if err := json.Unmarshal(out, resp); err != nil {
-		return pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered %s with malformed JSON: %v", t.p.rt.Name(), op, err)
+		return fromPlugin(t.p.rt.Name(), pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered %s with malformed JSON: %v", t.p.rt.Name(), op, err))
 	}
 	if err := resp.Err(); err != nil {
-		return pluginapi.AsError(err)
+		return fromPlugin(t.p.rt.Name(), err)
 	}
 	return nil
+}
+
+// PluginDetail is the Error.Detail key naming the plugin an error came from.
+// Faces show the message of such an error even when it is internal: it is
+// about the plugin (its panic, its platform's odd answer), not the host.
+const PluginDetail = "plugin"
+
+// fromPlugin marks err as coming from plugin name, on a copy.
+func fromPlugin(name string, err error) error {
+	e := *pluginapi.AsError(err)
+	detail := make(map[string]any, len(e.Detail)+1)
+	for k, v := range e.Detail {
+		detail[k] = v
+	}
+	if _, ok := detail[PluginDetail]; !ok {
+		detail[PluginDetail] = name
+	}
+	e.Detail = detail
+	return &e
 }
 
 // supports refuses an optional operation the plugin does not declare.
