@@ -13,8 +13,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${need[*]}"
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+    apt-get update -q >/dev/null || echo "test.sh: WARNING: apt-get update failed" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
+      echo "test.sh: WARNING: could not install ${need[*]}" >&2
   else
     echo "test.sh: missing ${need[*]} and not root: tests needing them will fail" >&2
   fi
