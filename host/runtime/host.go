@@ -3,9 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-
-	extism "github.com/extism/go-sdk"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -19,90 +16,55 @@ type HTTPHandler interface {
 	Do(ctx context.Context, req *pluginapi.HTTPRequest) *pluginapi.HTTPResponse
 }
 
-// callKey carries a call's callState in the context wazero hands to host
-// functions.
-type callKey struct{}
+// httpFunctionName is wharf_http, in module extism:host/user.
+const httpFunctionName = pluginapi.HTTPFunction
 
-type callState struct {
-	plugin string
-	op     string
-	http   HTTPHandler
-}
-
-// httpHostFunction is wharf_http: (request offset) -> (response offset),
-// both JSON in extism memory blocks. It never traps on the plugin's
-// behalf: bad JSON, a missing handler or a handler panic come back as
+// wharfHTTP is wharf_http: (request offset) -> (response offset), both
+// JSON in extism memory blocks. It never traps on the plugin's behalf: bad
+// JSON, a missing handler or a handler panic come back as
 // HTTPResponse.Error.
-func httpHostFunction() extism.HostFunction {
-	return extism.NewHostFunctionWithStack(pluginapi.HTTPFunction,
-		func(ctx context.Context, cp *extism.CurrentPlugin, stack []uint64) {
-			resp := serveHTTP(ctx, cp, stack[0])
-			b, err := json.Marshal(resp)
-			if err != nil {
-				b, _ = json.Marshal(&pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "encode http answer: %v", err)})
-			}
-			off, err := writeBlock(cp, b)
-			if err != nil {
-				// Most likely the answer does not fit in the plugin's
-				// memory limit: say so in a short answer instead.
-				small, _ := json.Marshal(&pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal,
-					"http answer of %d bytes does not fit in plugin memory: %v", len(b), err)})
-				if off, err = writeBlock(cp, small); err != nil {
-					// Not even that fits: the instance is unusable, so
-					// trap; the host discards it.
-					panic(fmt.Sprintf("wharf_http: cannot write answer into plugin memory: %v", err))
-				}
-			}
-			stack[0] = off
-		},
-		[]extism.ValueType{extism.ValueTypePTR},
-		[]extism.ValueType{extism.ValueTypePTR},
-	)
+func (s *callState) wharfHTTP(stack []uint64) {
+	resp := s.serveHTTP(stack[0])
+	b, err := json.Marshal(resp)
+	if err != nil {
+		b, _ = json.Marshal(&pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "encode http answer: %v", err)})
+	}
+	off := s.mem.write(b)
+	if off == 0 {
+		// The answer does not fit in the plugin's memory limit: say so
+		// in a short answer instead.
+		small, _ := json.Marshal(&pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal,
+			"http answer of %d bytes does not fit in plugin memory", len(b))})
+		if off = s.mem.write(small); off == 0 {
+			// Not even that fits: the instance is unusable, so trap;
+			// the host discards it.
+			trap("wharf_http: cannot write the answer into plugin memory")
+		}
+	}
+	stack[0] = off
 }
 
 // serveHTTP decodes the plugin's request and asks the call's handler.
-func serveHTTP(ctx context.Context, cp *extism.CurrentPlugin, offset uint64) (resp *pluginapi.HTTPResponse) {
-	st, _ := ctx.Value(callKey{}).(*callState)
+func (s *callState) serveHTTP(offset uint64) (resp *pluginapi.HTTPResponse) {
 	defer func() {
 		if r := recover(); r != nil {
 			resp = &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "host http handler panicked: %v", r)}
 		}
 	}()
-	raw, err := cp.ReadBytes(offset)
-	if err != nil {
-		return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "read http request from plugin memory: %v", err)}
+	raw := s.mem.bytes(offset)
+	if raw == nil {
+		return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "read http request from plugin memory: offset %d is not a block", offset)}
 	}
 	req := new(pluginapi.HTTPRequest)
 	if err := json.Unmarshal(raw, req); err != nil {
 		return &pluginapi.HTTPResponse{Error: pluginapi.Invalid("", "decode http request: %v", err)}
 	}
-	if st == nil || st.http == nil {
-		op := "this call"
-		if st != nil {
-			op = st.op
-		}
-		return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeForbidden, "no HTTP is allowed during %s", op)}
+	if s.http == nil {
+		return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeForbidden, "no HTTP is allowed during %s", s.op)}
 	}
-	resp = st.http.Do(ctx, req)
+	resp = s.http.Do(s.ctx, req)
 	if resp == nil {
 		return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "host http handler gave no answer")}
 	}
 	return resp
-}
-
-// writeBlock copies b into a new extism memory block. Unlike
-// CurrentPlugin.WriteBytes it checks that the allocation succeeded: the
-// kernel answers offset 0 when memory is exhausted.
-func writeBlock(cp *extism.CurrentPlugin, b []byte) (uint64, error) {
-	off, err := cp.Alloc(uint64(len(b)))
-	if err != nil {
-		return 0, err
-	}
-	if off == 0 {
-		return 0, fmt.Errorf("allocation of %d bytes failed", len(b))
-	}
-	if !cp.Memory().Write(uint32(off), b) {
-		return 0, fmt.Errorf("write of %d bytes at %d out of range", len(b), off)
-	}
-	return off, nil
 }

@@ -11,8 +11,9 @@ import (
 	"sync"
 	"time"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -33,7 +34,8 @@ type Plugin struct {
 	log         *slog.Logger
 	registered  bool
 
-	compiled  *extism.CompiledPlugin
+	wasm      wazero.Runtime        // this plugin's own: its memory limit is runtime-wide
+	module    wazero.CompiledModule // the plugin, compiled (or taken from the cache)
 	pool      *pool
 	closeOnce sync.Once
 	closeErr  error
@@ -94,38 +96,64 @@ func (p *Plugin) waitError(op string, err error) error {
 func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byte, http HTTPHandler, keep *bool) ([]byte, error) {
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	callCtx = context.WithValue(callCtx, callKey{}, &callState{plugin: p.label(), op: op, http: http})
+	st := inst.state
+	defer st.end()
+	if err := st.begin(callCtx, op, input, http); err != nil {
+		*keep = true
+		return nil, &pluginapi.Error{Code: pluginapi.CodeInternal,
+			Message: fmt.Sprintf("plugin %s: %s: %v", p.label(), op, err),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op}}
+	}
 
 	inst.stderr.Reset()
-	rc, out, err := inst.plugin.CallWithContext(callCtx, op, input)
+	rc, err := inst.call(context.WithValue(callCtx, stateKey{}, st), op)
 	stderr := inst.stderr.String()
-
+	if stderr != "" {
+		p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
+	}
+	if exit := (*sys.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() == 0 {
+		// The plugin exited cleanly (proc_exit(0)): its answer stands, as
+		// with the Extism SDK, but its module is closed for good.
+		err = nil
+	} else {
+		*keep = err == nil
+	}
 	if err != nil {
 		// Whatever happened, the instance's state cannot be trusted: a Go
 		// plugin that panicked has exited, a timed-out module was closed by
 		// wazero, and a trapped one may hold half-written memory.
 		e := p.callError(ctx, callCtx, op, err, stderr)
 		p.log.Warn("plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
-		if stderr != "" {
-			p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
-		}
 		return nil, e
 	}
-	if stderr != "" {
-		p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
+	if st.errorOff != 0 {
+		// The plugin reported a failure through error_set (Extism's way,
+		// used by PDKs other than Go's): that is the call's error. The
+		// instance did not trap, so it is kept.
+		msg := st.blockStringOr(st.errorOff, "(error_set with a bad offset)")
+		return nil, &pluginapi.Error{Code: pluginapi.CodeInternal,
+			Message: fmt.Sprintf("plugin %s: %s failed: %s", p.label(), op, firstLine(msg)),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op, "plugin_error": msg}}
 	}
-	*keep = true
 	if rc != 0 {
 		return nil, &pluginapi.Error{Code: pluginapi.CodeInternal,
 			Message: fmt.Sprintf("plugin %s: %s returned status %d", p.label(), op, rc),
 			Detail:  map[string]any{"plugin": p.label(), "operation": op}}
 	}
-	if len(out) > p.maxOutput {
+	if st.outLen > uint64(p.maxOutput) {
 		return nil, &pluginapi.Error{Code: pluginapi.CodeInternal,
-			Message: fmt.Sprintf("plugin %s: %s answered %d bytes, more than the %d allowed", p.label(), op, len(out), p.maxOutput),
+			Message: fmt.Sprintf("plugin %s: %s answered %d bytes, more than the %d allowed", p.label(), op, st.outLen, p.maxOutput),
 			Detail:  map[string]any{"plugin": p.label(), "operation": op}}
 	}
-	return out, nil
+	out, ok := st.mem.span(st.outputOff, st.outLen)
+	if !ok {
+		return nil, &pluginapi.Error{Code: pluginapi.CodeInternal,
+			Message: fmt.Sprintf("plugin %s: %s set an output of %d bytes at offset %d, outside its memory", p.label(), op, st.outLen, st.outputOff),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op}}
+	}
+	answer := make([]byte, len(out))
+	copy(answer, out)
+	return answer, nil
 }
 
 // callError turns a failed call into a *pluginapi.Error.
@@ -195,55 +223,113 @@ func (p *Plugin) Close(ctx context.Context) error {
 		if p.pool != nil {
 			p.pool.close(ctx)
 		}
-		p.closeErr = p.compiled.Close(context.Background())
+		// Closing the runtime closes every module left and the compiled
+		// code; the shared compilation cache keeps its copy.
+		p.closeErr = p.wasm.Close(context.Background())
 	})
 	return p.closeErr
 }
 
-// instance is one instantiated module with its own stderr capture.
+// instance is one instantiated module with its own stderr capture and
+// call state.
 type instance struct {
-	plugin *extism.Plugin
+	mod    api.Module
+	fns    map[string]api.Function // exported functions looked up so far
 	stderr *stderrBuffer
+	state  *callState
 }
 
 // stderrLimit bounds what is kept of one call's stderr.
 const stderrLimit = 16 << 10
 
-// newInstance instantiates the compiled plugin. Real clocks and randomness
-// are given because wazero's defaults are deterministic fakes; no files,
-// no sockets, no environment.
+// newInstance instantiates the compiled plugin and initialises its
+// language runtime. Real clocks and randomness are given because wazero's
+// defaults are deterministic fakes; no files, no sockets, no environment.
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	buf := newStderrBuffer(stderrLimit)
 	cfg := wazero.NewModuleConfig().
+		WithName("").         // anonymous, so that many instances can coexist
+		WithStartFunctions(). // _start of a command module would run main and exit
 		WithStderr(buf).
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	ep, err := p.compiled.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: cfg})
+	mod, err := p.wasm.InstantiateModule(ctx, p.module, cfg)
 	if err != nil {
 		return nil, err
 	}
-	name := p.label()
-	ep.SetLogger(func(level extism.LogLevel, msg string) {
-		p.log.Log(context.Background(), slogLevel(level), msg, "plugin", name)
-	})
-	return &instance{plugin: ep, stderr: buf}, nil
-}
-
-func (i *instance) close() { _ = i.plugin.Close(context.Background()) }
-
-func slogLevel(l extism.LogLevel) slog.Level {
-	switch l {
-	case extism.LogLevelTrace, extism.LogLevelDebug:
-		return slog.LevelDebug
-	case extism.LogLevelInfo:
-		return slog.LevelInfo
-	case extism.LogLevelWarn:
-		return slog.LevelWarn
-	default:
-		return slog.LevelError
+	inst := &instance{mod: mod, fns: map[string]api.Function{}, stderr: buf, state: newCallState(p)}
+	if err := p.initialize(ctx, inst); err != nil {
+		inst.close()
+		return nil, err
 	}
+	return inst, nil
 }
+
+// initialize runs the module's initialisers once, as the Extism SDK does
+// before an instance's first call: the WASI reactor's _initialize (a Go
+// c-shared module starts its runtime there) or else a command module's
+// __wasm_call_ctors, then hs_init of a Haskell module. They run under the
+// call timeout, so a module that hangs while starting is stopped too.
+func (p *Plugin) initialize(ctx context.Context, inst *instance) error {
+	exports := p.module.ExportedFunctions()
+	var inits []string
+	for _, name := range []string{"_initialize", "__wasm_call_ctors"} {
+		if def, ok := exports[name]; ok && len(def.ParamTypes()) == 0 {
+			inits = append(inits, name)
+			break
+		}
+	}
+	if _, ok := exports["hs_init"]; ok {
+		inits = append(inits, "hs_init")
+	}
+	if len(inits) == 0 {
+		return nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	st := inst.state
+	defer st.end()
+	if err := st.begin(callCtx, "initialization", nil, nil); err != nil {
+		return err
+	}
+	callCtx = context.WithValue(callCtx, stateKey{}, st)
+	for _, name := range inits {
+		fn := inst.mod.ExportedFunction(name)
+		params := make([]uint64, len(fn.Definition().ParamTypes())) // hs_init(0, 0)
+		if _, err := fn.Call(callCtx, params...); err != nil {
+			why := crashText(inst.stderr.String())
+			if why == "" {
+				why = firstLine(err.Error())
+			}
+			if callCtx.Err() != nil {
+				why = fmt.Sprintf("did not finish within %s", p.timeout)
+			}
+			return fmt.Errorf("%s: %s", name, why)
+		}
+	}
+	return nil
+}
+
+// call runs the exported function op and returns its status (0 when it
+// returns nothing). Exports are looked up once per instance: a lookup
+// builds a new wazero call engine, which costs more than the call.
+func (i *instance) call(ctx context.Context, op string) (uint32, error) {
+	fn := i.fns[op]
+	if fn == nil {
+		if fn = i.mod.ExportedFunction(op); fn == nil {
+			return 1, fmt.Errorf("unknown function: %s", op)
+		}
+		i.fns[op] = fn
+	}
+	res, err := fn.Call(ctx)
+	if err != nil || len(res) == 0 {
+		return 0, err
+	}
+	return api.DecodeU32(res[0]), nil
+}
+
+func (i *instance) close() { _ = i.mod.Close(context.Background()) }
 
 // pool bounds the live instances of one plugin. A token in slots stands for
 // one busy instance; idle instances hold none. An instance is only created

@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -339,20 +339,7 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (*Plugin, error) {
 		maxOutput:   r.cfg.MaxOutputBytes,
 		log:         r.log,
 	}
-	p.compiled, err = extism.NewCompiledPlugin(ctx,
-		extism.Manifest{
-			Wasm:   []extism.Wasm{extism.WasmData{Data: wasm, Name: "main"}},
-			Memory: &extism.ManifestMemory{MaxPages: uint32(memLimit / wasmPageSize)},
-		},
-		extism.PluginConfig{
-			EnableWasi: true,
-			RuntimeConfig: wazero.NewRuntimeConfig().
-				WithCompilationCache(r.cache).
-				WithCloseOnContextDone(true),
-		},
-		[]extism.HostFunction{httpHostFunction()},
-	)
-	if err != nil {
+	if err := p.compile(ctx, wasm); err != nil {
 		return nil, fail("compile: %v", err)
 	}
 	p.pool = newPool(poolSize, p.newInstance)
@@ -365,6 +352,37 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (*Plugin, error) {
 		r.log.Debug("no plugin manifest, defaults apply", "path", wasmPath)
 	}
 	return p, nil
+}
+
+// compile gives the plugin a wazero runtime of its own (the memory limit
+// is set per runtime) with WASI and the host modules, and compiles the
+// module through the shared cache. WithCloseOnContextDone makes wazero
+// check for a closed module in every loop, so that the call timeout stops
+// even a plugin spinning without calling the host.
+func (p *Plugin) compile(ctx context.Context, wasm []byte) error {
+	p.wasm = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(p.rt.cache).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(p.memoryLimit/wasmPageSize)))
+	err := func() error {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.wasm); err != nil {
+			return err
+		}
+		if err := instantiateHostModules(ctx, p.wasm); err != nil {
+			return err
+		}
+		m, err := p.wasm.CompileModule(ctx, wasm)
+		if err != nil {
+			return err
+		}
+		p.module = m
+		return checkImports(p.wasm, m)
+	}()
+	if err != nil {
+		_ = p.wasm.Close(context.Background())
+		return err
+	}
+	return nil
 }
 
 // checkDescribe calls describe on a fresh instance and checks the answer
@@ -409,7 +427,7 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 	p.ops = map[string]bool{pluginapi.OpDescribe: true}
 	var missing []string
 	for _, op := range pluginapi.RequiredOperations {
-		if !inst.plugin.FunctionExists(op) {
+		if !p.exports(op) {
 			missing = append(missing, op)
 		}
 		p.ops[op] = true
@@ -418,7 +436,7 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 		if !d.Supports(op) {
 			continue
 		}
-		if !inst.plugin.FunctionExists(op) {
+		if !p.exports(op) {
 			missing = append(missing, op)
 		}
 		p.ops[op] = true
@@ -428,4 +446,11 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 	}
 	p.describe = d.DescribeResponse
 	return nil
+}
+
+// exports reports whether the module exports op as an operation: a
+// function without parameters.
+func (p *Plugin) exports(op string) bool {
+	def, ok := p.module.ExportedFunctions()[op]
+	return ok && len(def.ParamTypes()) == 0
 }
