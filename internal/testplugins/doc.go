@@ -1,12 +1,14 @@
 // Package testplugins holds small Wharf plugins that the runtime tests load
 // as real wasm: one that behaves and several that misbehave on purpose
 // (panic, loop, allocate without end, speak another ABI, lack an export,
-// reach a refused host). Each lives in its own main package; build one in
+// reach a refused host), one that calls the Extism host functions one by
+// one (abi) and one doing a real plugin's JSON work for benchmarks
+// (roundtrip). Each lives in its own main package; build one in
 // a test with internal/wasmbuild:
 //
 //	path := wasmbuild.Build(t, "./internal/testplugins/panics")
 //
-// The plugins named good, panics and missingops are written directly on
+// The plugins named good, panics, missingops and abi are written directly on
 // go-pdk exports, so a panic really traps the module instead of being
 // recovered by pluginapi/plugin; they only build for GOOS=wasip1. The others
 // use pluginapi/plugin with the shared base provider.

@@ -61,3 +61,25 @@ func (Provider) Logs(context.Context, *pluginapi.LogsRequest) (*pluginapi.LogsRe
 func (Provider) Lifecycle(context.Context, *pluginapi.LifecycleRequest) (*pluginapi.ServiceResponse, error) {
 	return nil, pluginapi.Unsupported("lifecycle")
 }
+
+// Roundtrip answers "get" with a service made from the request, doing the
+// JSON work of a real plugin (decode the request, encode a service) with
+// no platform behind it: the runtime's benchmarks run it both as wasm and
+// as plain Go.
+type Roundtrip struct {
+	Provider
+}
+
+// Get answers a running service named after the requested id.
+func (Roundtrip) Get(_ context.Context, req *pluginapi.GetRequest) (*pluginapi.ServiceResponse, error) {
+	replicas := 2
+	return &pluginapi.ServiceResponse{Service: &pluginapi.Service{
+		ID:      req.ID,
+		Name:    req.ID,
+		Status:  pluginapi.StatusRunning,
+		Desired: &replicas,
+		Running: &replicas,
+		Image:   "nginx:1.27",
+		Labels:  map[string]string{"connection": req.Connection},
+	}}, nil
+}
