@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -23,9 +25,17 @@ type DetailView struct {
 	InstErr     *pluginapi.Error
 	Deployments []pluginapi.Deployment
 	DeplErr     *pluginapi.Error
-	Actions     []ActionView
-	CanOperate  bool
-	HasLogs     bool
+	// HasDeployments says the plugin offers deployment history.
+	HasDeployments bool
+	// DeplStatus is the status filter as typed; DeplNext and DeplFirst
+	// link to the next page and back to the newest one ("" when none).
+	DeplStatus, DeplNext, DeplFirst string
+	// DeplStatuses are statuses seen, offered as suggestions.
+	DeplStatuses []string
+	Actions      []ActionView
+	CanOperate   bool
+	HasLogs      bool
+	HasInvoke    bool
 }
 
 // ActionView is a declared lifecycle action with its params form.
@@ -85,22 +95,64 @@ func (p *portal) serviceDetail(c echo.Context) error {
 		return p.renderError(c, err)
 	}
 	v := DetailView{Conn: conn, Plugin: pl, Service: svc, CanOperate: can(c, ops.RoleOperator),
-		HasLogs: pl.Describe.Supports(pluginapi.OpLogs), Actions: actionViews(pl, svc)}
+		HasLogs: pl.Describe.Supports(pluginapi.OpLogs), Actions: actionViews(pl, svc),
+		HasInvoke: pl.Describe.Supports(pluginapi.OpInvoke), HasDeployments: pl.Describe.Supports(pluginapi.OpDeployments)}
 	if pl.Describe.Supports(pluginapi.OpInstances) {
 		v.Instances, err = p.host.ListInstances(ctx, caller, conn, svc.ID)
 		if err != nil {
 			v.InstErr = p.userError(c, err)
 		}
 	}
-	if pl.Describe.Supports(pluginapi.OpDeployments) {
-		page, err := p.host.ListDeployments(ctx, caller, conn, svc.ID, ops.DeploymentsOptions{PageSize: 20})
-		if err != nil {
-			v.DeplErr = p.userError(c, err)
-		} else {
-			v.Deployments = page.Deployments
-		}
+	if v.HasDeployments {
+		p.loadDeployments(c, &v)
 	}
 	return render(c, http.StatusOK, DetailPage(p.pageInfo(c, svc.Name, "services"), v))
+}
+
+// loadDeployments reads one page of the rollout history, as the query asks:
+// deploy_status (comma-separated) filters, deploy_page continues.
+func (p *portal) loadDeployments(c echo.Context, v *DetailView) {
+	v.DeplStatus = strings.TrimSpace(c.QueryParam("deploy_status"))
+	opts := ops.DeploymentsOptions{PageSize: p.opts.DeploymentsPageSize, PageToken: c.QueryParam("deploy_page")}
+	for _, st := range strings.Split(v.DeplStatus, ",") {
+		if st = strings.TrimSpace(st); st != "" {
+			opts.Status = append(opts.Status, st)
+		}
+	}
+	page, err := p.host.ListDeployments(c.Request().Context(), callerOf(c), v.Conn, v.Service.ID, opts)
+	if err != nil {
+		v.DeplErr = p.userError(c, err)
+		return
+	}
+	v.Deployments = page.Deployments
+	link := func(token string) string {
+		q := url.Values{}
+		if v.DeplStatus != "" {
+			q.Set("deploy_status", v.DeplStatus)
+		}
+		if token != "" {
+			q.Set("deploy_page", token)
+		}
+		u := servicePath(v.Conn, v.Service.ID)
+		if len(q) > 0 {
+			u += "?" + q.Encode()
+		}
+		return u + "#deployments"
+	}
+	if page.NextPageToken != "" {
+		v.DeplNext = link(page.NextPageToken)
+	}
+	if opts.PageToken != "" {
+		v.DeplFirst = link("")
+	}
+	seen := map[string]bool{}
+	for _, d := range page.Deployments {
+		if d.Status != "" && !seen[d.Status] {
+			seen[d.Status] = true
+			v.DeplStatuses = append(v.DeplStatuses, d.Status)
+		}
+	}
+	sort.Strings(v.DeplStatuses)
 }
 
 // serviceStatus answers the live-status fragment; the header

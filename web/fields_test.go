@@ -145,3 +145,186 @@ func TestApplyFieldErrors(t *testing.T) {
 		t.Errorf("placed %v, rest %v", got, rest)
 	}
 }
+
+const nestedSchema = `{"type":"object","required":["name"],"properties":{
+ "name":{"type":"string"},
+ "deploy":{"type":"object","additionalProperties":false,"properties":{
+   "max":{"type":"integer","title":"Max"},
+   "breaker":{"type":"object","additionalProperties":false,"properties":{"enable":{"type":"boolean"},"rollback":{"type":"boolean"}}},
+   "subnets":{"type":"array","items":{"type":"string"}}}},
+ "ports":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["target"],"properties":{
+   "target":{"type":"integer"},"protocol":{"type":"string","enum":["tcp","udp"]},"public":{"type":"boolean"}}}},
+ "open":{"type":"object","properties":{"a":{"type":"string"}}},
+ "deep":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"inner":{"type":"object","additionalProperties":false,"properties":{"x":{"type":"string"}}}}}}}}`
+
+func nestedProps(t *testing.T) []schema.Property {
+	t.Helper()
+	s, err := schema.Compile(json.RawMessage(nestedSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Properties()
+}
+
+func fieldAt(fields []Field, path string) *Field { return deepestField(fields, path) }
+
+func TestNestedKinds(t *testing.T) {
+	fields := buildFields(nestedProps(t), nil, nil)
+	want := map[string]string{
+		"deploy": kindGroup, "deploy/max": kindInteger, "deploy/breaker": kindGroup, "deploy/breaker/enable": kindBool,
+		"deploy/subnets": kindLines, "ports": kindRows, "ports/0/target": kindInteger, "ports/0/protocol": kindSelect,
+		"open": kindJSON, // other properties allowed: the sub-fields could lose them
+		"deep": kindJSON, // rows hold scalar columns only
+	}
+	for path, kind := range want {
+		f := fieldAt(fields, path)
+		if f == nil || f.Path != path {
+			t.Errorf("no field at %s", path)
+			continue
+		}
+		if f.Kind != kind {
+			t.Errorf("%s: kind %s, want %s", path, f.Kind, kind)
+		}
+	}
+	if got := fieldAt(fields, "ports/0/target").InputName(); got != "f.ports/0/target" {
+		t.Errorf("input name %q", got)
+	}
+}
+
+func TestParseNested(t *testing.T) {
+	form := url.Values{"f.name": {"x"}, "f.deploy/max": {"200"}, "f.deploy/breaker/enable": {"true"},
+		"f.deploy/subnets": {"a\nb"},
+		// Row 0 filled, row 3 empty (left for adding), row 5 filled: gaps are the script's doing.
+		"f.ports/0/target": {"80"}, "f.ports/0/protocol": {"tcp"},
+		"f.ports/3/target": {""}, "f.ports/3/protocol": {""},
+		"f.ports/5/target": {"443"}, "f.ports/5/public": {"true"}}
+	doc, errs := parseFields(nestedProps(t), form)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	want := `{"deploy":{"breaker":{"enable":true},"max":200,"subnets":["a","b"]},"name":"x","ports":[{"protocol":"tcp","target":80},{"public":true,"target":443}]}`
+	if got := string(encodeDoc(doc)); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+
+	// An untouched group and rows are left out.
+	doc, _ = parseFields(nestedProps(t), url.Values{"f.name": {"x"}, "f.ports/0/target": {""}, "f.deploy/max": {""}})
+	if got := string(encodeDoc(doc)); got != `{"name":"x"}` {
+		t.Errorf("empty groups: %s", got)
+	}
+
+	// A parse error in a row is keyed by the row's place in the document,
+	// which is how the form is drawn back.
+	doc, errs = parseFields(nestedProps(t), url.Values{"f.ports/2/target": {"80"}, "f.ports/7/target": {"http"}})
+	if len(errs["ports/1/target"]) == 0 {
+		t.Fatalf("errors %v", errs)
+	}
+	f := fieldAt(buildFields(nestedProps(t), doc, errs), "ports/1/target")
+	if f == nil || f.Value != "http" || len(f.Errors) == 0 {
+		t.Errorf("row drawn back as %+v", f)
+	}
+}
+
+func TestNestedRoundTripAndFallback(t *testing.T) {
+	spec := json.RawMessage(`{"name":"x","deploy":{"max":3,"breaker":{"enable":true,"rollback":false}},"ports":[{"target":80,"protocol":"udp"},{"target":81,"public":false}]}`)
+	form := formOf(buildFields(nestedProps(t), docOf(spec), nil))
+	doc, errs := parseFields(nestedProps(t), form)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if rows := diffDocs(spec, encodeDoc(doc)); len(rows) > 0 {
+		t.Errorf("round trip changed %+v", rows)
+	}
+
+	// A value the sub-fields cannot hold (an unknown key) is edited as JSON, and kept.
+	odd := json.RawMessage(`{"name":"x","deploy":{"max":3,"surprise":1},"ports":[{"target":80,"extra":true}]}`)
+	fields := buildFields(nestedProps(t), docOf(odd), nil)
+	for _, p := range []string{"deploy", "ports"} {
+		if f := fieldAt(fields, p); f.Kind != kindJSON {
+			t.Errorf("%s drawn as %s", p, f.Kind)
+		}
+	}
+	doc, errs = parseFields(nestedProps(t), formOf(fields))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if rows := diffDocs(odd, encodeDoc(doc)); len(rows) > 0 {
+		t.Errorf("JSON fallback changed %+v", rows)
+	}
+}
+
+// formOf is what a browser submits for fields as drawn.
+func formOf(fields []Field) url.Values {
+	form := url.Values{}
+	var walk func([]Field)
+	walk = func(fs []Field) {
+		for _, f := range fs {
+			switch f.Kind {
+			case kindGroup:
+				walk(f.Children)
+			case kindRows:
+				for _, r := range f.Rows {
+					walk(r.Fields)
+				}
+			case kindKV:
+				for _, kv := range f.Pairs {
+					form.Add(f.InputName()+".k", kv.Key)
+					form.Add(f.InputName()+".v", kv.Value)
+				}
+			case kindBool:
+				if f.Had {
+					form.Set(f.InputName()+".present", "1")
+				}
+				if f.Checked {
+					form.Set(f.InputName(), "true")
+				}
+			default:
+				form.Set(f.InputName(), f.Value)
+			}
+		}
+	}
+	walk(fields)
+	return form
+}
+
+func TestNestedErrorsPlaced(t *testing.T) {
+	doc := docOf(json.RawMessage(`{"ports":[{"target":80},{"protocol":"tcp"}]}`))
+	fields := buildFields(nestedProps(t), doc, nil)
+	pe := &pluginapi.Error{Code: pluginapi.CodeInvalid, Detail: map[string]any{"errors": []schema.FieldError{
+		{Field: "/deploy/max", Message: "too big"},
+		{Field: "/ports/1/target", Message: "is required"},
+		{Field: "/deploy/breaker/enable/x", Message: "deeper than drawn"},
+		{Field: "/ports", Message: "too few"}}}}
+	if rest := applyFieldErrors(fields, pe); len(rest) > 0 {
+		t.Errorf("unplaced: %v", rest)
+	}
+	want := map[string]string{"deploy/max": "too big", "ports/1/target": "is required",
+		"deploy/breaker/enable": "deeper than drawn (at /deploy/breaker/enable/x)", "ports": "too few"}
+	for path, msg := range want {
+		if f := fieldAt(fields, path); f == nil || len(f.Errors) != 1 || f.Errors[0] != msg {
+			t.Errorf("%s: %+v", path, f)
+		}
+	}
+	if fieldAt(fields, "ports/0/target").HasErrors() || !fieldAt(fields, "deploy").HasErrors() {
+		t.Error("errors marked on the wrong fields")
+	}
+}
+
+func TestSplitOptional(t *testing.T) {
+	fields := buildFields(nestedProps(t), nil, nil)
+	main, more := splitOptional(fields)
+	if len(main) != 1 || main[0].Name != "name" || len(more) != 4 {
+		t.Fatalf("main %d, more %d", len(main), len(more))
+	}
+	if anySet(more) {
+		t.Error("an empty form opens More options")
+	}
+	fields = buildFields(nestedProps(t), docOf(json.RawMessage(`{"deploy":{"breaker":{"rollback":true}}}`)), nil)
+	if _, more = splitOptional(fields); !anySet(more) || countSet(more) != 1 {
+		t.Error("a nested value does not open More options")
+	}
+	fields = buildFields(nestedProps(t), nil, map[string][]string{"ports/0/target": {"bad"}})
+	if _, more = splitOptional(fields); !anySet(more) {
+		t.Error("a nested error does not open More options")
+	}
+}

@@ -137,3 +137,21 @@ func actionNames(pl ops.PluginInfo) []string {
 	}
 	return out
 }
+
+// bytesText sizes a byte count for people.
+func bytesText(n int) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -38,6 +38,9 @@ type Options struct {
 	SecureCookies bool
 	// PageSize is the number of services per page of the list (default 25).
 	PageSize int
+	// DeploymentsPageSize is the number of deployments per page of a
+	// service's history (default 20).
+	DeploymentsPageSize int
 	// WSWriteTimeout bounds each websocket write (default 10s): a client that
 	// does not read is dropped instead of holding server resources.
 	WSWriteTimeout time.Duration
@@ -76,6 +79,9 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = 25
+	}
+	if opts.DeploymentsPageSize <= 0 {
+		opts.DeploymentsPageSize = 20
 	}
 	if opts.WSWriteTimeout <= 0 {
 		opts.WSWriteTimeout = 10 * time.Second
@@ -143,6 +149,8 @@ func (p *portal) routes(e *echo.Echo) {
 	e.GET("/services/:conn/:id/edit", p.editForm, page...)
 	e.POST("/services/:conn/:id/edit", p.editPreview, page...)
 	e.POST("/services/:conn/:id/update", p.editApply, page...)
+	e.GET("/services/:conn/:id/invoke", p.invokePage, page...)
+	e.POST("/services/:conn/:id/invoke", p.invokeSubmit, page...)
 	e.GET("/services/:conn/:id/logs", p.logsPage, page...)
 	e.GET("/services/:conn/:id/logs/ws", p.logsSocket, page...)
 	e.GET("/services/:conn/:id/logs/download", p.logsDownload, page...)
@@ -240,10 +248,18 @@ func (p *portal) renderMessage(c echo.Context, status int, title, msg string) er
 }
 
 // userError turns err into something safe to show: structured plugin and
-// facade errors keep their message; anything else is logged and replaced by
-// a generic sentence.
+// facade errors keep their message, and so do a plugin's own internal
+// failures (marked with ops.PluginDetail); the host's internal errors and
+// anything else are logged and replaced by a generic sentence.
 func (p *portal) userError(c echo.Context, err error) *pluginapi.Error {
 	pe := pluginapi.AsError(err)
+	if name, ok := pe.Detail[ops.PluginDetail].(string); ok && pe.Code == pluginapi.CodeInternal {
+		// The plugin's own failure (its panic, its platform's odd answer):
+		// its message is what the person needs, and reveals nothing of the host.
+		p.log.Warn("web: plugin failed", "path", c.Request().URL.Path, "plugin", name, "err", pe.Message)
+		return &pluginapi.Error{Code: pe.Code, Message: "The " + name + " plugin failed: " + pe.Message,
+			Detail: map[string]any{ops.PluginDetail: name}}
+	}
 	switch pe.Code {
 	case pluginapi.CodeInternal, "":
 		p.log.Error("web: internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)

@@ -122,8 +122,10 @@ func TestCreateFormGeneratedValidatedAndCreated(t *testing.T) {
 	r := c.Get("/services/new")
 	expect(t, r, 200, `id="fld-name"`, `id="fld-image"`, `name="f.env.k"`, // object of strings: key/value rows
 		`<select id="fld-mode"`, `name="f.tty"`, // enum and boolean
-		`id="fld-command"`,                     // array of strings: one per line
-		`id="fld-ports"`, `placeholder="JSON"`) // array of objects: JSON fallback
+		`id="fld-command"`,                         // array of strings: one per line
+		`name="f.ports/0/target"`, `data-add-item`, // array of objects: rows
+		`name="f.resources/cpu_limit"`,   // object: a group of sub-fields
+		`<details class="more-options">`) // optional fields folded, shut
 
 	// Rejected fields are shown at the field, the values kept.
 	r = c.Post("/services/new", url.Values{"connection": {"swarm"}, "f.name": {"bad name!"}, "f.image": {"nginx"},

@@ -39,6 +39,62 @@ function addRow(btn) {
   row.querySelector("input").focus();
 }
 
+// Rows of sub-fields (arrays of objects): inputs are named
+// f.<path>/<index>/<property>. "Add row" copies the last row, emptied and
+// renumbered past the highest index; "Remove" drops a row, or empties the
+// only one. The server counts only rows filled in, so gaps are harmless.
+function renumber(row, path, from, to) {
+  const idPath = path.replaceAll("/", "-");
+  const swaps = [["f." + path + "/" + from + "/", "f." + path + "/" + to + "/"],
+    [path + "/" + from + "/", path + "/" + to + "/"],
+    ["fld-" + idPath + "-" + from + "-", "fld-" + idPath + "-" + to + "-"]];
+  const fix = (v) => swaps.reduce((s, [a, b]) => s.replaceAll(a, b), v);
+  for (const el of [row, ...row.querySelectorAll("*")]) {
+    for (const a of ["name", "id", "for", "data-field", "aria-describedby"]) {
+      if (el.hasAttribute(a)) el.setAttribute(a, fix(el.getAttribute(a)));
+    }
+    if (el.hasAttribute("aria-label")) el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/\d+$/, String(to + 1)));
+  }
+  row.dataset.index = String(to);
+}
+
+function clearRow(row) {
+  row.querySelectorAll('input[type="hidden"][name$=".present"]').forEach((i) => i.remove());
+  row.querySelectorAll("input, select, textarea").forEach((i) => {
+    if (i.type === "checkbox") i.checked = false;
+    else if (i.tagName === "SELECT") i.selectedIndex = 0;
+    else i.value = "";
+    i.removeAttribute("aria-invalid");
+  });
+  row.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
+  row.querySelectorAll(".has-error").forEach((e) => e.classList.remove("has-error"));
+  row.classList.remove("has-error");
+}
+
+function addItem(btn) {
+  const list = btn.closest("fieldset").querySelector(".row-list");
+  const rows = [...list.querySelectorAll(":scope > .row-item")];
+  const last = rows[rows.length - 1];
+  const next = Math.max(...rows.map((r) => Number(r.dataset.index))) + 1;
+  const row = last.cloneNode(true);
+  clearRow(row);
+  renumber(row, list.dataset.rows, Number(last.dataset.index), next);
+  last.after(row);
+  row.querySelector("input, select").focus();
+}
+
+function removeItem(btn) {
+  const row = btn.closest(".row-item");
+  const list = row.parentElement;
+  if (list.querySelectorAll(":scope > .row-item").length > 1) {
+    const focus = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    focus.querySelector("input, select").focus();
+  } else {
+    clearRow(row);
+  }
+}
+
 // The log viewer: batches arrive over a websocket; the page keeps at most
 // data-max lines, cuts long lines at data-cut characters (with a button to
 // see them whole), stops following when the reader scrolls up, and on
@@ -203,6 +259,10 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("click", (e) => {
     const b = e.target.closest("[data-add-row]");
     if (b) addRow(b);
+    const add = e.target.closest("[data-add-item]");
+    if (add) addItem(add);
+    const rm = e.target.closest("[data-remove-item]");
+    if (rm) removeItem(rm);
   });
   const view = document.getElementById("log-view");
   if (view) logViewer(view);

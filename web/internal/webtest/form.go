@@ -74,13 +74,13 @@ func FormValues(body, action string) url.Values {
 			case "select":
 				if name != "" {
 					first, chosen := "", ""
-					found := false
+					found, haveFirst := false, false
 					var opts func(*html.Node)
 					opts = func(o *html.Node) {
 						if o.Type == html.ElementNode && o.Data == "option" {
 							val, _ := attr(o, "value")
-							if first == "" && !found {
-								first = val
+							if !haveFirst {
+								first, haveFirst = val, true
 							}
 							if _, sel := attr(o, "selected"); sel && !found {
 								chosen, found = val, true

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/emulators/docker"
+	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	peakemu "github.com/wharfhq/wharf/emulators/peak"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/ops"
@@ -29,6 +31,14 @@ type Options struct {
 	Peak bool
 	// PeakOptions tune the Peak emulator.
 	PeakOptions peakemu.Options
+	// ECS adds the ECS plugin and an "ecs" connection to its emulator.
+	ECS bool
+	// ECSOptions tune the ECS emulator.
+	ECSOptions ecsemu.Options
+	// ExtraPlugins are more plugin packages (such as
+	// "./internal/testplugins/panics"), each with a connection named like
+	// its folder and an empty config.
+	ExtraPlugins []string
 	// Tokens turn authentication on.
 	Tokens []ops.Token
 	// Faces are mounted on the host's echo (the portal under test).
@@ -46,9 +56,11 @@ type Env struct {
 	Docker    *dockeremu.Server
 	DockerURL string
 	Peak      *peakemu.Server
+	ECS       *ecsemu.Server
 }
 
-// New starts a host with a "swarm" connection to a Docker emulator.
+// New starts a host with a "swarm" connection to a Docker emulator (and
+// the other platforms opts ask for).
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	env := &Env{}
@@ -65,6 +77,18 @@ func New(t testing.TB, opts Options) *Env {
 		t.Cleanup(psrv.Close)
 		files = append(files, wasmbuild.Build(t, "./plugins/peak"))
 		conns = append(conns, connstore.Connection{Name: "peak", Plugin: "peak", Config: mustJSON(t, env.Peak.DemoConfig(psrv.URL))})
+	}
+	if opts.ECS {
+		env.ECS = ecsemu.New(opts.ECSOptions)
+		esrv := httptest.NewServer(env.ECS)
+		t.Cleanup(esrv.Close)
+		files = append(files, wasmbuild.Build(t, "./plugins/ecs"))
+		conns = append(conns, connstore.Connection{Name: "ecs", Plugin: "ecs", Config: mustJSON(t, env.ECS.DemoConfig(esrv.URL))})
+	}
+	for _, pkg := range opts.ExtraPlugins {
+		files = append(files, wasmbuild.Build(t, pkg))
+		name := path.Base(pkg)
+		conns = append(conns, connstore.Connection{Name: name, Plugin: name, Config: json.RawMessage(`{}`)})
 	}
 	if opts.DownConnection {
 		// A listener that is closed at once: connections are refused.
