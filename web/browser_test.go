@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
+	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
+	peakemu "github.com/wharfhq/wharf/emulators/peak"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/web"
@@ -125,22 +128,42 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#fld-name")),
 		chromedp.SendKeys(chromedp.CSS("#fld-name"), "bad name!"),
 		chromedp.SendKeys(chromedp.CSS("#fld-image"), "nginx:1.27"),
+		// Optional fields wait under "More options".
+		chromedp.Click(chromedp.CSS(`details.more-options > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="f.env.k"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="f.env.k"]`), "GREETING"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="f.env.v"]`), "hello"),
+		// Ports are rows: fill one, add a second with no container port.
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.ports/0/target"]`), "80"),
+		chromedp.Click(chromedp.CSS(`[data-field="ports"] [data-add-item]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="f.ports/1/published"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.ports/1/published"]`), "8443"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.update_config/parallelism"]`), "2"),
 		chromedp.Click(chromedp.CSS(`form.spec-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-field="name"].has-error .field-error`)),
 	)
 	if msg := text(`[data-field="name"] .field-error`); !strings.Contains(msg, "pattern") && !strings.Contains(msg, "match") {
 		t.Errorf("error at the name field = %q", msg)
 	}
+	if msg := text(`[data-field="ports/1/target"] .field-error`); !strings.Contains(msg, "required") {
+		t.Errorf("error at the second port = %q", msg)
+	}
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`input[name="f.env.v"]`))); v != "hello" {
 		t.Errorf("the form lost the env value: %q", v)
 	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`input[name="f.ports/1/published"]`))); v != "8443" {
+		t.Errorf("the form lost the second port: %q", v)
+	}
 	s.shot("create-form-error")
 
-	do("fix the name and create",
+	do("fix the name and the port, add and remove a row, and create",
 		setValue("#fld-name", ""),
 		chromedp.SendKeys(chromedp.CSS("#fld-name"), "webshop"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.ports/1/target"]`), "443"),
+		chromedp.Click(chromedp.CSS(`[data-field="ports"] [data-add-item]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="f.ports/3/target"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.ports/3/target"]`), "9999"),
+		chromedp.Click(chromedp.CSS(`[data-index="3"] [data-remove-item]`)),
 		chromedp.Click(chromedp.CSS(`form.spec-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.status-panel`)),
 	)
@@ -152,6 +175,9 @@ func TestBrowserJourney(t *testing.T) {
 	waitJS("status settles to running", `document.querySelector('#status .badge').textContent.trim() === 'running'`, 30*time.Second)
 	waitJS("polling stops", `document.getElementById('status').dataset.settled === 'true' && window.__same === true`, 10*time.Second)
 	s.shot("service-detail")
+	if svc, ok := env.Docker.Service("webshop"); !ok || svc.Spec.EndpointSpec == nil || len(svc.Spec.EndpointSpec.Ports) != 2 {
+		t.Errorf("ports on the platform: %+v (want 80 and 443; the removed row left out)", svc.Spec.EndpointSpec)
+	}
 
 	do("open the list", chromedp.Navigate(base+"/services"), chromedp.WaitVisible(chromedp.CSS(`tr[data-service="webshop"]`)))
 	s.shot("services-list")
@@ -235,6 +261,112 @@ func TestBrowserJourney(t *testing.T) {
 	wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 2`))
 	if wide {
 		t.Error("the page scrolls sideways at phone width")
+	}
+}
+
+// TestBrowserNestedInvokeAndHistory looks at the ECS form (groups within
+// groups, rows), an ECS service's deployment history and a Peak service's
+// invoke page, in light, dark and at a phone's width.
+func TestBrowserNestedInvokeAndHistory(t *testing.T) {
+	ctx := browser(t)
+	env := webtest.New(t, webtest.Options{
+		Docker:      dockeremu.Options{StartDelay: 150 * time.Millisecond, LogEvery: 150 * time.Millisecond},
+		ECS:         true,
+		ECSOptions:  ecsemu.Options{TaskStart: 30 * time.Millisecond, DrainTime: 100 * time.Millisecond, LogInterval: 200 * time.Millisecond},
+		Peak:        true,
+		PeakOptions: peakemu.Options{Creating: 30 * time.Millisecond, Deploying: 30 * time.Millisecond, Deleting: 30 * time.Millisecond},
+		Faces:       []server.Face{web.Face(web.Options{DeploymentsPageSize: 3})},
+	})
+	dir := filepath.Join(wasmbuild.ModuleRoot(t), "test-artifacts", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := shooter{t: t, ctx: ctx, dir: dir}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	base := env.URL
+	bg := context.Background()
+
+	// The ECS form with a rejected nested value: More options opens at it.
+	do("ecs form",
+		chromedp.Navigate(base+"/services/new?connection=ecs"),
+		chromedp.WaitVisible(chromedp.CSS("#fld-service_name")),
+		chromedp.SendKeys(chromedp.CSS("#fld-service_name"), "shop"),
+		chromedp.SendKeys(chromedp.CSS("#fld-task_definition"), "web:1"),
+		chromedp.Click(chromedp.CSS(`details.more-options > summary`)),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name="f.network_configuration/subnets"]`), "subnet-0a1b2c3d"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.deployment_configuration/maximum_percent"]`), "50"),
+		chromedp.Click(chromedp.CSS(`input[name="f.deployment_configuration/circuit_breaker/enable"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="f.load_balancers/0/container_name"]`), "web"),
+		chromedp.Click(chromedp.CSS(`form.spec-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-field="deployment_configuration/maximum_percent"].has-error`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-field="load_balancers/0/container_port"].has-error`)),
+	)
+	s.shot("ecs-create-form-error")
+	do("ecs form dark", darkMode(true), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-field="load_balancers/0/container_port"].has-error`)))
+	s.shot("ecs-create-form-error-dark")
+	do("ecs form phone", darkMode(false), chromedp.EmulateViewport(390, 844), chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`[data-field="load_balancers/0/container_port"].has-error`)))
+	s.shot("ecs-create-form-phone")
+	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 2`)); wide {
+		t.Error("the ECS form scrolls sideways at phone width")
+	}
+	do("back to a desktop", chromedp.EmulateViewport(1280, 900))
+
+	// A service with some history.
+	res, err := env.Host.CreateService(bg, webtest.Admin, "ecs", json.RawMessage(`{"service_name":"hist","task_definition":"web:1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, td := range []string{"web:2", "web:1", "web:2"} {
+		time.Sleep(80 * time.Millisecond)
+		if _, err := env.Host.PatchService(bg, webtest.Admin, "ecs", res.Service.ID, json.RawMessage(`{"task_definition":"`+td+`"}`), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do("history", chromedp.Navigate(base+"/services/ecs/"+res.Service.ID+"#deployments"), chromedp.WaitVisible(chromedp.CSS(`#deployments a[rel="next"]`)))
+	s.shot("ecs-deployments")
+	do("older", chromedp.Click(chromedp.CSS(`#deployments a[rel="next"]`)), chromedp.WaitVisible(chromedp.CSS(`#deployments a[rel="first"]`)))
+	n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#deployments tbody tr').length`))
+	if n != 1 {
+		t.Errorf("the second page of 4 deployments by 3 shows %d rows", n)
+	}
+
+	// Invoke a Peak api service.
+	pres, err := env.Host.CreateService(bg, webtest.Admin, "peak",
+		json.RawMessage(`{"name":"scorer","serviceType":"api","imageId":101,"versionId":1,"instanceTypeId":21}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if sv, err := env.Host.GetService(bg, webtest.Admin, "peak", pres.Service.ID); err == nil && sv.Status.Settled() {
+			break
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	do("invoke",
+		chromedp.Navigate(base+"/services/peak/"+pres.Service.ID),
+		chromedp.Click(chromedp.CSS(`a[href$="/invoke"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#fld-body")),
+		chromedp.SetValue(chromedp.CSS("#fld-method"), "POST"),
+		setValue("#fld-path", "/predict"),
+		chromedp.SendKeys(chromedp.CSS("#fld-body"), `{"rows": [1, 2, 3]}`),
+		chromedp.Click(chromedp.CSS(`form.invoke-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.invoke-result`)),
+	)
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".response-body")))
+	if !strings.Contains(body, `"path": "/predict"`) {
+		t.Errorf("response body = %q", body)
+	}
+	s.shot("invoke")
+	do("invoke dark", darkMode(true), chromedp.EmulateViewport(390, 844))
+	s.shot("invoke-phone-dark")
+	if wide, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 2`)); wide {
+		t.Error("the invoke page scrolls sideways at phone width")
 	}
 }
 

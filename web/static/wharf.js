@@ -68,7 +68,7 @@ function clearRow(row) {
   });
   row.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
   row.querySelectorAll(".has-error").forEach((e) => e.classList.remove("has-error"));
-  row.classList.remove("has-error");
+  row.classList.remove("row-invalid");
 }
 
 function addItem(btn) {
