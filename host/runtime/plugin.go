@@ -237,6 +237,7 @@ type instance struct {
 	fns    map[string]api.Function // exported functions looked up so far
 	stderr *stderrBuffer
 	state  *callState
+	stack  [1]uint64 // an operation's result, without allocating one per call
 }
 
 // stderrLimit bounds what is kept of one call's stderr.
@@ -322,11 +323,17 @@ func (i *instance) call(ctx context.Context, op string) (uint32, error) {
 		}
 		i.fns[op] = fn
 	}
-	res, err := fn.Call(ctx)
-	if err != nil || len(res) == 0 {
+	def := fn.Definition()
+	if len(def.ParamTypes()) != 0 || len(def.ResultTypes()) > 1 {
+		return 1, fmt.Errorf("export %s is %s, want () -> (i32)", op, signature(def))
+	}
+	if len(def.ResultTypes()) == 0 {
+		return 0, fn.CallWithStack(ctx, nil)
+	}
+	if err := fn.CallWithStack(ctx, i.stack[:]); err != nil {
 		return 0, err
 	}
-	return api.DecodeU32(res[0]), nil
+	return api.DecodeU32(i.stack[0]), nil
 }
 
 func (i *instance) close() { _ = i.mod.Close(context.Background()) }

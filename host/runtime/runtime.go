@@ -449,8 +449,8 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 }
 
 // exports reports whether the module exports op as an operation: a
-// function without parameters.
+// function without parameters and at most one result.
 func (p *Plugin) exports(op string) bool {
 	def, ok := p.module.ExportedFunctions()[op]
-	return ok && len(def.ParamTypes()) == 0
+	return ok && len(def.ParamTypes()) == 0 && len(def.ResultTypes()) <= 1
 }
