@@ -147,7 +147,7 @@ func TestNestedFormsECS(t *testing.T) {
 		"f.network_configuration/subnets": {"subnet-0a1b2c3d\nsubnet-0e0f"}, "f.network_configuration/assign_public_ip": {"true"},
 		"f.deployment_configuration/maximum_percent": {"50"}, "f.deployment_configuration/circuit_breaker/enable": {"true"},
 		"f.load_balancers/0/target_group_arn": {"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/1"},
-		"f.load_balancers/0/container_name": {"web"}}
+		"f.load_balancers/0/container_name":   {"web"}}
 	r = c.Post("/services/new", form)
 	expect(t, r, 422)
 	if msg := webtest.FieldError(r.Body, "deployment_configuration/maximum_percent"); msg == "" {
