@@ -134,6 +134,7 @@ func (sp *sdkPlugin) call(op string, input []byte) ([]byte, error) {
 func BenchmarkCallExtismSDK(b *testing.B) {
 	sp := newSDKPlugin(b, "good")
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if out, err := sp.call(pluginapi.OpGet, benchInput); err != nil || len(out) != len(benchInput) {
