@@ -46,6 +46,7 @@ type Host struct {
 	names   []string // plugin names, sorted
 	tokens  []Token
 	logs    *logfanout.Hub
+	lists   listCache // ListAllServices' recent listings
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.
@@ -319,6 +320,10 @@ func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (
 	}
 	start := time.Now()
 	produced, opErr := fn()
+	if ev.conn != "" {
+		// Whatever happened, the connection's cached listing may be stale.
+		h.lists.invalidate(ev.conn)
+	}
 	o := audit.Outcome{Target: produced, Duration: time.Since(start)}
 	if opErr != nil {
 		o.Error = pluginapi.AsError(opErr)

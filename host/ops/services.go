@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
@@ -44,6 +45,11 @@ const (
 	maxAllPageSize     = 500
 	maxPagesPerConn    = 100 // a runaway plugin's paging stops here
 	listConcurrency    = 8
+	// listPageSize is the page size asked of plugins when following a
+	// connection's pages: few large pages instead of many small ones,
+	// since a plugin may redo work per page. Plugins cap it to their own
+	// maximum.
+	listPageSize = 1000
 )
 
 // ListAllServices lists the services of every connection concurrently,
@@ -93,7 +99,9 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 			defer wg.Done()
 			sema <- struct{}{}
 			defer func() { <-sema }()
-			svcs, err := h.listEverything(ctx, cs.Name)
+			svcs, err := h.lists.get(ctx, cs, time.Now, func(ctx context.Context) ([]pluginapi.Service, error) {
+				return h.listEverything(ctx, cs.Name)
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -150,7 +158,7 @@ func (h *Host) listEverything(ctx context.Context, conn string) ([]pluginapi.Ser
 	seen := map[string]bool{}
 	for i := 0; i < maxPagesPerConn; i++ {
 		var resp pluginapi.ListResponse
-		if err := h.call(ctx, t, pluginapi.OpList, pluginapi.ListRequest{Request: t.request(), PageSize: 100, PageToken: token}, &resp); err != nil {
+		if err := h.call(ctx, t, pluginapi.OpList, pluginapi.ListRequest{Request: t.request(), PageSize: listPageSize, PageToken: token}, &resp); err != nil {
 			return nil, err
 		}
 		out = append(out, resp.Services...)

@@ -1,0 +1,93 @@
+package benchfig
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+var env *Env
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = NewEnv(nil); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	_ = env.Close()
+	os.Exit(code)
+}
+
+func benchCalls(b *testing.B, f func(context.Context) error) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := f(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFig1PluginCall is figure 1: one runtime.Plugin.Call with a small
+// JSON request and answer, call timeout on, beside its two references.
+func BenchmarkFig1PluginCall(b *testing.B) {
+	f, err := env.NewFig1(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.Run("wharf", func(b *testing.B) { benchCalls(b, f.Wharf) })
+	b.Run("extism-default", func(b *testing.B) { benchCalls(b, f.Extism) })
+	b.Run("native-json", func(b *testing.B) { benchCalls(b, NativeJSON) })
+}
+
+// BenchmarkFig2Get is figure 2: one get through ops.Host.GetService against
+// a Docker emulator on loopback, beside a native client replaying the same
+// HTTP exchange.
+func BenchmarkFig2Get(b *testing.B) {
+	g, err := env.NewGetEnv(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	b.Run("ops", func(b *testing.B) { benchCalls(b, g.OpsGet) })
+	b.Run("native", func(b *testing.B) { benchCalls(b, g.NativeGet) })
+}
+
+// BenchmarkFig7Audit is figure 7: durable audit rows per second with 32
+// concurrent callers (Start+Finish), beside single-row autocommit inserts.
+// Each iteration is a one-second run; see the rows/s metric.
+func BenchmarkFig7Audit(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		run  func(context.Context, time.Duration) (AuditResult, error)
+	}{{"audit-log", env.AuditLog}, {"autocommit", env.PlainInserts}} {
+		b.Run(c.name, func(b *testing.B) {
+			var rows float64
+			for b.Loop() {
+				r, err := c.run(context.Background(), time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Lost() != 0 {
+					b.Fatalf("%d acknowledged rows lost", r.Lost())
+				}
+				rows += r.RowsPerSecond
+			}
+			b.ReportMetric(rows/float64(b.N), "rows/s")
+		})
+	}
+}
+
+// BenchmarkFig8ListAll is figure 8: the first page of the cross-platform
+// list with 10,000 services over five connections.
+func BenchmarkFig8ListAll(b *testing.B) {
+	l, err := env.NewListEnv(context.Background(), 2000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.Run("ops", func(b *testing.B) { benchCalls(b, l.OpsFirstPage) })
+	b.Run("api", func(b *testing.B) { benchCalls(b, l.APIFirstPage) })
+}
