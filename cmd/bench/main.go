@@ -145,7 +145,11 @@ func gitCommit() string {
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(b))
+	c := strings.TrimSpace(string(b))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += " (dirty: uncommitted changes in the working tree were measured)"
+	}
+	return c
 }
 
 func (r *report) markdown() string {

@@ -96,18 +96,20 @@ func (e *Env) StartProc(ctx context.Context, o ProcOptions) (*Proc, error) {
 		default:
 		}
 		if resp, err := client.Get(p.URL + "/api/v1/plugins"); err == nil {
-			var list []json.RawMessage
+			var list struct {
+				Plugins []json.RawMessage `json:"plugins"`
+			}
 			err := json.NewDecoder(resp.Body).Decode(&list)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && err == nil && len(list) >= o.Plugins {
+			if resp.StatusCode == http.StatusOK && err == nil && len(list.Plugins) >= o.Plugins {
 				p.Ready = time.Since(start)
 				go func() { <-exited }() // reap when stopped
 				return p, nil
 			}
 		}
-		if time.Since(start) > 2*time.Minute {
+		if time.Since(start) > time.Minute {
 			p.Stop()
-			return nil, fmt.Errorf("wharf did not answer within 2 minutes\n%s", p.stderr)
+			return nil, fmt.Errorf("wharf did not answer within a minute\n%s", p.stderr)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
