@@ -42,7 +42,7 @@ type plan struct {
 }
 
 var (
-	full  = plan{rounds: 5, calls: 3000, gets: 200, window: 1500 * time.Millisecond, auditWindow: 2 * time.Second, logViewers: 200, logWindow: 30 * time.Second, logRounds: 5, perConn: 2000, startRounds: 5}
+	full  = plan{rounds: 5, calls: 3000, gets: 200, window: time.Second, auditWindow: 2 * time.Second, logViewers: 200, logWindow: 30 * time.Second, logRounds: 5, perConn: 2000, startRounds: 5}
 	quick = plan{rounds: 3, calls: 500, gets: 50, window: 300 * time.Millisecond, auditWindow: 500 * time.Millisecond, logViewers: 200, logWindow: 5 * time.Second, logRounds: 1, perConn: 200, startRounds: 1}
 )
 
