@@ -179,7 +179,9 @@ func dockerScenario(t *testing.T, config map[string]any, image string, engine do
 	}
 
 	// Every step is in the audit log, finished.
-	var audit struct{ Entries []struct{ Operation, Outcome, Target string } }
+	var audit struct {
+		Entries []struct{ Operation, Outcome, Target string }
+	}
 	c.Do(t, "GET", "/audit?connection=swarm&limit=100", nil).OK(t, "audit", &audit)
 	ops := map[string]int{}
 	for _, e := range audit.Entries {
