@@ -345,11 +345,12 @@ func TestImports(t *testing.T) {
 	t.Run("every extism function", func(t *testing.T) {
 		r := newRuntime(t, Config{})
 		p := &Plugin{rt: r, memoryLimit: 16 << 20, path: "all.wasm", log: r.log}
-		if err := p.compile(context.Background(), moduleWithImports(all)); err != nil {
+		rt, m, err := p.newWazero(context.Background(), wazero.NewRuntimeConfig(), moduleWithImports(all))
+		if err != nil {
 			t.Fatal(err)
 		}
-		defer p.wasm.Close(context.Background())
-		mod, err := p.wasm.InstantiateModule(context.Background(), p.module, wazero.NewModuleConfig())
+		defer rt.Close(context.Background())
+		mod, err := rt.InstantiateModule(context.Background(), m, wazero.NewModuleConfig())
 		if err != nil {
 			t.Fatalf("instantiate: %v", err)
 		}

@@ -11,18 +11,35 @@
 // The manifest is decoded strictly (an unknown field is an error), a sha256
 // that does not match the file refuses the plugin, and its limits may only
 // lower the host's [Config]. Its name, when given, replaces the one the
-// plugin reports. The module is compiled once with wazero; the
-// compiled code goes to a [wazero.CompilationCache] shared by every plugin of
-// the Runtime and, with Config.CacheDir, kept on disk so the next start of
-// the host skips compilation. Then describe is called on a fresh instance and
-// checked: the ABI major version must be ours, the name must be lowercase
-// letters, digits and dashes, and every required operation and every
-// optional one the plugin lists must really be exported. A module that
+// plugin reports. Then describe is called on a throwaway instance run by
+// wazero's interpreter, which prepares a module about ten times faster
+// than the optimising compiler, so that a cold start lists its plugins
+// within a second or so instead of after several seconds of compiling. The
+// answer is checked: the ABI major version must be ours, the name must be
+// lowercase letters, digits and dashes, and every required operation and
+// every optional one the plugin lists must really be exported. A module that
 // imports a function the host does not provide (or with another
 // signature) is refused at load, naming the import. [Runtime.LoadDir]
 // does this for every *.wasm file of a folder, several at a time, and
 // reports each file that failed on its own, so one bad plugin never keeps
 // the others out.
+//
+// # Machine code on demand
+//
+// A Go plugin compiles to some 20–25 MB of machine code, which stays
+// resident while it is loaded, so it is only made when a call needs it:
+// the first call compiles the module with the optimising compiler (callers
+// arriving meanwhile wait for the same compilation), or, with
+// Config.CacheDir, reads it from the [wazero.CompilationCache] folder,
+// which every plugin and every start of the host share. Closing a plugin
+// frees its code. With a cache folder, what load learnt (the describe
+// answer and the exported operations) is also kept there, keyed by the
+// wasm's sha256 and the memory limit, and checked again at the next load
+// like a fresh answer: a warm start runs no plugin code at all. A plugin
+// loaded with a fresh describe is then compiled in the background, one at
+// a time, to fill the disk cache, and its code freed again unless a call
+// is using it. The file is read again for compiling and refused if its
+// sha256 is no longer the one loaded.
 //
 // # The Extism host ABI
 //
@@ -47,7 +64,7 @@
 //
 // An instance runs one call at a time, and creating one costs far
 // more than a call (Go plugins initialise their runtime first). Each
-// [Plugin] therefore keeps a pool: a call takes an idle instance, or creates
+// [Plugin] therefore keeps a pool, empty after load: a call takes an idle instance, or creates
 // one while fewer than PoolSize exist, or waits (as long as its context
 // allows) for one to come back. Calls on different instances run in
 // parallel; idle instances are reused most-recent first.

@@ -3,9 +3,12 @@ package runtime
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,11 +37,130 @@ type Plugin struct {
 	log         *slog.Logger
 	registered  bool
 
-	wasm      wazero.Runtime        // this plugin's own: its memory limit is runtime-wide
-	module    wazero.CompiledModule // the plugin, compiled (or taken from the cache)
 	pool      *pool
 	closeOnce sync.Once
 	closeErr  error
+
+	codeMu sync.Mutex
+	code   *code   // the compiled plugin, nil until a call needs it
+	flight *flight // the compilation in progress, if any
+	closed bool    // Close has begun: no more code
+}
+
+// code is a plugin compiled to machine code, with the wazero runtime its
+// instances live in (the plugin's own: the memory limit is runtime-wide)
+// and its own cache handle, so that closing them frees the machine code.
+type code struct {
+	rt    wazero.Runtime
+	mod   wazero.CompiledModule
+	cache wazero.CompilationCache
+}
+
+// close ends every instance and frees the machine code; the disk cache
+// keeps its copy.
+func (c *code) close() error {
+	err := c.rt.Close(context.Background())
+	return errors.Join(err, c.cache.Close(context.Background()))
+}
+
+// errCodeWait marks a call that stopped waiting for the plugin's code.
+var errCodeWait = errors.New("its code was still compiling")
+
+// flight is one compilation that callers wait for together.
+type flight struct {
+	done chan struct{}
+	code *code
+	err  error
+}
+
+// loadCode returns the plugin's machine code, compiling it (or reading it
+// from the compilation cache) on first use. Concurrent callers share one
+// compilation, which goes on even if they stop waiting.
+func (p *Plugin) loadCode(ctx context.Context) (*code, error) {
+	p.codeMu.Lock()
+	if p.code != nil {
+		c := p.code
+		p.codeMu.Unlock()
+		return c, nil
+	}
+	if p.closed {
+		p.codeMu.Unlock()
+		return nil, errClosed
+	}
+	f := p.flight
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		p.flight = f
+		p.rt.compiling.Add(1)
+		go p.compileFlight(f)
+	}
+	p.codeMu.Unlock()
+	select {
+	case <-f.done:
+		return f.code, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *Plugin) compileFlight(f *flight) {
+	defer p.rt.compiling.Done()
+	start := time.Now()
+	c, err := p.compileCode()
+	p.codeMu.Lock()
+	p.flight = nil
+	if err == nil && p.closed {
+		_ = c.close()
+		c, err = nil, errClosed
+	}
+	p.code = c
+	p.codeMu.Unlock()
+	f.code, f.err = c, err
+	close(f.done)
+	if err == nil {
+		p.log.Debug("plugin code ready", "plugin", p.label(), "took", time.Since(start))
+	}
+}
+
+// compileCode reads the wasm file again, refusing it if it changed since
+// load (its describe would not be its own), and compiles it through the
+// compilation cache.
+func (p *Plugin) compileCode() (*code, error) {
+	wasm, err := os.ReadFile(p.path)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != p.digest {
+		return nil, fmt.Errorf("%s changed since the plugin was loaded; load it again", p.path)
+	}
+	cache, err := p.rt.newCache()
+	if err != nil {
+		return nil, err
+	}
+	rt, mod, err := p.newWazero(context.Background(), wazero.NewRuntimeConfig().WithCompilationCache(cache), wasm)
+	if err != nil {
+		_ = cache.Close(context.Background())
+		return nil, fmt.Errorf("compile: %v", err)
+	}
+	return &code{rt: rt, mod: mod, cache: cache}, nil
+}
+
+// releaseCode frees the machine code if no instance uses it; the next call
+// loads it again from the compilation cache.
+func (p *Plugin) releaseCode() {
+	p.pool.mu.Lock()
+	var c *code
+	if p.pool.live == 0 {
+		// live counts an instance before it asks for the code, so none can
+		// be on its way to using c.
+		p.codeMu.Lock()
+		c, p.code = p.code, nil
+		p.codeMu.Unlock()
+	}
+	p.pool.mu.Unlock()
+	if c != nil {
+		_ = c.close()
+	}
 }
 
 // Name is the plugin's name: from its manifest, else from describe.
@@ -84,6 +206,9 @@ func (p *Plugin) Call(ctx context.Context, op string, input []byte, http HTTPHan
 func (p *Plugin) waitError(op string, err error) error {
 	if errors.Is(err, errClosed) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
+	}
+	if errors.Is(err, errCodeWait) {
+		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s: gave up waiting for %s: %v", p.label(), op, err)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s: gave up waiting for a free instance for %s: %v", p.label(), op, err)
@@ -223,9 +348,17 @@ func (p *Plugin) Close(ctx context.Context) error {
 		if p.pool != nil {
 			p.pool.close(ctx)
 		}
-		// Closing the runtime closes every module left and the compiled
-		// code; the shared compilation cache keeps its copy.
-		p.closeErr = p.wasm.Close(context.Background())
+		// Closing the code closes every module left and frees the machine
+		// code; the disk cache keeps its copy. A compilation in flight frees
+		// its own when it ends.
+		p.codeMu.Lock()
+		p.closed = true
+		c := p.code
+		p.code = nil
+		p.codeMu.Unlock()
+		if c != nil {
+			p.closeErr = c.close()
+		}
 	})
 	return p.closeErr
 }
@@ -247,6 +380,18 @@ const stderrLimit = 16 << 10
 // language runtime. Real clocks and randomness are given because wazero's
 // defaults are deterministic fakes; no files, no sockets, no environment.
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	c, err := p.loadCode(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", errCodeWait, ctx.Err())
+		}
+		return nil, err
+	}
+	return p.instantiate(ctx, c.rt, c.mod)
+}
+
+// instantiate makes an instance of the module m compiled on rt.
+func (p *Plugin) instantiate(ctx context.Context, rt wazero.Runtime, m wazero.CompiledModule) (*instance, error) {
 	buf := newStderrBuffer(stderrLimit)
 	cfg := wazero.NewModuleConfig().
 		WithName("").         // anonymous, so that many instances can coexist
@@ -255,12 +400,12 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := p.wasm.InstantiateModule(ctx, p.module, cfg)
+	mod, err := rt.InstantiateModule(ctx, m, cfg)
 	if err != nil {
 		return nil, err
 	}
 	inst := &instance{mod: mod, fns: map[string]api.Function{}, stderr: buf, state: newCallState(p)}
-	if err := p.initialize(ctx, inst); err != nil {
+	if err := p.initialize(ctx, inst, m.ExportedFunctions()); err != nil {
 		inst.close()
 		return nil, err
 	}
@@ -272,8 +417,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 // c-shared module starts its runtime there) or else a command module's
 // __wasm_call_ctors, then hs_init of a Haskell module. They run under the
 // call timeout, so a module that hangs while starting is stopped too.
-func (p *Plugin) initialize(ctx context.Context, inst *instance) error {
-	exports := p.module.ExportedFunctions()
+func (p *Plugin) initialize(ctx context.Context, inst *instance, exports map[string]api.FunctionDefinition) error {
 	var inits []string
 	for _, name := range []string{"_initialize", "__wasm_call_ctors"} {
 		if def, ok := exports[name]; ok && len(def.ParamTypes()) == 0 {

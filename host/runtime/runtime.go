@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -59,14 +61,18 @@ type Config struct {
 
 // Runtime loads and runs plugins. It is safe for concurrent use.
 type Runtime struct {
-	cfg   Config
-	cache wazero.CompilationCache
-	log   *slog.Logger
+	cfg Config
+	log *slog.Logger
 
-	mu      sync.Mutex
-	plugins map[string]*Plugin // loaded plugins by name
-	closed  bool
-	loading sync.WaitGroup // loads in progress; Close waits for them
+	mu        sync.Mutex
+	plugins   map[string]*Plugin // loaded plugins by name
+	closed    bool
+	loading   sync.WaitGroup // loads in progress; Close waits for them
+	compiling sync.WaitGroup // compilations in progress; Close waits for them
+
+	warmMu  sync.Mutex
+	warmQ   []*Plugin // plugins to compile in the background, in order
+	warming bool      // the background compiler is running
 }
 
 // New checks cfg, applies defaults and opens the compilation cache.
@@ -98,17 +104,63 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {
+		// Open the cache once to refuse an unusable folder now; each
+		// plugin's code opens its own (see compileCode).
 		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
 			return nil, fmt.Errorf("runtime config: compilation cache %s: %w", cfg.CacheDir, err)
 		}
-		cache = c
-	} else {
-		cache = wazero.NewCompilationCache()
+		_ = c.Close(ctx)
 	}
-	return &Runtime{cfg: cfg, cache: cache, log: cfg.Logger, plugins: map[string]*Plugin{}}, nil
+	return &Runtime{cfg: cfg, log: cfg.Logger, plugins: map[string]*Plugin{}}, nil
+}
+
+// newCache opens a compilation cache for one plugin's code: on disk with
+// Config.CacheDir, where every plugin and process shares the files, else in
+// memory. Closing it frees the machine code it holds.
+func (r *Runtime) newCache() (wazero.CompilationCache, error) {
+	if r.cfg.CacheDir == "" {
+		return wazero.NewCompilationCache(), nil
+	}
+	return wazero.NewCompilationCacheWithDir(r.cfg.CacheDir)
+}
+
+// precompile queues p for the background compiler, which compiles one
+// plugin at a time (leaving the other cores to requests), stores the code
+// in the disk cache and frees it again unless a call is using it.
+func (r *Runtime) precompile(p *Plugin) {
+	r.warmMu.Lock()
+	r.warmQ = append(r.warmQ, p)
+	start := !r.warming
+	r.warming = true
+	r.warmMu.Unlock()
+	if start {
+		r.compiling.Add(1)
+		go r.warm()
+	}
+}
+
+func (r *Runtime) warm() {
+	defer r.compiling.Done()
+	for {
+		r.warmMu.Lock()
+		if len(r.warmQ) == 0 {
+			r.warming = false
+			r.warmMu.Unlock()
+			return
+		}
+		p := r.warmQ[0]
+		r.warmQ = r.warmQ[1:]
+		r.warmMu.Unlock()
+		if _, err := p.loadCode(context.Background()); err != nil {
+			if !errors.Is(err, errClosed) {
+				r.log.Warn("plugin did not compile", "plugin", p.label(), "path", p.path, "error", err)
+			}
+			continue
+		}
+		p.releaseCode()
+	}
 }
 
 // Close closes every loaded plugin, waiting for running calls until ctx is
@@ -124,6 +176,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 
 	// The cache must outlive every compilation using it.
 	r.loading.Wait()
+	r.warmMu.Lock()
+	r.warmQ = nil
+	r.warmMu.Unlock()
 	r.mu.Lock()
 	plugins := make([]*Plugin, 0, len(r.plugins))
 	for _, p := range r.plugins {
@@ -135,16 +190,22 @@ func (r *Runtime) Close(ctx context.Context) error {
 	for _, p := range plugins {
 		errs = append(errs, p.Close(ctx))
 	}
-	errs = append(errs, r.cache.Close(ctx))
+	// A compilation still running writes to the cache folder: let it end
+	// (it frees its code, its plugin being closed).
+	r.compiling.Wait()
 	return errors.Join(errs...)
 }
 
-// Load compiles the plugin at wasmPath, reading the optional manifest
-// <name>.json beside it, calls describe on a fresh instance and checks the
-// answer (ABI major, name, exports). A plugin whose name is already loaded
-// in this Runtime is refused.
+// Load loads the plugin at wasmPath, reading the optional manifest
+// <name>.json beside it: it calls describe (or takes the answer recorded in
+// the cache folder for the same bytes) and checks the answer (ABI major,
+// name, exports). Its machine code is made when a call first needs it. A
+// plugin whose name is already loaded in this Runtime is refused.
 func (r *Runtime) Load(ctx context.Context, wasmPath string) (*Plugin, error) {
-	p, err := r.load(ctx, wasmPath)
+	p, probed, err := r.load(ctx, wasmPath)
+	if probed {
+		freeProbeMemory()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -155,8 +216,7 @@ func (r *Runtime) Load(ctx context.Context, wasmPath string) (*Plugin, error) {
 	return p, nil
 }
 
-// LoadDir loads every *.wasm file of dir, compiling up to GOMAXPROCS at a
-// time. It returns the plugins that loaded and one error per file that did
+// LoadDir loads every *.wasm file of dir, up to GOMAXPROCS at a time. It returns the plugins that loaded and one error per file that did
 // not (each naming the file). Of two plugins with the same name, the one
 // whose file sorts first is kept.
 func (r *Runtime) LoadDir(ctx context.Context, dir string) ([]*Plugin, []error) {
@@ -174,16 +234,20 @@ func (r *Runtime) LoadDir(ctx context.Context, dir string) ([]*Plugin, []error) 
 
 	loaded := make([]*Plugin, len(files))
 	errs := make([]error, len(files))
+	probed := make([]bool, len(files))
 	sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i, f := range files {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			loaded[i], errs[i] = r.load(ctx, f)
+			loaded[i], probed[i], errs[i] = r.load(ctx, f)
 		})
 	}
 	wg.Wait()
+	if slices.Contains(probed, true) {
+		freeProbeMemory()
+	}
 
 	// Register in file order so that which duplicate wins does not depend
 	// on which compiled first.
@@ -287,15 +351,22 @@ var namePattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // and single dashes between them, at most 63 characters.
 func validName(s string) bool { return len(s) <= 63 && namePattern.MatchString(s) }
 
-// load compiles and checks one plugin without registering it.
-func (r *Runtime) load(ctx context.Context, wasmPath string) (*Plugin, error) {
+// freeProbeMemory gives the memory of finished probes back to the system
+// at once. The interpreter builds some 150 MB of short-lived structures for
+// a Go plugin; without this a host that just started cold would keep that
+// much resident until Go's background scavenger got to it, minutes later.
+func freeProbeMemory() { debug.FreeOSMemory() }
+
+// load checks one plugin without registering it: its describe answer comes
+// from the cache or from running it (probed is then true).
+func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed bool, _ error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("load %s: %s", wasmPath, fmt.Sprintf(format, args...))
 	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return nil, fail("runtime is closed")
+		return nil, probed, fail("runtime is closed")
 	}
 	r.loading.Add(1)
 	r.mu.Unlock()
@@ -303,17 +374,17 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (*Plugin, error) {
 
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, probed, fail("%v", err)
 	}
 	sum := sha256.Sum256(wasm)
 	digest := hex.EncodeToString(sum[:])
 
 	man, hasManifest, err := readManifest(strings.TrimSuffix(wasmPath, ".wasm") + ".json")
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, probed, fail("%v", err)
 	}
 	if man.SHA256 != "" && !strings.EqualFold(man.SHA256, digest) {
-		return nil, fail("sha256 is %s but the manifest requires %s", digest, strings.ToLower(man.SHA256))
+		return nil, probed, fail("sha256 is %s but the manifest requires %s", digest, strings.ToLower(man.SHA256))
 	}
 
 	// A manifest may only tighten the host's limits.
@@ -339,67 +410,180 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (*Plugin, error) {
 		maxOutput:   r.cfg.MaxOutputBytes,
 		log:         r.log,
 	}
-	if err := p.compile(ctx, wasm); err != nil {
-		return nil, fail("compile: %v", err)
+	rec, cached := r.cachedDescribe(digest, memLimit)
+	if !cached {
+		probed = true
+		if rec, err = p.probe(ctx, wasm); err != nil {
+			return nil, probed, fail("%v", err)
+		}
+	}
+	wasm = nil // the code is compiled from the file when first needed
+	if err := p.checkDescribe(rec, man.Name); err != nil {
+		return nil, probed, fail("%v", err)
 	}
 	p.pool = newPool(poolSize, p.newInstance)
-
-	if err := p.checkDescribe(ctx, man.Name); err != nil {
-		_ = p.Close(ctx)
-		return nil, fail("%v", err)
+	if !cached {
+		r.storeDescribe(digest, memLimit, rec)
+		if r.cfg.CacheDir != "" {
+			// Fill the compilation cache in the background, so that the
+			// first call need not wait for the compiler.
+			r.precompile(p)
+		}
 	}
 	if !hasManifest {
 		r.log.Debug("no plugin manifest, defaults apply", "path", wasmPath)
 	}
-	return p, nil
+	return p, probed, nil
 }
 
-// compile gives the plugin a wazero runtime of its own (the memory limit
-// is set per runtime) with WASI and the host modules, and compiles the
-// module through the shared cache. WithCloseOnContextDone makes wazero
-// check for a closed module in every loop, so that the call timeout stops
-// even a plugin spinning without calling the host.
-func (p *Plugin) compile(ctx context.Context, wasm []byte) error {
-	p.wasm = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
-		WithCompilationCache(p.rt.cache).
+// newWazero makes a wazero runtime with WASI and the host modules for one
+// plugin (the memory limit is set per runtime) and compiles the module on
+// it. WithCloseOnContextDone makes wazero check for a closed module in
+// every loop, so that the call timeout stops even a plugin spinning without
+// calling the host.
+func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm []byte) (wazero.Runtime, wazero.CompiledModule, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg.
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(uint32(p.memoryLimit/wasmPageSize)))
-	err := func() error {
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.wasm); err != nil {
-			return err
+	m, err := func() (wazero.CompiledModule, error) {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+			return nil, err
 		}
-		if err := instantiateHostModules(ctx, p.wasm); err != nil {
-			return err
+		if err := instantiateHostModules(ctx, rt); err != nil {
+			return nil, err
 		}
-		m, err := p.wasm.CompileModule(ctx, wasm)
+		m, err := rt.CompileModule(ctx, wasm)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		p.module = m
-		return checkImports(p.wasm, m)
+		return m, checkImports(rt, m)
 	}()
 	if err != nil {
-		_ = p.wasm.Close(context.Background())
-		return err
+		_ = rt.Close(context.Background())
+		return nil, nil, err
 	}
-	return nil
+	return rt, m, nil
 }
 
-// checkDescribe calls describe on a fresh instance and checks the answer
-// and the module's exports. The instance then joins the pool.
-func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
-	inst, err := p.pool.acquire(ctx)
+// describeRecord is what load learns by running a plugin: its describe
+// answer and which operations it exports. It is kept on disk beside the
+// compilation cache, so that a later start needs no instance at all.
+type describeRecord struct {
+	Version  int             `json:"version"`
+	Describe json.RawMessage `json:"describe"`
+	Exports  []string        `json:"exports"` // operations exported with the right signature
+}
+
+// describeCacheVersion changes whenever what load checks or records
+// changes, so that older records are ignored.
+const describeCacheVersion = 1
+
+// describePath is where the record of the wasm with this digest, run under
+// this memory limit, is kept; "" without a cache folder.
+func (r *Runtime) describePath(digest string, memLimit uint64) string {
+	if r.cfg.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(r.cfg.CacheDir, "wharf-describe", fmt.Sprintf("%s-%d.json", digest, memLimit/wasmPageSize))
+}
+
+// cachedDescribe returns the record of an earlier load of the same bytes.
+// The record is checked again like a fresh answer, so a bad one only
+// fails the load.
+func (r *Runtime) cachedDescribe(digest string, memLimit uint64) (describeRecord, bool) {
+	path := r.describePath(digest, memLimit)
+	if path == "" {
+		return describeRecord{}, false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return describeRecord{}, false
+	}
+	var rec describeRecord
+	if err := json.Unmarshal(b, &rec); err != nil || rec.Version != describeCacheVersion || len(rec.Describe) == 0 {
+		r.log.Warn("ignoring a bad describe cache entry", "path", path, "error", err)
+		return describeRecord{}, false
+	}
+	return rec, true
+}
+
+// storeDescribe writes the record of a plugin that loaded; failing to is
+// only logged, as the next start just runs describe again.
+func (r *Runtime) storeDescribe(digest string, memLimit uint64, rec describeRecord) {
+	path := r.describePath(digest, memLimit)
+	if path == "" {
+		return
+	}
+	rec.Version = describeCacheVersion
+	b, err := json.Marshal(rec)
+	if err == nil {
+		err = writeFileAtomic(path, b)
+	}
+	if err != nil {
+		r.log.Warn("cannot cache a plugin's describe answer", "path", path, "error", err)
+	}
+}
+
+// writeFileAtomic writes b to path through a temporary file, so that a
+// reader never sees half a file.
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
 	}
-	keep := false
-	defer func() { p.pool.release(inst, keep) }()
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}
 
-	p.name = manifestName // so that errors name the plugin when possible
+// probe runs describe on a throwaway instance under wazero's interpreter
+// and records which operations the module exports. The interpreter
+// prepares a module about ten times faster than the optimising compiler
+// (a Go plugin: ~0.3 s against 2–3 s), and describe is one short call, so
+// a cold start lists every plugin long before their machine code is ready.
+// Everything the interpreter built is freed before probe returns.
+func (p *Plugin) probe(ctx context.Context, wasm []byte) (describeRecord, error) {
+	rt, m, err := p.newWazero(ctx, wazero.NewRuntimeConfigInterpreter(), wasm)
+	if err != nil {
+		return describeRecord{}, fmt.Errorf("compile: %v", err)
+	}
+	defer rt.Close(context.Background())
+	inst, err := p.instantiate(ctx, rt, m)
+	if err != nil {
+		return describeRecord{}, err
+	}
+	defer inst.close()
+	var keep bool
 	out, err := p.run(ctx, inst, pluginapi.OpDescribe, []byte("{}"), nil, &keep)
 	if err != nil {
-		return fmt.Errorf("describe: %v", err)
+		return describeRecord{}, fmt.Errorf("describe: %v", err)
 	}
+	rec := describeRecord{Describe: out}
+	exported := m.ExportedFunctions()
+	for _, op := range append(append([]string{}, pluginapi.RequiredOperations...), pluginapi.OptionalOperations...) {
+		if def, ok := exported[op]; ok && len(def.ParamTypes()) == 0 && len(def.ResultTypes()) <= 1 {
+			rec.Exports = append(rec.Exports, op)
+		}
+	}
+	return rec, nil
+}
+
+// checkDescribe checks a plugin's describe answer and exports, fresh from
+// probe or from the cache, and keeps what Call needs.
+func (p *Plugin) checkDescribe(rec describeRecord, manifestName string) error {
+	p.name = manifestName // so that errors name the plugin when possible
+	out := rec.Describe
 	var d struct {
 		pluginapi.DescribeResponse
 		Error *pluginapi.Error `json:"error"`
@@ -424,10 +608,14 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 		d.Name = manifestName
 	}
 
+	exported := map[string]bool{}
+	for _, op := range rec.Exports {
+		exported[op] = true
+	}
 	p.ops = map[string]bool{pluginapi.OpDescribe: true}
 	var missing []string
 	for _, op := range pluginapi.RequiredOperations {
-		if !p.exports(op) {
+		if !exported[op] {
 			missing = append(missing, op)
 		}
 		p.ops[op] = true
@@ -436,7 +624,7 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 		if !d.Supports(op) {
 			continue
 		}
-		if !p.exports(op) {
+		if !exported[op] {
 			missing = append(missing, op)
 		}
 		p.ops[op] = true
@@ -446,11 +634,4 @@ func (p *Plugin) checkDescribe(ctx context.Context, manifestName string) error {
 	}
 	p.describe = d.DescribeResponse
 	return nil
-}
-
-// exports reports whether the module exports op as an operation: a
-// function without parameters and at most one result.
-func (p *Plugin) exports(op string) bool {
-	def, ok := p.module.ExportedFunctions()[op]
-	return ok && len(def.ParamTypes()) == 0 && len(def.ResultTypes()) <= 1
 }

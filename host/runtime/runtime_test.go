@@ -248,6 +248,11 @@ func TestTimeoutStopsInfiniteLoop(t *testing.T) {
 func TestCancelDuringCall(t *testing.T) {
 	r := newRuntime(t, Config{})
 	p := load(t, r, "loops")
+	// A first call makes the plugin's code and an instance ready, so that
+	// the cancel below lands in a running call.
+	if _, err := p.Call(context.Background(), pluginapi.OpList, []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
