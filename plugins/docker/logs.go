@@ -18,12 +18,15 @@ import (
 )
 
 const (
-	defaultLogLimit = 1000
+	defaultLogLimit = 2000
 	maxLogLimit     = 10000
-	// lagWindow is how far back each follow call looks again, so that a
-	// line the engine delivers late (logs of several tasks travel through
-	// swarm separately) is not lost; lines already returned are recognised
-	// by the cursor and dropped.
+	// lagWindow bounds how far back a follow call looks again. Logs of
+	// several tasks travel through swarm separately, so a line of one task
+	// may arrive after later lines of another: the next call asks from the
+	// last line returned of the task and stream furthest behind (lines
+	// already returned are recognised by the cursor and dropped), but never
+	// from further back than lagWindow before the newest line, so that a
+	// task that went quiet does not make every call re-read its gap.
 	lagWindow = 2 * time.Second
 	taskIDKey = "com.docker.swarm.task.id"
 )
@@ -204,9 +207,9 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 	}
 	limit = min(limit, maxLogLimit)
 
-	var svc swarm.Service
-	if _, err := e.getJSON(call{method: "GET", path: servicePath(req.ID)}, &svc); err != nil {
-		return nil, notFoundAs(err, "service %q not found", req.ID)
+	svc, _, err := e.inspect(req.ID, false)
+	if err != nil {
+		return nil, err
 	}
 	tty := svc.Spec.TaskTemplate.ContainerSpec != nil && svc.Spec.TaskTemplate.ContainerSpec.TTY
 	path := servicePath(svc.ID) + "/logs"
@@ -287,9 +290,16 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		}
 	}
 	if !last.IsZero() && !truncated {
-		since := last.Add(-lagWindow)
-		if cur == nil && req.Tail > 0 {
-			since = last // lines before the tail were skipped on purpose
+		since := last // lines before a first tail were skipped on purpose
+		if cur != nil || req.Tail == 0 {
+			// From the key furthest behind, within lagWindow: a steady
+			// single task re-reads only the lines at its last timestamp.
+			floor := last.Add(-lagWindow)
+			for _, p := range next.Seen {
+				if p.At.Before(since) && !p.At.Before(floor) {
+					since = p.At
+				}
+			}
 		}
 		if since.After(next.Since) {
 			next.Since = since

@@ -33,9 +33,12 @@ func (e *engine) inspect(id string, defaults bool) (swarm.Service, json.RawMessa
 	if defaults {
 		q.Set("insertDefaults", "true")
 	}
-	raw, err := e.getJSON(call{method: "GET", path: servicePath(id), query: q}, &svc)
+	raw, err := e.getJSON(call{method: "GET", path: servicePath(id), query: q}, nil)
 	if err != nil {
 		return svc, nil, notFoundAs(err, "service %q not found", id)
+	}
+	if svc, err = decodeService(raw); err != nil {
+		return svc, nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected service from the Docker engine: %v", err)
 	}
 	return svc, raw, nil
 }
@@ -52,14 +55,18 @@ func notFoundAs(err error, format string, args ...any) error {
 
 // counts fetches ServiceStatus for one service (list with status=true).
 func (e *engine) counts(id string) *swarm.ServiceStatus {
-	var list []swarm.Service
 	q := url.Values{"status": {"true"}, "filters": {filtersJSON(map[string][]string{"id": {id}})}}
-	if _, err := e.getJSON(call{method: "GET", path: "/services", query: q}, &list); err != nil {
+	body, err := e.getJSON(call{method: "GET", path: "/services", query: q}, nil)
+	if err != nil {
+		return nil
+	}
+	list, err := scanServices(body)
+	if err != nil {
 		return nil
 	}
 	for _, s := range list {
-		if s.ID == id {
-			return s.ServiceStatus
+		if s.id == id {
+			return s.status
 		}
 	}
 	return nil
@@ -265,42 +272,40 @@ func (provider) List(ctx context.Context, req *pluginapi.ListRequest) (*pluginap
 	if len(upstream) > 0 {
 		q.Set("filters", filtersJSON(upstream))
 	}
-	var raws []json.RawMessage
-	if _, err := e.getJSON(call{method: "GET", path: "/services", query: q}, &raws); err != nil {
+	body, err := e.getJSON(call{method: "GET", path: "/services", query: q}, nil)
+	if err != nil {
 		return nil, err
 	}
-	type item struct {
-		svc swarm.Service
-		raw json.RawMessage
+	keys, err := scanServices(body)
+	if err != nil {
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected service list from the Docker engine: %v", err)
 	}
-	items := make([]item, 0, len(raws))
-	var pending []string
-	for _, raw := range raws {
-		var svc swarm.Service
-		if err := json.Unmarshal(raw, &svc); err != nil {
-			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected service from the Docker engine: %v", err)
+	// Sort on the names alone; only the services returned are decoded
+	// and normalized (all of them when the status filter needs it).
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].name != keys[j].name {
+			return keys[i].name < keys[j].name
 		}
-		items = append(items, item{svc, raw})
-		if needsTasks(svc, svc.ServiceStatus) {
-			pending = append(pending, svc.ID)
-		}
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].svc.Spec.Name != items[j].svc.Spec.Name {
-			return items[i].svc.Spec.Name < items[j].svc.Spec.Name
-		}
-		return items[i].svc.ID < items[j].svc.ID
+		return keys[i].id < keys[j].id
 	})
-	tasks := e.tasksOf(pending)
-	all := make([]pluginapi.Service, 0, len(items))
-	for _, it := range items {
-		s := e.toService(it.svc, it.raw, it.svc.ServiceStatus, tasks)
-		if len(statuses) > 0 && !contains(statuses, string(s.Status)) {
-			continue
-		}
-		all = append(all, s)
-	}
 	resp := &pluginapi.ListResponse{Services: []pluginapi.Service{}}
+	if len(statuses) == 0 {
+		if offset >= len(keys) {
+			return resp, nil
+		}
+		end := min(offset+size, len(keys))
+		if resp.Services, err = e.toServices(keys[offset:end], nil); err != nil {
+			return nil, err
+		}
+		if end < len(keys) {
+			resp.NextPageToken = strconv.Itoa(end)
+		}
+		return resp, nil
+	}
+	all, err := e.toServices(keys, statuses)
+	if err != nil {
+		return nil, err
+	}
 	if offset < len(all) {
 		end := min(offset+size, len(all))
 		resp.Services = all[offset:end]
@@ -309,6 +314,34 @@ func (provider) List(ctx context.Context, req *pluginapi.ListRequest) (*pluginap
 		}
 	}
 	return resp, nil
+}
+
+// toServices decodes and normalizes listed services, asking the tasks of
+// those whose status needs them in one request; with statuses, only the
+// services in one of them are kept.
+func (e *engine) toServices(keys []serviceKey, statuses []string) ([]pluginapi.Service, error) {
+	svcs := make([]swarm.Service, len(keys))
+	var pending []string
+	for i, k := range keys {
+		svc, err := decodeService(k.raw)
+		if err != nil {
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected service from the Docker engine: %v", err)
+		}
+		svcs[i] = svc
+		if needsTasks(svc, svc.ServiceStatus) {
+			pending = append(pending, svc.ID)
+		}
+	}
+	tasks := e.tasksOf(pending)
+	out := make([]pluginapi.Service, 0, len(keys))
+	for i, svc := range svcs {
+		s := e.toService(svc, keys[i].raw, svc.ServiceStatus, tasks)
+		if len(statuses) > 0 && !contains(statuses, string(s.Status)) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func validStatus(v string) bool {
