@@ -84,6 +84,33 @@ func BenchmarkMicroPieces(b *testing.B) {
 			d.Do(&pluginapi.HTTPRequest{Method: "GET", Path: "/v1.47/services/web-00000", Query: map[string][]string{"insertDefaults": {"true"}}})
 		}
 	})
+	env, _ := json.Marshal(&pluginapi.HTTPResponse{Status: 200, Headers: map[string][]string{"Content-Type": {"application/json"}, "Api-Version": {"1.47"}, "Date": {"x"}}, Body: inspect})
+	b.Run("envelope-decode", func(b *testing.B) {
+		for b.Loop() {
+			var r pluginapi.HTTPResponse
+			_ = json.Unmarshal(env, &r)
+		}
+	})
+	b.Run("request-encode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = json.Marshal(&pluginapi.HTTPRequest{Method: "GET", Endpoint: "host", Path: "/v1.47/services/web-00000", Query: map[string][]string{"insertDefaults": {"true"}}, TimeoutMS: 30000})
+		}
+	})
+	b.Run("decode-fast", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = decodeService(inspect)
+		}
+	})
+	b.Run("scan-list", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = scanServices(list)
+		}
+	})
+	b.Run("spec-marshal", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = json.Marshal(specFromSwarm(svc.Spec))
+		}
+	})
 	b.Run("decode-service", func(b *testing.B) {
 		for b.Loop() {
 			var s swarm.Service
