@@ -7,6 +7,8 @@ mkdir -p "$out"
 for dir in plugins/*/; do
   name=$(basename "$dir")
   [ -f "$dir/main.go" ] || continue
-  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$out/$name.wasm" "./$dir"
+  # -s -w: no symbol table (the wasm name section); Go emits no DWARF for
+  # wasm, and a plugin's panic text comes from its own runtime anyway.
+  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags="-s -w" -o "$out/$name.wasm" "./$dir"
 done
 ls "$out"
