@@ -198,8 +198,20 @@ func (p *Plugin) Call(ctx context.Context, op string, input []byte, http HTTPHan
 		return nil, p.waitError(op, err)
 	}
 	keep := false
-	defer func() { p.pool.release(inst, keep) }()
+	defer func() { p.pool.release(inst, keep && !inst.oversized()) }()
 	return p.run(ctx, inst, op, input, http, &keep)
+}
+
+// retainMemoryLimit is the largest wasm memory an instance may have and still
+// go back to the pool. A Go plugin's heap never shrinks, so one large call (a
+// long log read, a big listing) would otherwise pin that much memory for
+// every pooled instance for good; a fresh instance costs a few milliseconds.
+const retainMemoryLimit = 64 << 20
+
+// oversized reports whether inst's memory grew past retainMemoryLimit.
+func (i *instance) oversized() bool {
+	m := i.mod.Memory()
+	return m != nil && uint64(m.Size()) > retainMemoryLimit
 }
 
 // waitError explains why no instance could be had.

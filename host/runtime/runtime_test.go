@@ -725,3 +725,35 @@ func BenchmarkCall(b *testing.B) {
 		b.Fatalf("%d calls failed", n)
 	}
 }
+
+// An instance whose memory grew large in a call is not pooled again, so that
+// one big answer does not pin its memory for good; small ones are reused.
+func TestOversizedInstanceIsNotPooled(t *testing.T) {
+	r := newRuntime(t, Config{MaxOutputBytes: 256 << 20, MemoryLimitBytes: 1 << 30, PoolSize: 1})
+	p := load(t, r, "good")
+	idle := func() int {
+		p.pool.mu.Lock()
+		defer p.pool.mu.Unlock()
+		return len(p.pool.idle)
+	}
+	if _, err := p.Call(context.Background(), pluginapi.OpGet, []byte(`{"id":"small"}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if idle() != 1 {
+		t.Fatalf("a small call left %d idle instances, want 1", idle())
+	}
+	big := []byte(`{"id":"` + strings.Repeat("x", 80<<20) + `"}`)
+	out, err := p.Call(context.Background(), pluginapi.OpGet, big, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 80<<20 {
+		t.Fatalf("echo answered %d bytes", len(out))
+	}
+	if idle() != 0 {
+		t.Fatalf("the instance that grew to hold %d MiB went back to the pool", len(big)>>20)
+	}
+	if _, err := p.Call(context.Background(), pluginapi.OpGet, []byte(`{"id":"again"}`), nil); err != nil {
+		t.Fatalf("a fresh instance should serve the next call: %v", err)
+	}
+}
