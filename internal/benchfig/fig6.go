@@ -3,6 +3,7 @@ package benchfig
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -105,7 +106,9 @@ func (e *Env) LiveLogs(ctx context.Context, o LiveLogsOptions) (LiveLogsResult, 
 		return r, err
 	}
 	defer p.Stop()
-	r.PollIntervalMS = 1000 // the docker plugin's declared poll interval
+	if r.PollIntervalMS, err = declaredPollInterval(p.URL, "docker"); err != nil {
+		return r, err
+	}
 
 	wsURL := "ws" + strings.TrimPrefix(p.URL, "http") + "/services/bench-swarm/talker-00000/logs/ws?tail=0"
 	var measuring atomic.Bool
@@ -250,4 +253,25 @@ func (v *viewer) unexplained() int64 {
 	}
 	missing := (hi - lo + 1) - int64(len(v.seen))
 	return max(0, missing-v.skipped)
+}
+
+// declaredPollInterval asks the host what poll interval a plugin declares
+// for following logs.
+func declaredPollInterval(hostURL, plugin string) (int, error) {
+	resp, err := NativeClient().Get(hostURL + "/api/v1/plugins/" + plugin)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var info struct {
+		Describe struct {
+			Logs struct {
+				PollIntervalMS int `json:"poll_interval_ms"`
+			} `json:"logs"`
+		} `json:"describe"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		return 0, fmt.Errorf("describe %s: %w", plugin, err)
+	}
+	return info.Describe.Logs.PollIntervalMS, nil
 }
