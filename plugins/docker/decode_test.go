@@ -84,36 +84,71 @@ func TestDecodeServiceMatchesEncodingJSON(t *testing.T) {
 // fastDecode is decodeService without the fallback.
 func fastDecode(raw []byte) (swarm.Service, error) {
 	var svc swarm.Service
-	err := fastService(jval(raw), &svc)
+	err := fastService(parseValue(raw), &svc)
 	return svc, err
 }
 
-func TestJSONScanner(t *testing.T) {
-	for _, s := range []string{`"plain"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u4e2d\ud83d\ude00"`, `"\ud83d"`, `"\ud83dx"`, `""`} {
+// TestJSONValues: jvalue reads strings and numbers as encoding/json does,
+// and a value of an unexpected type is an error (so decodeService falls
+// back to encoding/json) rather than a wrong value.
+func TestJSONValues(t *testing.T) {
+	for _, s := range []string{`"plain"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u4e2d\ud83d\ude00"`, `"\u003c\u0026\u2028"`, `"\ud83d"`, `"\ud83dx"`, `""`, `null`} {
 		var want string
 		if err := json.Unmarshal([]byte(s), &want); err != nil {
 			t.Fatal(err)
 		}
-		got, err := jval(s).str()
+		got, err := parseValue([]byte(s)).str()
 		if err != nil || got != want {
 			t.Errorf("str(%s) = %q, %v; want %q", s, got, err, want)
 		}
 	}
-	var keys []string
-	var vals []string
-	err := jval(`{ "a" : [1, {"x":"]}"}, "s\"}"] ,"b":{"c":{}},"n":null, "t":true,"e":[]}`).object(func(k []byte, v jval) error {
+	for _, s := range []string{`0`, `7`, `18446744073709551615`, `null`} {
+		var want uint64
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := parseValue([]byte(s)).uint(); err != nil || got != want {
+			t.Errorf("uint(%s) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{`-5000000000`, `0`, `9223372036854775807`, `null`} {
+		var want int64
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := parseValue([]byte(s)).int(); err != nil || got != want {
+			t.Errorf("int(%s) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	var keys, vals []string
+	err := parseValue([]byte(` { "a" : [1, {"x":"]}"}, "s\"}"] ,"b":{"c":{}},"k\u0022":"v","n":null, "t":true,"e":[]}` + "\n")).object(func(k []byte, v jvalue) error {
 		keys = append(keys, string(k))
-		vals = append(vals, string(v))
+		vals = append(vals, string(v.b))
 		return nil
 	})
-	if err != nil || !reflect.DeepEqual(keys, []string{"a", "b", "n", "t", "e"}) || vals[0] != `[1, {"x":"]}"}, "s\"}"]` || vals[1] != `{"c":{}}` {
+	if err != nil || !reflect.DeepEqual(keys, []string{"a", "b", `k"`, "n", "t", "e"}) || vals[0] != `[1, {"x":"]}"}, "s\"}"]` || vals[1] != `{"c":{}}` {
 		t.Fatalf("object: %q %q %v", keys, vals, err)
 	}
-	for _, bad := range []string{``, `{`, `{"a"}`, `{"a":1,}`, `{"a":1 "b":2}`, `{"a":"x}`, `[1,2`, `"\x"`, `"\u12"`} {
-		if err := jval(bad).object(func([]byte, jval) error { return nil }); err == nil && bad != `` {
-			if _, err := jval(bad).str(); err == nil {
-				t.Errorf("%q: no error", bad)
-			}
+	// wrong types, bad escapes, overflow, malformed or trailing text
+	bad := map[string]func(jvalue) error{
+		`1`:                   func(v jvalue) error { _, err := v.str(); return err },
+		`"1"`:                 func(v jvalue) error { _, err := v.uint(); return err },
+		`-1`:                  func(v jvalue) error { _, err := v.uint(); return err },
+		`1.5`:                 func(v jvalue) error { _, err := v.int(); return err },
+		`9223372036854775808`: func(v jvalue) error { _, err := v.int(); return err },
+		`"true"`:              func(v jvalue) error { _, err := v.bool(); return err },
+		`"\x"`:                func(v jvalue) error { _, err := v.str(); return err },
+		`[1]`:                 func(v jvalue) error { _, err := v.strings(); return err },
+		`{"a":1}`:             func(v jvalue) error { _, err := v.stringMap(); return err },
+		`"yesterday"`:         func(v jvalue) error { _, err := v.time(); return err },
+		`{"a":1} {}`:          func(v jvalue) error { return v.object(func([]byte, jvalue) error { return nil }) },
+		`{"a":1 "b":2}`:       func(v jvalue) error { return v.object(func([]byte, jvalue) error { return nil }) },
+		`[1,2`:                func(v jvalue) error { return v.array(func(jvalue) error { return nil }) },
+		`{"a":"x}`:            func(v jvalue) error { return v.object(func([]byte, jvalue) error { return nil }) },
+	}
+	for s, read := range bad {
+		if err := read(parseValue([]byte(s))); err == nil {
+			t.Errorf("%s: no error", s)
 		}
 	}
 	if _, err := decodeService([]byte(`{"ID":"x","Spec":{"Name":1}}`)); err == nil {
