@@ -19,7 +19,9 @@ import (
 )
 
 // inprocDoer serves the plugin's requests from an http.Handler in the same
-// process, so that the micro benchmarks also run as a wasip1 test binary.
+// process, without a network. (A wasip1 build of these benchmarks does not
+// run under a bare wasm runner: the plugin helper imports the Extism host
+// functions, which only the Wharf runtime provides.)
 type inprocDoer struct{ h http.Handler }
 
 func (d inprocDoer) Do(r *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
