@@ -11,6 +11,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,11 @@ type Server struct {
 	Host    *ops.Host
 	Echo    *echo.Echo
 	Plugins []*runtime.Plugin
+	// The parts, for embedders and tests that look behind the facade.
+	DB          *sql.DB
+	Audit       *audit.Log
+	Connections *connstore.Store
+	Runtime     *runtime.Runtime
 	// LoadErrors are the plugins that could not be loaded.
 	LoadErrors []error
 
@@ -89,11 +95,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: open database: %w", err)
 	}
+	s.DB = db
 	s.closers = append(s.closers, func(context.Context) error { return db.Close() })
 	auditLog, err := audit.New(db)
 	if err != nil {
 		return nil, fmt.Errorf("server: audit log: %w", err)
 	}
+	s.Audit = auditLog
 	s.closers = append(s.closers, func(context.Context) error { return auditLog.Close() })
 	key, err := connstore.LoadOrCreateKey(filepath.Join(cfg.DataDir, "connections.key"))
 	if err != nil {
@@ -103,6 +111,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: connections: %w", err)
 	}
+	s.Connections = conns
 
 	rcfg := cfg.Runtime
 	if rcfg.CacheDir == "" {
@@ -115,6 +124,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: runtime: %w", err)
 	}
+	s.Runtime = rt
 	s.closers = append(s.closers, rt.Close)
 	if cfg.PluginsDir != "" {
 		plugins, errs := rt.LoadDir(ctx, cfg.PluginsDir)

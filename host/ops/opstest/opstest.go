@@ -15,11 +15,10 @@ import (
 
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/connstore"
-	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
 	"github.com/wharfhq/wharf/host/runtime"
-	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 )
 
@@ -66,47 +65,25 @@ func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "wharf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	al, err := audit.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { al.Close() })
-	key, err := connstore.LoadOrCreateKey(filepath.Join(dir, "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := connstore.New(db, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: CacheDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(context.Background()) })
-	p, err := rt.Load(ctx, PluginPath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugins := []*runtime.Plugin{p}
+	files := []string{PluginPath(t)}
 	for _, pkg := range o.ExtraPlugins {
-		xp, err := rt.Load(ctx, wasmbuild.Build(t, pkg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		plugins = append(plugins, xp)
+		files = append(files, wasmbuild.Build(t, pkg))
 	}
-	eg := egress.New(egress.Options{})
-	h, err := ops.New(ops.Config{Plugins: plugins, Connections: cs, Audit: al, Egress: eg, Tokens: o.Tokens})
+	hs, err := server.New(ctx, server.Config{
+		DataDir:     dir,
+		PluginFiles: files,
+		Runtime:     runtime.Config{CacheDir: CacheDir()},
+		Tokens:      o.Tokens,
+		Logger:      slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
+	t.Cleanup(func() { _ = hs.Close(context.Background()) })
+	if len(hs.LoadErrors) > 0 {
+		t.Fatalf("plugins not loaded: %v", hs.LoadErrors)
+	}
+	h, al, cs, db, rt, plugins := hs.Host, hs.Audit, hs.Connections, hs.DB, hs.Runtime, hs.Plugins
 	plat := fakeplatform.New(PlatformToken)
 	srv := httptest.NewServer(plat)
 	t.Cleanup(srv.Close)
