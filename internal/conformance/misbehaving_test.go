@@ -24,7 +24,9 @@ func TestMisbehavingPlugins(t *testing.T) {
 			"./internal/testplugins/badabi", "./plugins/tenx",
 		},
 		Faces:            []Face{apiFace},
-		CallTimeout:      time.Second,
+		// Long enough for the allocating plugin to reach its memory cap on
+		// a loaded 2-core machine; the looping one waits it out twice.
+		CallTimeout:      4 * time.Second,
 		MemoryLimitBytes: 64 << 20,
 		AllowLoadErrors:  true,
 	})
