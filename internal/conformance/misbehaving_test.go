@@ -23,7 +23,7 @@ func TestMisbehavingPlugins(t *testing.T) {
 			"./internal/testplugins/allocates", "./internal/testplugins/forbidden",
 			"./internal/testplugins/badabi", "./plugins/tenx",
 		},
-		Faces:            []Face{apiFace},
+		Faces: []Face{apiFace},
 		// Long enough for the allocating plugin to reach its memory cap on
 		// a loaded 2-core machine; the looping one waits it out twice.
 		CallTimeout:      4 * time.Second,
