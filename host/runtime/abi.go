@@ -315,3 +315,11 @@ func signature(d api.FunctionDefinition) string {
 	}
 	return names(d.ParamTypes()) + " -> " + names(d.ResultTypes())
 }
+
+// InstantiateHostModules adds the host modules a plugin imports (the Extism
+// kernel and wharf_http) to rt, for tools that run plugin code outside a
+// Plugin, such as wasm builds of a plugin's benchmarks. Functions that need
+// a call in progress (input, output, wharf_http) panic there.
+func InstantiateHostModules(ctx context.Context, rt wazero.Runtime) error {
+	return instantiateHostModules(ctx, rt)
+}
