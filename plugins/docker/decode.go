@@ -29,41 +29,26 @@ func decodeService(raw []byte) (swarm.Service, error) {
 
 // serviceKey is what sorting and resolving a listed service needs.
 type serviceKey struct {
-	id, name string
-	raw      json.RawMessage
-	status   *swarm.ServiceStatus
+	id, name  string
+	raw       json.RawMessage
+	status    swarm.ServiceStatus // kept by value: one allocation less per listed service
+	hasStatus bool
+}
+
+// counts is the listed ServiceStatus, nil when the engine sent none.
+func (k *serviceKey) counts() *swarm.ServiceStatus {
+	if !k.hasStatus {
+		return nil
+	}
+	st := k.status
+	return &st
 }
 
 // scanServices splits a service list into its items with their ID, name
 // and ServiceStatus, without decoding the rest.
 func scanServices(body []byte) ([]serviceKey, error) {
-	var out []serviceKey
-	err := parseValue(body).array(func(it jvalue) error {
-		// an item is a slice of body: Raw keeps the bytes the engine sent
-		k := serviceKey{raw: json.RawMessage(it.b)}
-		err := it.object(func(key []byte, v jvalue) error {
-			var err error
-			switch string(key) {
-			case "ID":
-				k.id, err = v.str()
-			case "Spec":
-				err = v.object(func(key []byte, v jvalue) error {
-					if string(key) == "Name" {
-						k.name, err = v.str()
-					}
-					return err
-				})
-			case "ServiceStatus":
-				if !v.null() {
-					k.status = &swarm.ServiceStatus{}
-					err = fastServiceStatus(v, k.status)
-				}
-			}
-			return err
-		})
-		out = append(out, k)
-		return err
-	})
+	out := make([]serviceKey, 0, len(body)/1024+1) // a listed service takes some KB
+	err := scanServiceList(parseValue(body), &out)
 	if err != nil {
 		// the slow path says what is wrong
 		var raws []json.RawMessage
@@ -76,10 +61,55 @@ func scanServices(body []byte) ([]serviceKey, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, serviceKey{id: svc.ID, name: svc.Spec.Name, raw: r, status: svc.ServiceStatus})
+			k := serviceKey{id: svc.ID, name: svc.Spec.Name, raw: r}
+			if svc.ServiceStatus != nil {
+				k.status, k.hasStatus = *svc.ServiceStatus, true
+			}
+			out = append(out, k)
 		}
 	}
 	return out, nil
+}
+
+func scanServiceList(list jvalue, out *[]serviceKey) error {
+	items := list.items()
+	for _, it, ok := items.next(); ok; _, it, ok = items.next() {
+		// an item is a slice of body: Raw keeps the bytes the engine sent
+		*out = append(*out, serviceKey{raw: json.RawMessage(it.b)})
+		k := &(*out)[len(*out)-1]
+		members := it.members()
+		for key, v, ok := members.next(); ok; key, v, ok = members.next() {
+			var err error
+			switch string(key) {
+			case "ID":
+				k.id, err = v.str()
+			case "Spec":
+				// the name comes first: the rest of the spec is not read
+				spec := v.members()
+				for key, v, ok := spec.next(); ok; key, v, ok = spec.next() {
+					if string(key) == "Name" {
+						k.name, err = v.str()
+						break
+					}
+				}
+				if err == nil {
+					err = spec.err
+				}
+			case "ServiceStatus":
+				if !v.null() {
+					k.hasStatus = true
+					err = fastServiceStatus(v, &k.status)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if members.err != nil {
+			return members.err
+		}
+	}
+	return items.err
 }
 
 func fastServiceStatus(v jvalue, st *swarm.ServiceStatus) error {
@@ -475,46 +505,138 @@ type jvalue struct {
 	t jsonparser.ValueType
 }
 
-var errJSONType = errors.New("unexpected JSON value")
+var (
+	errJSONType   = errors.New("unexpected JSON value")
+	errJSONSyntax = errors.New("malformed JSON")
+	errStop       = errors.New("stop") // ends an iteration early
+)
 
 // parseValue is the single JSON value of b (NotExist if b is not one).
 func parseValue(b []byte) jvalue {
-	v, t, end, err := jsonparser.Get(b)
-	if err != nil || len(bytes.TrimSpace(b[end:])) > 0 {
+	i := skipSpace(b, 0)
+	v, end, err := valueAt(b, i)
+	if err != nil || skipSpace(b, end) != len(b) {
 		return jvalue{t: jsonparser.NotExist}
 	}
-	return jvalue{v, t}
+	return v
 }
 
 func (v jvalue) null() bool { return v.t == jsonparser.Null }
 
+// members iterates over the members of an object (it reports errJSONType
+// for any other value).
+func (v jvalue) members() iter {
+	if v.t != jsonparser.Object {
+		return iter{err: errJSONType}
+	}
+	return iter{b: v.b, i: 1, obj: true}
+}
+
+// items iterates over the items of an array; null is an empty array.
+func (v jvalue) items() iter {
+	switch v.t {
+	case jsonparser.Null:
+		return iter{done: true}
+	case jsonparser.Array:
+		return iter{b: v.b, i: 1}
+	}
+	return iter{err: errJSONType}
+}
+
+// iter walks an object or array without a callback (closures capturing
+// the caller's variables cost an allocation each in a hot loop).
+type iter struct {
+	b         []byte
+	i         int
+	obj, done bool
+	err       error
+}
+
+// next returns the next member (key nil for an array item), or false at
+// the end or on an error (then in it.err).
+func (it *iter) next() (key []byte, val jvalue, ok bool) {
+	if it.done || it.err != nil {
+		return nil, jvalue{}, false
+	}
+	b := it.b
+	i := skipSpace(b, it.i)
+	closer := byte(']')
+	if it.obj {
+		closer = '}'
+	}
+	if i < len(b) && b[i] == closer && it.i == 1 {
+		it.done = true
+		return nil, jvalue{}, false
+	}
+	if it.obj {
+		if i >= len(b) || b[i] != '"' {
+			return it.fail(errJSONSyntax)
+		}
+		end := stringEnd(b, i+1)
+		if end < 0 {
+			return it.fail(errJSONSyntax)
+		}
+		key = b[i+1 : end]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			s, err := jsonparser.ParseString(key)
+			if err != nil {
+				return it.fail(err)
+			}
+			key = []byte(s)
+		}
+		i = skipSpace(b, end+1)
+		if i >= len(b) || b[i] != ':' {
+			return it.fail(errJSONSyntax)
+		}
+		i = skipSpace(b, i+1)
+	}
+	val, next, err := valueAt(b, i)
+	if err != nil {
+		return it.fail(err)
+	}
+	i = skipSpace(b, next)
+	switch {
+	case i >= len(b):
+		return it.fail(errJSONSyntax)
+	case b[i] == ',':
+		it.i = i + 1
+	case b[i] == closer:
+		it.done = true
+	default:
+		return it.fail(errJSONSyntax)
+	}
+	if key == nil && it.obj {
+		key = []byte{} // an empty key is still a key
+	}
+	return key, val, true
+}
+
+func (it *iter) fail(err error) ([]byte, jvalue, bool) {
+	it.err = err
+	return nil, jvalue{}, false
+}
+
 // object calls fn for every member of an object, in order, with the key
 // unescaped.
 func (v jvalue) object(fn func(key []byte, val jvalue) error) error {
-	if v.t != jsonparser.Object {
-		return errJSONType
+	it := v.members()
+	for key, val, ok := it.next(); ok; key, val, ok = it.next() {
+		if err := fn(key, val); err != nil {
+			return err
+		}
 	}
-	return jsonparser.ObjectEach(v.b, func(key, val []byte, t jsonparser.ValueType, _ int) error {
-		return fn(key, jvalue{val, t})
-	})
+	return it.err
 }
 
 // array calls fn for every item of an array; null is an empty array.
 func (v jvalue) array(fn func(item jvalue) error) error {
-	switch v.t {
-	case jsonparser.Null:
-		return nil
-	case jsonparser.Array:
-	default:
-		return errJSONType
-	}
-	_, err := jsonparser.ArrayEachErr(v.b, func(val []byte, t jsonparser.ValueType, _ int, err error) error {
-		if err != nil {
+	it := v.items()
+	for _, val, ok := it.next(); ok; _, val, ok = it.next() {
+		if err := fn(val); err != nil {
 			return err
 		}
-		return fn(jvalue{val, t})
-	})
-	return err
+	}
+	return it.err
 }
 
 func (v jvalue) str() (string, error) {

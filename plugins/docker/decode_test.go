@@ -74,7 +74,7 @@ func TestDecodeServiceMatchesEncodingJSON(t *testing.T) {
 	var listed []swarm.Service
 	_ = json.Unmarshal(resp.Body, &listed)
 	for i, k := range keys {
-		if k.id != listed[i].ID || k.name != listed[i].Spec.Name || !reflect.DeepEqual(k.status, listed[i].ServiceStatus) {
+		if k.id != listed[i].ID || k.name != listed[i].Spec.Name || !reflect.DeepEqual(k.counts(), listed[i].ServiceStatus) {
 			t.Errorf("scan item %d: %+v, want %s %s %+v", i, k, listed[i].ID, listed[i].Spec.Name, listed[i].ServiceStatus)
 		}
 		compare("listed "+k.name, k.raw)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,9 +65,9 @@ func (e *engine) counts(id string) *swarm.ServiceStatus {
 	if err != nil {
 		return nil
 	}
-	for _, s := range list {
-		if s.id == id {
-			return s.status
+	for i := range list {
+		if list[i].id == id {
+			return list[i].counts()
 		}
 	}
 	return nil
@@ -282,11 +283,11 @@ func (provider) List(ctx context.Context, req *pluginapi.ListRequest) (*pluginap
 	}
 	// Sort on the names alone; only the services returned are decoded
 	// and normalized (all of them when the status filter needs it).
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].name != keys[j].name {
-			return keys[i].name < keys[j].name
+	slices.SortFunc(keys, func(a, b serviceKey) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
 		}
-		return keys[i].id < keys[j].id
+		return strings.Compare(a.id, b.id)
 	})
 	resp := &pluginapi.ListResponse{Services: []pluginapi.Service{}}
 	if len(statuses) == 0 {
