@@ -36,6 +36,7 @@ type engine struct {
 	http    plugin.Doer
 	host    string
 	version string
+	pubHost string // publicHost, once known
 }
 
 // negotiated caches the version each engine answered on /_ping, so that

@@ -220,6 +220,24 @@ func BenchmarkMicroPieces(b *testing.B) {
 			_, _ = json.Marshal(pluginapi.ServiceResponse{Service: &out})
 		}
 	})
+	b.Run("encode-answer", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = encodeAnswer(&pluginapi.ServiceResponse{Service: &out})
+		}
+	})
+	b.Run("spec-append", func(b *testing.B) {
+		for b.Loop() {
+			spec := specFromSwarm(svc.Spec)
+			_ = appendSpec(nil, &spec)
+		}
+	})
+	getIn, _ := json.Marshal(pluginapi.GetRequest{Request: pluginapi.Request{Config: json.RawMessage(`{"host":"tcp://engine:2375","api_version":"1.47"}`)}, ID: "web-00000"})
+	b.Run("request-decode", func(b *testing.B) {
+		for b.Loop() {
+			var r pluginapi.GetRequest
+			_ = json.Unmarshal(getIn, &r)
+		}
+	})
 }
 
 func check(b *testing.B, out []byte) []byte {

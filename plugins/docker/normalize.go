@@ -28,13 +28,12 @@ func (e *engine) toService(svc swarm.Service, raw json.RawMessage, counts *swarm
 	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
 		out.Image = cs.Image
 	}
-	if spec, err := json.Marshal(specFromSwarm(svc.Spec)); err == nil {
-		out.Spec = spec
-	}
+	spec := specFromSwarm(svc.Spec)
+	out.Spec = appendSpec(make([]byte, 0, 512), &spec)
 	for _, p := range svc.Endpoint.Ports {
 		ep := pluginapi.Endpoint{Protocol: string(p.Protocol), Port: int(p.TargetPort), Public: int(p.PublishedPort)}
 		if p.PublishedPort != 0 {
-			ep.URL = fmt.Sprintf("%s://%s:%d", p.Protocol, e.publicHost(), p.PublishedPort)
+			ep.URL = string(p.Protocol) + "://" + e.publicHost() + ":" + strconv.FormatUint(uint64(p.PublishedPort), 10)
 		}
 		out.Endpoints = append(out.Endpoints, ep)
 	}
@@ -62,10 +61,13 @@ func (e *engine) toService(svc swarm.Service, raw json.RawMessage, counts *swarm
 // publicHost is where published ports are reached: the engine's host name,
 // or localhost for a unix socket.
 func (e *engine) publicHost() string {
-	if u, err := url.Parse(e.host); err == nil && u.Hostname() != "" && u.Scheme != "unix" {
-		return u.Hostname()
+	if e.pubHost == "" { // parsed once per call, not once per port
+		e.pubHost = "localhost"
+		if u, err := url.Parse(e.host); err == nil && u.Hostname() != "" && u.Scheme != "unix" {
+			e.pubHost = u.Hostname()
+		}
 	}
-	return "localhost"
+	return e.pubHost
 }
 
 // countTasks computes ServiceStatus from tasks, for engines older than API 1.41.
@@ -108,7 +110,7 @@ func serviceStatus(svc swarm.Service, counts *swarm.ServiceStatus, tasks []swarm
 		return pluginapi.StatusUnknown, "", "the engine did not report task counts"
 	}
 	running, desired := int(counts.RunningTasks), int(counts.DesiredTasks)
-	native := fmt.Sprintf("running %d/%d", running, desired)
+	native := "running " + strconv.Itoa(running) + "/" + strconv.Itoa(desired)
 	m := svc.Spec.Mode
 	switch {
 	case m.ReplicatedJob != nil || m.GlobalJob != nil:
