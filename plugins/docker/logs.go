@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,9 +46,12 @@ type rawLine struct {
 // next frame of that stream. When the body was truncated, an incomplete
 // last frame and unfinished lines are dropped.
 func demux(body []byte, truncated bool) []rawLine {
-	var out []rawLine
-	partial := map[byte][]byte{}
-	var order []byte
+	out := make([]rawLine, 0, len(body)/64)
+	type pending struct {
+		stream byte
+		buf    []byte
+	}
+	var partial []pending // per stream, in the order streams first appear
 	for len(body) >= 8 {
 		stream := body[0]
 		n := int(binary.BigEndian.Uint32(body[4:8]))
@@ -57,24 +60,35 @@ func demux(body []byte, truncated bool) []rawLine {
 		}
 		payload := body[8 : 8+n]
 		body = body[8+n:]
-		if _, seen := partial[stream]; !seen {
-			order = append(order, stream)
+		var p *pending
+		for i := range partial {
+			if partial[i].stream == stream {
+				p = &partial[i]
+			}
 		}
-		buf := append(partial[stream], payload...)
+		if p == nil {
+			partial = append(partial, pending{stream: stream})
+			p = &partial[len(partial)-1]
+		}
+		data := payload // read in place unless a line from an earlier frame waits
+		if len(p.buf) > 0 {
+			p.buf = append(p.buf, payload...)
+			data = p.buf
+		}
 		for {
-			i := bytes.IndexByte(buf, '\n')
+			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
 				break
 			}
-			out = append(out, rawLine{stream: stream, text: string(buf[:i])})
-			buf = buf[i+1:]
+			out = append(out, rawLine{stream: stream, text: string(data[:i])})
+			data = data[i+1:]
 		}
-		partial[stream] = append([]byte(nil), buf...)
+		p.buf = append(p.buf[:0], data...)
 	}
 	if !truncated {
-		for _, s := range order {
-			if len(partial[s]) > 0 {
-				out = append(out, rawLine{stream: s, text: string(partial[s])})
+		for _, p := range partial {
+			if len(p.buf) > 0 {
+				out = append(out, rawLine{stream: p.stream, text: string(p.buf)})
 			}
 		}
 	}
@@ -116,7 +130,7 @@ func parseLine(l rawLine) entry {
 		e.Stream = "stderr"
 	}
 	if ts, rest, ok := strings.Cut(text, " "); ok {
-		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+		if t, ok := parseTimestamp(ts); ok {
 			e.at = t
 			tt := t
 			e.Time = &tt
@@ -141,18 +155,82 @@ func parseDetails(s string) map[string]string {
 	if s == "" {
 		return nil
 	}
-	out := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
+	out := make(map[string]string, 3) // the engine sends node, service and task ids
+	for {
+		kv, rest, more := strings.Cut(s, ",")
 		k, v, _ := strings.Cut(kv, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
+		out[unescapeQuery(k)] = unescapeQuery(v)
+		if !more {
+			return out
 		}
-		if uv, err := url.QueryUnescape(v); err == nil {
-			v = uv
-		}
-		out[k] = v
+		s = rest
 	}
-	return out
+}
+
+// unescapeQuery query-unescapes s, or leaves it when that fails; most
+// values (ids) have nothing to unescape.
+func unescapeQuery(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// parseTimestamp reads a log timestamp as time.Parse(time.RFC3339Nano)
+// does. The engine's form, 2006-01-02T15:04:05.000000000Z, is read
+// directly (time.Parse is slow compiled to wasm); any other form goes
+// through time.Parse.
+func parseTimestamp(s string) (time.Time, bool) {
+	if t, ok := parseUTCTimestamp(s); ok {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+func parseUTCTimestamp(s string) (time.Time, bool) {
+	n := len(s)
+	if n < 20 || n > 30 || s[n-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(from, to int) int {
+		v := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day, hour, minute, sec := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+	nsec := 0
+	if frac := s[19 : n-1]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		if nsec = num(20, n-1); nsec < 0 {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
 }
 
 // cursor is where a follower stands: Since is the time to ask from next;
@@ -256,7 +334,7 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		}
 		entries = cur.filter(lines)
 	}
-	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
+	entries = sortByTime(entries)
 	var skipped []entry // cut by tail: never to be returned by a follow-up call
 	if cur == nil && req.Tail > 0 && len(entries) > req.Tail {
 		skipped, entries = entries[:len(entries)-req.Tail], entries[len(entries)-req.Tail:]
@@ -277,7 +355,11 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		next.Since = *req.Since
 	}
 	var last time.Time
-	for _, en := range append(append([]entry(nil), skipped...), entries...) {
+	for i := range len(skipped) + len(entries) {
+		en := &entries[max(0, i-len(skipped))]
+		if i < len(skipped) {
+			en = &skipped[i]
+		}
 		p := next.Seen[en.key]
 		if en.at.Equal(p.At) {
 			p.N++
@@ -384,6 +466,29 @@ func (e *engine) logLinesPerStream(serviceID string, q url.Values, cur *cursor, 
 		}
 	}
 	return all, truncated, nil
+}
+
+// sortByTime sorts entries by time, stably (lines of one task keep their
+// order). It moves indexes, not the entries: an entry is large and moving
+// memory is slow in wasm.
+func sortByTime(entries []entry) []entry {
+	sorted := true
+	for i := 1; i < len(entries) && sorted; i++ {
+		sorted = !entries[i].at.Before(entries[i-1].at)
+	}
+	if sorted {
+		return entries
+	}
+	idx := make([]int32, len(entries))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return entries[a].at.Compare(entries[b].at) })
+	out := make([]entry, len(entries))
+	for i, j := range idx {
+		out[i] = entries[j]
+	}
+	return out
 }
 
 // filter parses lines and drops those the cursor says were returned.

@@ -342,3 +342,40 @@ func TestLogsTTY(t *testing.T) {
 		t.Fatal("logs did not inspect the service first")
 	}
 }
+
+// TestParseTimestampMatchesTimeParse: the direct reader of the engine's
+// timestamps agrees with time.Parse on valid and invalid forms.
+func TestParseTimestampMatchesTimeParse(t *testing.T) {
+	cases := []string{
+		"2026-03-01T12:00:01.500000000Z", "2026-03-01T12:00:01Z", "2026-03-01T12:00:01.5Z", "2026-03-01T12:00:01.123456789Z",
+		"2024-02-29T23:59:59.999999999Z", "2025-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-00-10T00:00:00Z", "2026-03-00T00:00:00Z", "2026-03-01T24:00:00Z", "2026-03-01T12:60:00Z", "2026-03-01T12:00:60Z",
+		"2026-03-01T12:00:01.Z", "2026-03-01T12:00:01.1234567891Z", "2026-03-01T12:00:01,5Z", "2026-03-01T12:00:01.5+02:00",
+		"2026-03-01T12:00:01.5z", "2026-03-01 12:00:01Z", "2026-3-01T12:00:01Z", "20a6-03-01T12:00:01Z", "2026-03-01T12:00:01.5x0Z",
+		"0000-01-01T00:00:00Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "", "hello", "2026-03-01T12:00:01.-5Z",
+	}
+	for _, s := range cases {
+		want, werr := time.Parse(time.RFC3339Nano, s)
+		got, ok := parseTimestamp(s)
+		if ok != (werr == nil) || !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("%q: got %v %v, time.Parse %v %v", s, got, ok, want, werr)
+		}
+	}
+}
+
+// TestParseDetailsEdges: empty parts and escapes read as before (split on
+// commas, each side query-unescaped when it can be).
+func TestParseDetailsEdges(t *testing.T) {
+	cases := map[string]map[string]string{
+		"a=1":              {"a": "1"},
+		"a=1,":             {"a": "1", "": ""},
+		",a=1":             {"": "", "a": "1"},
+		"k%3D=v%2C1,x=a+b": {"k=": "v,1", "x": "a b"},
+		"bad=%zz,n":        {"bad": "%zz", "n": ""},
+	}
+	for in, want := range cases {
+		if got := parseDetails(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v, want %v", in, got, want)
+		}
+	}
+}
