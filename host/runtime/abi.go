@@ -278,6 +278,9 @@ func instantiateHostModules(ctx context.Context, rt wazero.Runtime) error {
 	if _, err := user.Instantiate(ctx); err != nil {
 		return fmt.Errorf("host module %s: %w", userModule, err)
 	}
+	if err := instantiateYieldModule(ctx, rt); err != nil {
+		return fmt.Errorf("host module %s: %w", yieldModule, err)
+	}
 	return nil
 }
 

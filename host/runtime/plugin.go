@@ -137,7 +137,16 @@ func (p *Plugin) compileCode() (*code, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt, mod, err := p.newWazero(context.Background(), wazero.NewRuntimeConfig().WithCompilationCache(cache), wasm)
+	bin, loops, ierr := instrument(wasm)
+	preempt := ierr == nil
+	if preempt {
+		p.log.Debug("plugin instrumented for preemption", "plugin", p.label(), "loops", loops)
+	} else {
+		p.log.Info("plugin code stopped by wazero's own checks at its deadline (slower)", "plugin", p.label(), "reason", ierr)
+		bin = wasm
+	}
+	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cache).WithCloseOnContextDone(!preempt)
+	rt, mod, err := p.newWazero(context.Background(), cfg, bin)
 	if err != nil {
 		_ = cache.Close(context.Background())
 		return nil, fmt.Errorf("compile: %v", err)

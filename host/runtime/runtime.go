@@ -438,12 +438,11 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 
 // newWazero makes a wazero runtime with WASI and the host modules for one
 // plugin (the memory limit is set per runtime) and compiles the module on
-// it. WithCloseOnContextDone makes wazero check for a closed module in
-// every loop, so that the call timeout stops even a plugin spinning without
-// calling the host.
+// it. The caller's cfg says how a call past its deadline is stopped: by
+// wazero (WithCloseOnContextDone) or by the module's own instrumented
+// checks (preempt.go).
 func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm []byte) (wazero.Runtime, wazero.CompiledModule, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg.
-		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(uint32(p.memoryLimit/wasmPageSize)))
 	m, err := func() (wazero.CompiledModule, error) {
 		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
@@ -452,7 +451,7 @@ func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm [
 		if err := instantiateHostModules(ctx, rt); err != nil {
 			return nil, err
 		}
-		m, err := rt.CompileModule(ctx, wasm)
+		m, err := compileModule(ctx, rt, wasm)
 		if err != nil {
 			return nil, err
 		}
@@ -463,6 +462,19 @@ func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm [
 		return nil, nil, err
 	}
 	return rt, m, nil
+}
+
+// compileModule is rt.CompileModule, with a panic turned into an error:
+// wazero 1.12's validator panics on some malformed modules (a block type
+// naming a type index out of range, found by FuzzInstrumentLoops), and a
+// broken plugin file must not take the host down.
+func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazero.CompiledModule, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			m, err = nil, fmt.Errorf("invalid module (the compiler panicked: %v)", v)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }
 
 // describeRecord is what load learns by running a plugin: its describe
@@ -554,7 +566,7 @@ func writeFileAtomic(path string, b []byte) error {
 // a cold start lists every plugin long before their machine code is ready.
 // Everything the interpreter built is freed before probe returns.
 func (p *Plugin) probe(ctx context.Context, wasm []byte) (describeRecord, error) {
-	rt, m, err := p.newWazero(ctx, wazero.NewRuntimeConfigInterpreter(), wasm)
+	rt, m, err := p.newWazero(ctx, wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true), wasm)
 	if err != nil {
 		return describeRecord{}, fmt.Errorf("compile: %v", err)
 	}
