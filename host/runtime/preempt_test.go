@@ -5,8 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +53,7 @@ func testModule(withGlobal bool, extra ...byte) []byte {
 	funcs := sec(3, 3, 0, 1, 0)
 	table := sec(4, 1, 0x70, 0x00, 1)
 	elems := sec(9, 1, 0x00, 0x41, 0x00, 0x0B, 1, 3) // table[0] = add3 (function 3)
-	count := funcBody([]byte{1, 1, 0x7F}, // one i32 local
+	count := funcBody([]byte{1, 1, 0x7F},            // one i32 local
 		0x02, 0x40, // block
 		0x03, 0x40, // loop
 		0x20, 0, 0x45, 0x0D, 1, // local.get 0; i32.eqz; br_if 1
