@@ -678,3 +678,12 @@ func appendS32(b []byte, v int32) []byte {
 func appendName(b []byte, s string) []byte {
 	return append(appendU32(b, uint32(len(s))), s...)
 }
+
+// Instrument rewrites a module the way the runtime does before compiling
+// it (see instrumentLoops), for tools that run plugin code outside a
+// Plugin, such as internal/wasmexec. The result needs the host modules of
+// InstantiateHostModules and a runtime without WithCloseOnContextDone.
+func Instrument(wasm []byte) ([]byte, error) {
+	bin, _, err := instrumentLoops(wasm)
+	return bin, err
+}

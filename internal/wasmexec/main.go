@@ -1,13 +1,14 @@
 // Command wasmexec runs a wasip1 Go test binary the way the Wharf runtime
-// runs plugins: wazero's optimizing compiler, the Extism host modules, and
-// (unless -nocheck) WithCloseOnContextDone, the call-timeout protection
-// whose cost shows in every loop. It exists to measure plugin code inside
-// wasm piece by piece:
+// runs plugins: wazero's optimizing compiler, the Extism host modules and
+// the runtime's preemption instrumentation. It exists to measure plugin
+// code inside wasm piece by piece:
 //
 //	GOOS=wasip1 GOARCH=wasm go test -exec "go run ./internal/wasmexec" \
 //	    -run '^$' -bench MicroPieces ./plugins/docker
 //
-// Set WASMEXEC_NOCHECK=1 to run without the protection, for comparison.
+// WASMEXEC_MODE picks how a call could be stopped: "wharf" (default: the
+// runtime's instrumented loop budget, host/runtime/preempt.go), "wazero"
+// (WithCloseOnContextDone) or "none" (no protection), for comparison.
 // Host functions that need a call in progress (input, output, wharf_http)
 // are not usable here: the benchmarks serve HTTP in-process.
 package main
@@ -41,7 +42,14 @@ func run(path string, args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(os.Getenv("WASMEXEC_NOCHECK") == "")
+	mode := os.Getenv("WASMEXEC_MODE")
+	if mode == "" || mode == "wharf" {
+		if wasm, err = runtime.Instrument(wasm); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(mode == "wazero")
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	defer rt.Close(ctx)
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)

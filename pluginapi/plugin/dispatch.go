@@ -25,6 +25,11 @@ func Dispatch(ctx context.Context, p Provider, op string, input []byte) (out []b
 	if err != nil {
 		return errorJSON(pluginapi.AsError(err))
 	}
+	if ae, ok := p.(AnswerEncoder); ok {
+		if b, ok := ae.EncodeAnswer(op, resp); ok {
+			return b
+		}
+	}
 	b, err := json.Marshal(resp)
 	if err != nil {
 		return errorJSON(pluginapi.Errorf(pluginapi.CodeInternal, "encode %s answer: %v", op, err))

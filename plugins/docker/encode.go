@@ -421,3 +421,6 @@ func encodeAnswer(resp any) (out []byte, ok bool) {
 	}
 	return nil, false
 }
+
+// EncodeAnswer implements plugin.AnswerEncoder with encodeAnswer.
+func (provider) EncodeAnswer(_ string, answer any) ([]byte, bool) { return encodeAnswer(answer) }
