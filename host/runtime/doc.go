@@ -73,10 +73,10 @@
 //
 // A call that traps, times out or runs out of memory leaves its instance in
 // a state nobody can trust: a Go plugin that panicked has already exited, a
-// timed-out module was closed by wazero (WithCloseOnContextDone compiles a
-// check into every loop, so a timeout interrupts even a tight loop; it
-// makes JSON-heavy plugin code about twice as slow, a price paid for never
-// losing an instance to a runaway call), a trapped one may hold half-written memory. Such an
+// timed-out one was stopped in the middle of its work (the runtime rewrites
+// every module so that its loops enter the host every few thousand
+// iterations, where a call past its deadline is ended; see preempt.go), a
+// trapped one may hold half-written memory. Such an
 // instance is closed and dropped, never pooled again; the next call gets a
 // fresh one, so one bad request never poisons the following ones. Each
 // instance writes its stderr to a small buffer of its own, which is how the

@@ -145,6 +145,9 @@ func (p *Plugin) compileCode() (*code, error) {
 		p.log.Info("plugin code stopped by wazero's own checks at its deadline (slower)", "plugin", p.label(), "reason", ierr)
 		bin = wasm
 	}
+	// wazero's disk cache key ignores WithCloseOnContextDone, so the same
+	// bytes must always get the same setting: instrumented bytes never need
+	// it, original bytes always have it.
 	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cache).WithCloseOnContextDone(!preempt)
 	rt, mod, err := p.newWazero(context.Background(), cfg, bin)
 	if err != nil {
