@@ -31,6 +31,8 @@ type serveOptions struct {
 	configFile string
 	demo       bool
 	logLevel   string
+	// debugListen, when set, serves Go's profiler (net/http/pprof).
+	debugListen string
 	// ready, when set (tests), receives the listening address.
 	ready func(addr string)
 }
@@ -90,6 +92,7 @@ Roles: viewer, operator, admin.`,
 	f.StringVar(&o.configFile, "config", "", "JSON config file: connections and tokens")
 	f.BoolVar(&o.demo, "demo", false, "start built-in platform emulators with demo services and connect to them")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this address; unauthenticated, so keep it on loopback")
 	return cmd
 }
 
@@ -146,6 +149,13 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
+	}
+	if o.debugListen != "" {
+		stop, err := serveDebug(o.debugListen, log)
+		if err != nil {
+			return fmt.Errorf("--debug-listen: %w", err)
+		}
+		defer stop()
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Followed log streams end when the host closes its followers.

@@ -106,7 +106,7 @@ func (p *Plugin) loadCode(ctx context.Context) (*code, error) {
 func (p *Plugin) compileFlight(f *flight) {
 	defer p.rt.compiling.Done()
 	start := time.Now()
-	c, err := p.compileCode()
+	c, compiled, err := p.compileCode()
 	p.codeMu.Lock()
 	p.flight = nil
 	if err == nil && p.closed {
@@ -120,41 +120,72 @@ func (p *Plugin) compileFlight(f *flight) {
 	if err == nil {
 		p.log.Debug("plugin code ready", "plugin", p.label(), "took", time.Since(start))
 	}
+	if compiled {
+		freeScratchMemory() // after close(f.done): callers do not wait for it
+	}
 }
 
 // compileCode reads the wasm file again, refusing it if it changed since
 // load (its describe would not be its own), and compiles it through the
-// compilation cache.
-func (p *Plugin) compileCode() (*code, error) {
+// compilation cache. compiled says the code was built now rather than read
+// from the cache: the compiler's scratch memory is then worth freeing.
+func (p *Plugin) compileCode() (_ *code, compiled bool, _ error) {
 	wasm, err := os.ReadFile(p.path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != p.digest {
-		return nil, fmt.Errorf("%s changed since the plugin was loaded; load it again", p.path)
+		return nil, false, fmt.Errorf("%s changed since the plugin was loaded; load it again", p.path)
 	}
 	cache, err := p.rt.newCache()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	bin, loops, ierr := instrument(wasm)
-	preempt := ierr == nil
-	if preempt {
-		p.log.Debug("plugin instrumented for preemption", "plugin", p.label(), "loops", loops)
-	} else {
-		p.log.Info("plugin code stopped by wazero's own checks at its deadline (slower)", "plugin", p.label(), "reason", ierr)
-		bin = wasm
-	}
+	bin, preempt, rewritten := p.preemptible(wasm)
 	// wazero's disk cache key ignores WithCloseOnContextDone, so the same
 	// bytes must always get the same setting: instrumented bytes never need
 	// it, original bytes always have it.
 	cfg := wazero.NewRuntimeConfig().WithCompilationCache(cache).WithCloseOnContextDone(!preempt)
 	rt, mod, err := p.newWazero(context.Background(), cfg, bin)
+	if err != nil && preempt && !rewritten {
+		// A damaged cache entry: rewrite from the original and try again.
+		p.log.Warn("ignoring a bad instrumented-code cache entry", "plugin", p.label(), "error", err)
+		_ = os.Remove(p.rt.instrumentedPath(p.digest))
+		bin, preempt, rewritten = p.preemptible(wasm)
+		cfg = cfg.WithCloseOnContextDone(!preempt)
+		rt, mod, err = p.newWazero(context.Background(), cfg, bin)
+	}
 	if err != nil {
 		_ = cache.Close(context.Background())
-		return nil, fmt.Errorf("compile: %v", err)
+		return nil, false, fmt.Errorf("compile: %v", err)
 	}
-	return &code{rt: rt, mod: mod, cache: cache}, nil
+	return &code{rt: rt, mod: mod, cache: cache}, rewritten, nil
+}
+
+// preemptible returns the bytes to compile: wasm instrumented for
+// preemption (preempt) or, for a module the rewrite does not support,
+// wasm itself. The rewrite of a Go plugin takes some 60 ms, so its result
+// is kept in the cache folder beside the machine code; rewritten says it
+// was done now, which also means the machine code is not cached yet.
+func (p *Plugin) preemptible(wasm []byte) (bin []byte, preempt, rewritten bool) {
+	path := p.rt.instrumentedPath(p.digest)
+	if path != "" {
+		if b, err := os.ReadFile(path); err == nil {
+			return b, true, false
+		}
+	}
+	bin, loops, err := instrument(wasm)
+	if err != nil {
+		p.log.Info("plugin code stopped by wazero's own checks at its deadline (slower)", "plugin", p.label(), "reason", err)
+		return wasm, false, true
+	}
+	p.log.Debug("plugin instrumented for preemption", "plugin", p.label(), "loops", loops)
+	if path != "" {
+		if err := writeFileAtomic(path, bin); err != nil {
+			p.log.Warn("cannot cache a plugin's instrumented code", "path", path, "error", err)
+		}
+	}
+	return bin, true, true
 }
 
 // releaseCode frees the machine code if no instance uses it; the next call

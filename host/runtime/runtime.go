@@ -204,7 +204,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 func (r *Runtime) Load(ctx context.Context, wasmPath string) (*Plugin, error) {
 	p, probed, err := r.load(ctx, wasmPath)
 	if probed {
-		freeProbeMemory()
+		freeScratchMemory()
 	}
 	if err != nil {
 		return nil, err
@@ -246,7 +246,7 @@ func (r *Runtime) LoadDir(ctx context.Context, dir string) ([]*Plugin, []error) 
 	}
 	wg.Wait()
 	if slices.Contains(probed, true) {
-		freeProbeMemory()
+		freeScratchMemory()
 	}
 
 	// Register in file order so that which duplicate wins does not depend
@@ -351,11 +351,13 @@ var namePattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // and single dashes between them, at most 63 characters.
 func validName(s string) bool { return len(s) <= 63 && namePattern.MatchString(s) }
 
-// freeProbeMemory gives the memory of finished probes back to the system
-// at once. The interpreter builds some 150 MB of short-lived structures for
-// a Go plugin; without this a host that just started cold would keep that
-// much resident until Go's background scavenger got to it, minutes later.
-func freeProbeMemory() { debug.FreeOSMemory() }
+// freeScratchMemory gives the memory of finished probes and compilations
+// back to the system at once. The interpreter builds some 150 MB of
+// short-lived structures for a Go plugin, and the optimising compiler about
+// as much; without this a host that just started cold would keep that much
+// resident until Go's background scavenger got to it, minutes later
+// (figure 6 of BENCHMARKS.md measured 330–390 MB instead of ~200 MB).
+func freeScratchMemory() { debug.FreeOSMemory() }
 
 // load checks one plugin without registering it: its describe answer comes
 // from the cache or from running it (probed is then true).
@@ -497,6 +499,19 @@ func (r *Runtime) describePath(digest string, memLimit uint64) string {
 		return ""
 	}
 	return filepath.Join(r.cfg.CacheDir, "wharf-describe", fmt.Sprintf("%s-%d.json", digest, memLimit/wasmPageSize))
+}
+
+// instrumentVersion changes whenever the preemption rewrite changes its
+// output, so that older rewrites are ignored.
+const instrumentVersion = 1
+
+// instrumentedPath is where the wasm with this digest, instrumented for
+// preemption (see preempt.go), is kept; "" without a cache folder.
+func (r *Runtime) instrumentedPath(digest string) string {
+	if r.cfg.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(r.cfg.CacheDir, "wharf-preempt", fmt.Sprintf("%s-v%d.wasm", digest, instrumentVersion))
 }
 
 // cachedDescribe returns the record of an earlier load of the same bytes.

@@ -75,6 +75,9 @@ func (e *Env) StartProc(ctx context.Context, o ProcOptions) (*Proc, error) {
 		}
 		args = append(args, "--config", file)
 	}
+	if extra := os.Getenv("WHARF_BENCH_SERVE_ARGS"); extra != "" {
+		args = append(args, strings.Fields(extra)...)
+	}
 	p := &Proc{URL: "http://" + addr, DataDir: o.DataDir, stderr: new(bytes.Buffer)}
 	p.Cmd = exec.Command(bin, args...)
 	p.Cmd.Stderr = p.stderr
@@ -112,6 +115,34 @@ func (e *Env) StartProc(ctx context.Context, o ProcOptions) (*Proc, error) {
 			return nil, fmt.Errorf("wharf did not answer within a minute\n%s", p.stderr)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// WaitCompiled waits until the host's background compiler has stored the
+// machine code of n plugins in the compilation cache of its data folder.
+func (p *Proc) WaitCompiled(ctx context.Context, n int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		// wazero keeps one file per compiled module in its versioned
+		// folder, written as *.tmp and renamed when complete.
+		files, _ := filepath.Glob(filepath.Join(p.DataDir, "cache", "wazero-*", "*"))
+		done := 0
+		for _, f := range files {
+			if !strings.HasSuffix(f, ".tmp") {
+				done++
+			}
+		}
+		if done >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d plugins compiled after %v", done, n, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
