@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -237,6 +240,13 @@ func TestServe(t *testing.T) {
 	os.WriteFile(cfgFile, b, 0o600)
 	data := filepath.Join(t.TempDir(), "data")
 
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugAddr := ln.Addr().String()
+	ln.Close()
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addr := make(chan string, 1)
@@ -244,7 +254,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- a.serve(ctx, &serveOptions{listen: "127.0.0.1:0", dataDir: data, pluginsDir: plugins, configFile: cfgFile,
-			logLevel: "warn", ready: func(s string) { addr <- s }})
+			logLevel: "warn", debugListen: debugAddr, ready: func(s string) { addr <- s }})
 	}()
 	var server string
 	select {
@@ -273,6 +283,11 @@ func TestServe(t *testing.T) {
 	if out, err := cli("op-token", "conn", "test", "cfg"); err != nil {
 		t.Fatalf("conn test: %v %s", err, out)
 	}
+	// The profiler answers on its own address only.
+	if body := httpGet(t, "http://"+debugAddr+"/debug/pprof/heap?debug=1", http.StatusOK); !strings.Contains(body, "runtime.MemStats") {
+		t.Fatalf("profiler heap page: %.200s", body)
+	}
+	httpGet(t, server+"/debug/pprof/heap?debug=1", http.StatusNotFound)
 	for _, f := range []string{"wharf.db", "connections.key"} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Fatalf("data folder: %v", err)
@@ -294,4 +309,19 @@ func TestServe(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tokenz") {
 		t.Fatalf("unknown config field: %v", err)
 	}
+}
+
+// httpGet fetches url, failing t unless the status is want.
+func httpGet(t *testing.T, url string, want int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("GET %s: %s, want %d", url, resp.Status, want)
+	}
+	return string(b)
 }
