@@ -44,7 +44,7 @@ type DescribeResponse struct {
 	Name string `json:"name"`
 	// Version is the plugin's own version (semver recommended).
 	Version string `json:"version"`
-	// ABIVersion is the pluginapi version the plugin was built for ("1.0").
+	// ABIVersion is the pluginapi version the plugin was built for ("1.1").
 	ABIVersion string `json:"abi_version"`
 	// Title is a human name ("Docker Swarm").
 	Title       string `json:"title"`

@@ -13,6 +13,23 @@ package pluginapi
 // HTTPFunction is the name of the host function.
 const HTTPFunction = "wharf_http"
 
+// Since ABI 1.1 the same module also offers bulk copies between the extism
+// memory and the plugin's own linear memory, one host call per block
+// instead of one per 8 bytes:
+//
+//	wharf_load  (block_offset u64, dst_ptr u32, length u32)  extism -> linear
+//	wharf_store (block_offset u64, src_ptr u32, length u32)  linear -> extism
+//
+// Both trap when a range lies outside either memory.
+const (
+	LoadFunction  = "wharf_load"
+	StoreFunction = "wharf_store"
+)
+
+// AnswerBodyBlock is the HTTPRequest.AnswerBody value that asks for the
+// response body in a block of its own (ABI 1.1).
+const AnswerBodyBlock = "block"
+
 // HTTPRequest is what a plugin asks the host to send.
 type HTTPRequest struct {
 	Method string `json:"method"`
@@ -26,6 +43,14 @@ type HTTPRequest struct {
 	Query   map[string][]string `json:"query,omitempty"`
 	Headers map[string]string   `json:"headers,omitempty"`
 	Body    []byte              `json:"body,omitempty"`
+	// BodyBlock (ABI 1.1), instead of Body, is the offset of an extism
+	// memory block holding the raw body: no base64. The plugin frees it
+	// after the call.
+	BodyBlock uint64 `json:"body_block,omitempty"`
+	// AnswerBody "block" (ABI 1.1) asks for the response body raw, in a
+	// block of its own named by HTTPResponse.BodyBlock, instead of base64
+	// in Body.
+	AnswerBody string `json:"answer_body,omitempty"`
 	// Auth asks the host to add credentials from the connection's secrets.
 	Auth *Auth `json:"auth,omitempty"`
 	// TimeoutMS is the plugin's wish; the host may lower it.
@@ -67,11 +92,15 @@ type Auth struct {
 // received (blocked host, connection refused, timeout) and the other fields
 // are empty; an HTTP error status is not an Error.
 type HTTPResponse struct {
-	Status    int                 `json:"status,omitempty"`
-	Headers   map[string][]string `json:"headers,omitempty"`
-	Body      []byte              `json:"body,omitempty"`
-	Truncated bool                `json:"truncated,omitempty"`
-	Error     *Error              `json:"error,omitempty"`
+	Status  int                 `json:"status,omitempty"`
+	Headers map[string][]string `json:"headers,omitempty"`
+	Body    []byte              `json:"body,omitempty"`
+	// BodyBlock (ABI 1.1) is the offset of the block holding the raw body
+	// when the request asked for it with AnswerBody "block" and there is
+	// a body; the plugin frees it.
+	BodyBlock uint64 `json:"body_block,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	Error     *Error `json:"error,omitempty"`
 }
 
 // Header returns the first value of a response header, case-insensitively.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wharfhq/wharf/pluginapi"
 )
 
 // Host modules a plugin may import functions from, besides WASI.
@@ -275,6 +277,16 @@ func instantiateHostModules(ctx context.Context, rt wazero.Runtime) error {
 			stateOf(ctx).wharfHTTP(stack)
 		}), vt(i64), vt(i64)).
 		Export(httpFunctionName)
+	user.NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+			stateOf(ctx).wharfLoad(mod, stack)
+		}), vt(i64, i32, i32), nil).
+		Export(pluginapi.LoadFunction)
+	user.NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+			stateOf(ctx).wharfStore(mod, stack)
+		}), vt(i64, i32, i32), nil).
+		Export(pluginapi.StoreFunction)
 	if _, err := user.Instantiate(ctx); err != nil {
 		return fmt.Errorf("host module %s: %w", userModule, err)
 	}

@@ -96,13 +96,19 @@ func TestBlockMemory(t *testing.T) {
 // pooled instance.
 func callExport(t *testing.T, p *Plugin, name, input string) ([]byte, error) {
 	t.Helper()
+	return callExportHTTP(t, p, name, input, nil)
+}
+
+// callExportHTTP is callExport with an HTTP handler for wharf_http.
+func callExportHTTP(t *testing.T, p *Plugin, name, input string, http HTTPHandler) ([]byte, error) {
+	t.Helper()
 	inst, err := p.pool.acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep := false
 	defer func() { p.pool.release(inst, keep) }()
-	return p.run(context.Background(), inst, name, []byte(input), nil, &keep)
+	return p.run(context.Background(), inst, name, []byte(input), http, &keep)
 }
 
 // callReport calls an export of the abi plugin and decodes its report.
@@ -151,6 +157,63 @@ func TestABIInput(t *testing.T) {
 	// No input at all is a length of 0, not a failure.
 	if got := callReport(t, p, "input", ""); got["length"] != 0.0 || got["input"] != "" {
 		t.Errorf("empty input reported %v", got)
+	}
+}
+
+// TestABIBulkCopies: wharf_load and wharf_store (ABI 1.1) move whole
+// ranges between the extism memory and the plugin's own memory.
+func TestABIBulkCopies(t *testing.T) {
+	r := newRuntime(t, Config{})
+	p := load(t, r, "abi")
+	for _, in := range []string{"", "a", "seven b", strings.Repeat("0123456789", 3000)} {
+		wantReport(t, "bulk", callReport(t, p, "bulk", in), map[string]any{"loaded": in, "stored": in})
+	}
+}
+
+// TestHTTPBodyBlocks: a request body in a block reaches the handler, and an
+// answer body asked for raw comes back in a block instead of base64.
+func TestHTTPBodyBlocks(t *testing.T) {
+	r := newRuntime(t, Config{})
+	p := load(t, r, "abi")
+	var got []byte
+	echo := handlerFunc(func(_ context.Context, req *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
+		got = req.Body
+		if req.BodyBlock != 0 || req.AnswerBody != "" {
+			return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "handler saw the block fields")}
+		}
+		return &pluginapi.HTTPResponse{Status: 201, Body: []byte(strings.ToUpper(string(req.Body)))}
+	})
+	body := `{"name":"web"}` + strings.Repeat("x", 5000)
+	out, err := callExportHTTP(t, p, "httpblock", body, echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	wantReport(t, "httpblock", rep, map[string]any{"status": 201.0, "body": strings.ToUpper(body), "body_field": "",
+		"answer_has_body_block": true, "answer_has_body": false})
+	if string(got) != body {
+		t.Errorf("handler got a body of %d bytes, want the %d sent", len(got), len(body))
+	}
+
+	// Mistakes in the new fields are answered, never trapped.
+	p2 := load(t, r, "good")
+	for _, tt := range []struct{ input, field string }{
+		{`{"url":"https://example.com/x","body_block":123456}`, "body_block"},
+		{`{"url":"https://example.com/x","body":"aGk=","body_block":8}`, "body_block"},
+		{`{"url":"https://example.com/x","answer_body":"base64"}`, "answer_body"},
+	} {
+		raw, _ := json.Marshal(map[string]string{"raw": tt.input}) // sent to wharf_http as is
+		out, err := p2.Call(context.Background(), pluginapi.OpInvoke, raw, echo)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.input, err)
+		}
+		var resp pluginapi.HTTPResponse
+		if err := json.Unmarshal(out, &resp); err != nil || resp.Error == nil || resp.Error.Code != pluginapi.CodeInvalid || resp.Error.Field != tt.field {
+			t.Errorf("%s answered %s, want invalid %s", tt.input, out, tt.field)
+		}
 	}
 }
 
@@ -270,6 +333,8 @@ func TestABITraps(t *testing.T) {
 		{"extismhttp", "http_request is not available", false},
 		{"outofbounds", "outside the extism memory", false},
 		{"badoutput", "outside its memory", true},
+		{"bulkoutofbounds", "wharf_load: offset 1099511627776 is outside the extism memory", false},
+		{"bulkbadptr", "wharf_store: 16 bytes at 4294967280 are outside the plugin's memory", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.export, func(t *testing.T) {

@@ -392,7 +392,7 @@ func TestRefusedPlugins(t *testing.T) {
 		plugin string
 		parts  []string
 	}{
-		{"badabi", []string{"badabi.wasm", `"badabi"`, "ABI 2.0", "ABI 1.0"}},
+		{"badabi", []string{"badabi.wasm", `"badabi"`, "ABI 2.0", "ABI " + pluginapi.ABIVersion}},
 		{"missingops", []string{"missingops.wasm", `"missingops"`, "does not export", "logs"}},
 	}
 	for _, tt := range tests {

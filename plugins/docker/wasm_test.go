@@ -1,62 +1,28 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
-	extism "github.com/extism/go-sdk"
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
-	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/plugins/internal/plugintest"
 )
 
-// TestWasm builds the plugin to wasm, loads it with the Extism SDK (the
-// host's runtime), serves wharf_http from a test host function and runs
-// describe, create, get and logs through the wasm exports.
+// TestWasm builds the plugin to wasm, loads it with the host's runtime,
+// serves wharf_http from the test's doer and runs describe, create, get
+// and logs through the wasm exports.
 func TestWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("wasm build and compile take a few seconds")
 	}
-	path := wasmbuild.Build(t, "./plugins/docker")
 	h := newHarness(t, dockeremu.Options{})
 
-	hf := extism.NewHostFunctionWithStack(pluginapi.HTTPFunction, func(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
-		in, err := p.ReadBytes(stack[0])
-		var resp *pluginapi.HTTPResponse
-		var req pluginapi.HTTPRequest
-		if err == nil {
-			err = json.Unmarshal(in, &req)
-		}
-		if err != nil {
-			resp = &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "bad request: %v", err)}
-		} else {
-			resp = h.doer.Do(&req)
-		}
-		out, _ := json.Marshal(resp)
-		off, err := p.WriteBytes(out)
-		if err != nil {
-			t.Errorf("write answer: %v", err)
-		}
-		stack[0] = off
-	}, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
-	hf.SetNamespace("extism:host/user")
-
-	ctx := context.Background()
-	pl, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmFile{Path: path}}},
-		extism.PluginConfig{EnableWasi: true}, []extism.HostFunction{hf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.Close(ctx)
+	w := plugintest.LoadWasm(t, "./plugins/docker")
 	call := func(op string, req any, out any) {
 		t.Helper()
-		in, _ := json.Marshal(req)
-		_, raw, err := pl.Call(op, in)
-		if err != nil {
-			t.Fatalf("%s: %v", op, err)
-		}
+		raw := w.Call(t, h.doer, op, req)
 		var r pluginapi.Response
 		if err := json.Unmarshal(raw, &r); err != nil || r.Error != nil {
 			t.Fatalf("%s: %s %v", op, raw, err)

@@ -10,6 +10,8 @@ package main
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"github.com/extism/go-pdk"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -210,5 +212,78 @@ func badoutput() int32 {
 
 //go:wasmimport extism:host/env output_set
 func setOutput(uint64, uint64)
+
+//go:wasmimport extism:host/user wharf_load
+func wharfLoad(block uint64, dst unsafe.Pointer, n uint32)
+
+//go:wasmimport extism:host/user wharf_store
+func wharfStore(block uint64, src unsafe.Pointer, n uint32)
+
+// wharfStoreAt is wharf_store with the source as a plain address.
+//
+//go:wasmimport extism:host/user wharf_store
+func wharfStoreAt(block uint64, src uint32, n uint32)
+
+//go:wasmimport extism:host/user wharf_http
+func wharfHTTP(uint64) uint64
+
+// bulk copies its input out of the input block with one wharf_load, into
+// a new block with one wharf_store, and reads that back word by word.
+//
+//go:wasmexport bulk
+func bulk() int32 {
+	n := inputLength()
+	in := make([]byte, n+1) // never empty, so &in[0] exists
+	wharfLoad(inputOffset(), unsafe.Pointer(&in[0]), uint32(n))
+	in = in[:n]
+	blk := alloc(n + 1)
+	wharfStore(blk, unsafe.Pointer(&append(in, 0)[0]), uint32(n))
+	back := make([]byte, n)
+	for i := range back {
+		back[i] = byte(loadU8(blk + uint64(i)))
+	}
+	return report("loaded", string(in), "stored", string(back))
+}
+
+// bulkoutofbounds loads from far outside the Extism memory: it traps.
+//
+//go:wasmexport bulkoutofbounds
+func bulkoutofbounds() int32 {
+	var b [8]byte
+	wharfLoad(1<<40, unsafe.Pointer(&b[0]), 8)
+	return report("b", b[0])
+}
+
+// bulkbadptr stores from past the end of the plugin's own memory: it traps.
+//
+//go:wasmexport bulkbadptr
+func bulkbadptr() int32 {
+	blk := alloc(16)
+	wharfStoreAt(blk, 0xFFFFFFF0, 16)
+	return report("blk", blk)
+}
+
+// httpblock sends its input as a raw body block through wharf_http and
+// asks for the answer's body raw too.
+//
+//go:wasmexport httpblock
+func httpblock() int32 {
+	body := pdk.Input()
+	blk := alloc(uint64(len(body)))
+	wharfStore(blk, unsafe.Pointer(&body[0]), uint32(len(body)))
+	req, _ := json.Marshal(pluginapi.HTTPRequest{Method: "POST", URL: "https://example.com/echo", BodyBlock: blk, AnswerBody: pluginapi.AnswerBodyBlock})
+	reqMem := pdk.AllocateBytes(req)
+	ans := wharfHTTP(reqMem.Offset())
+	ansMem := pdk.FindMemory(ans)
+	raw := ansMem.ReadBytes()
+	var resp pluginapi.HTTPResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		panic(err)
+	}
+	got := make([]byte, length(resp.BodyBlock)+1)
+	wharfLoad(resp.BodyBlock, unsafe.Pointer(&got[0]), uint32(len(got)-1))
+	return report("status", resp.Status, "body", string(got[:len(got)-1]), "body_field", string(resp.Body),
+		"answer_has_body_block", strings.Contains(string(raw), `"body_block":`), "answer_has_body", strings.Contains(string(raw), `"body":`))
+}
 
 func main() {}

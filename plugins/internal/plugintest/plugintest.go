@@ -1,6 +1,6 @@
 // Package plugintest helps test the Peak, ABEJA and TenxCloud plugins: a
 // Doer that adds credentials the way the host does, a typed Dispatch
-// wrapper, a wasm runner with a forwarding wharf_http host function, and
+// wrapper, a wasm runner (the host's runtime) forwarding wharf_http to a Doer, and
 // checks of the describe answer and of testdata/conformance.json.
 package plugintest
 
@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
@@ -140,63 +140,47 @@ func Decode[Resp any](t testing.TB, out []byte) (*Resp, *pluginapi.Error) {
 	return resp, nil
 }
 
-// Wasm is a plugin built to wasm and loaded with extism, its wharf_http
-// host function forwarding to a Doer.
+// Wasm is a plugin built to wasm and loaded by the host's runtime, its
+// wharf_http requests forwarded to a Doer.
 type Wasm struct {
-	plugin *extism.Plugin
-	doer   plugin.Doer
-	mu     sync.Mutex
+	plugin *runtime.Plugin
 }
 
 // LoadWasm builds the plugin package pkg (e.g. "./plugins/peak") and loads it.
 func LoadWasm(t testing.TB, pkg string) *Wasm {
 	t.Helper()
 	path := wasmbuild.Build(t, pkg)
-	w := &Wasm{}
-	hf := extism.NewHostFunctionWithStack(pluginapi.HTTPFunction, func(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
-		in, err := p.ReadBytes(stack[0])
-		resp := &pluginapi.HTTPResponse{}
-		req := new(pluginapi.HTTPRequest)
-		switch {
-		case err != nil:
-			resp.Error = pluginapi.Errorf(pluginapi.CodeInternal, "read request: %v", err)
-		case json.Unmarshal(in, req) != nil:
-			resp.Error = pluginapi.Errorf(pluginapi.CodeInternal, "bad request JSON")
-		case w.doer == nil:
-			resp.Error = pluginapi.Errorf(pluginapi.CodeInternal, "no doer")
-		default:
-			resp = w.doer.Do(req)
-		}
-		out, _ := json.Marshal(resp)
-		off, err := p.WriteBytes(out)
-		if err != nil {
-			panic(err)
-		}
-		stack[0] = off
-	}, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR})
-	hf.SetNamespace("extism:host/user")
 	ctx := context.Background()
-	p, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmFile{Path: path}}},
-		extism.PluginConfig{EnableWasi: true}, []extism.HostFunction{hf})
+	r, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(ctx) })
+	p, err := r.Load(ctx, path)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
-	t.Cleanup(func() { p.Close(ctx) })
-	w.plugin = p
-	return w
+	return &Wasm{plugin: p}
+}
+
+// doerHandler lets a Doer serve a plugin's wharf_http.
+type doerHandler struct{ d plugin.Doer }
+
+func (h doerHandler) Do(_ context.Context, req *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
+	if h.d == nil {
+		return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "no doer")}
+	}
+	return h.d.Do(req)
 }
 
 // Call runs an export with the JSON of req, sending HTTP through d.
 func (w *Wasm) Call(t testing.TB, d plugin.Doer, op string, req any) []byte {
 	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.doer = d
 	in, err := json.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, out, err := w.plugin.Call(op, in)
+	out, err := w.plugin.Call(context.Background(), op, in, doerHandler{d})
 	if err != nil {
 		t.Fatalf("wasm call %s: %v", op, err)
 	}
