@@ -39,7 +39,9 @@
 // loaded with a fresh describe is then compiled in the background, one at
 // a time, to fill the disk cache, and its code freed again unless a call
 // is using it. The file is read again for compiling and refused if its
-// sha256 is no longer the one loaded.
+// sha256 is no longer the one loaded. The module as rewritten for
+// preemption (preempt.go) is kept in the cache folder too, and the memory
+// a real compilation used is given back to the system at once.
 //
 // # The Extism host ABI
 //
@@ -57,6 +59,9 @@
 // outside the memory trap). An instance's language runtime is initialised
 // once, when it is created (_initialize of a WASI reactor such as a Go
 // c-shared module), and its exported functions are looked up once.
+// Beside wharf_http, module "extism:host/user" offers wharf_load and
+// wharf_store (ABI 1.1): one host call copies a whole block between the
+// Extism memory and the plugin's own, where the PDKs take one per 8 bytes.
 // A plugin that reports failure with Extism's error_set gets that message
 // as the call's internal error; its instance is kept, as nothing trapped.
 //
