@@ -35,8 +35,7 @@ func (s *callState) wharfHTTP(stack []uint64) {
 			c.Body = nil
 			resp = &c
 		} else {
-			resp = &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal,
-				"http answer of %d bytes does not fit in plugin memory", len(resp.Body))}
+			resp = answerTooBig(len(resp.Body))
 		}
 	}
 	b, err := json.Marshal(resp)
@@ -47,8 +46,7 @@ func (s *callState) wharfHTTP(stack []uint64) {
 	if off == 0 {
 		// The answer does not fit in the plugin's memory limit: say so
 		// in a short answer instead.
-		small, _ := json.Marshal(&pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal,
-			"http answer of %d bytes does not fit in plugin memory", len(b))})
+		small, _ := json.Marshal(answerTooBig(len(b)))
 		if off = s.mem.write(small); off == 0 {
 			// Not even that fits: the instance is unusable, so trap;
 			// the host discards it.
@@ -56,6 +54,12 @@ func (s *callState) wharfHTTP(stack []uint64) {
 		}
 	}
 	stack[0] = off
+}
+
+// answerTooBig is the answer given instead of n bytes that do not fit in
+// the plugin's memory limit.
+func answerTooBig(n int) *pluginapi.HTTPResponse {
+	return &pluginapi.HTTPResponse{Error: pluginapi.Errorf(pluginapi.CodeInternal, "http answer of %d bytes does not fit in plugin memory", n)}
 }
 
 // serveHTTP decodes the plugin's request and asks the call's handler;
