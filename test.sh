@@ -37,6 +37,7 @@ else
   echo "test.sh: WARNING: no chromium: the browser tests will be SKIPPED" >&2
 fi
 
+scripts/check-no-binaries.sh
 unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '_templ.go$') || true)
 if [ -n "$unformatted" ]; then
   echo "test.sh: gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
