@@ -218,3 +218,71 @@ func TestNoOpUpdateChangesNothing(t *testing.T) {
 		t.Errorf("scale to the same count moved the version %d -> %d", v, now)
 	}
 }
+
+// TestUpdatePassesUnknownMembersThrough: members no engine type knows yet
+// (a later engine's fields) go back byte for byte, at every level.
+func TestUpdatePassesUnknownMembersThrough(t *testing.T) {
+	raw := []byte(`{"ID":"abc","Version":{"Index":7},"Spec":{"Name":"demo","Future":{"a":[1,2.50,"\u003c"]},` +
+		`"Labels":{"x":"y"},"TaskTemplate":{"ContainerSpec":{"Image":"nginx:1.27","Env":["B=2","A=1"],"Shiny":"new \"quoted\""},` +
+		`"Networks":[{"Target":"front","Aliases":["web"],"Later":true}]},"Mode":{"Replicated":{"Replicas":2,"Extra":0}}}}`)
+	stored, err := decodeService(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDefaults := func() (swarm.ServiceSpec, error) { return stored.Spec, nil }
+	base := specFromSwarm(stored.Spec)
+
+	// The spec read back, unchanged (env in another order): nothing to post.
+	if _, changed, err := planUpdate(&base, stored, raw, noDefaults); err != nil || changed {
+		t.Fatalf("unchanged spec: changed %v, %v", changed, err)
+	}
+
+	s := base
+	s.Labels = map[string]string{"x": "y", "patched": "1"}
+	replicas := 3
+	s.Replicas = &replicas
+	s.Networks = []string{"front", "back"}
+	body, changed, err := planUpdate(&s, stored, raw, noDefaults)
+	if err != nil || !changed {
+		t.Fatalf("changed %v, %v", changed, err)
+	}
+	for _, keep := range []string{`"Future":{"a":[1,2.50,"\u003c"]}`, `"Shiny":"new \"quoted\""`, `"Env":["B=2","A=1"]`,
+		`{"Target":"front","Aliases":["web"],"Later":true},{"Target":"back"}`, `"Replicated":{"Replicas":3,"Extra":0}`,
+		`"Labels":{"patched":"1","x":"y"}`} {
+		if !bytes.Contains(body, []byte(keep)) {
+			t.Errorf("posted spec lacks %s:\n%s", keep, body)
+		}
+	}
+	var back swarm.ServiceSpec
+	if err := json.Unmarshal(body, &back); err != nil {
+		t.Fatalf("posted spec is not JSON: %v\n%s", err, body)
+	}
+}
+
+// TestUpdateDefaultsViewIsNoChange: the spec a get shows has the engine's
+// defaults filled in; sending it back must not write them into the stored
+// spec (the real engine would then restart every task).
+func TestUpdateDefaultsViewIsNoChange(t *testing.T) {
+	h := newHarness(t, dockeremu.Options{})
+	svc := h.create(`{"name":"bare","image":"x:1"}`)
+	got := h.get(svc.ID)
+	if sp := specOf(t, got); sp.RestartPolicy == nil || sp.UpdateConfig == nil {
+		t.Fatalf("the get should show the engine's defaults: %s", got.Spec)
+	}
+	before := h.inspect(svc.ID)
+	var sp map[string]any
+	_ = json.Unmarshal(got.Spec, &sp)
+	sp["labels"] = map[string]any{"team": "a"}
+	b, _ := json.Marshal(sp)
+	h.mustCall(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: b, Version: got.Version}, nil)
+	after := h.inspect(svc.ID)
+	if after.Spec.Labels["team"] != "a" {
+		t.Fatalf("labels %v", after.Spec.Labels)
+	}
+	if a, b := jsonOf(after.Spec.TaskTemplate), jsonOf(before.Spec.TaskTemplate); !bytes.Equal(a, b) {
+		t.Errorf("the task template changed:\n%s\n%s", b, a)
+	}
+	if after.Spec.UpdateConfig != nil || after.Spec.RollbackConfig != nil || after.Spec.EndpointSpec != nil {
+		t.Errorf("defaults written back: %+v %+v %+v", after.Spec.UpdateConfig, after.Spec.RollbackConfig, after.Spec.EndpointSpec)
+	}
+}
