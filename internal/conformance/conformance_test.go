@@ -43,7 +43,9 @@ func TestConformance(t *testing.T) {
 		native func(cfg map[string]any) *Native
 	}{
 		{"docker", dockeremu.New(dockeremu.Options{StartDelay: 150 * time.Millisecond, LogEvery: 100 * time.Millisecond}),
-			func(cfg map[string]any) *Native { return dockerNative(strings.Replace(str(cfg, "host"), "tcp://", "http://", 1)) }},
+			func(cfg map[string]any) *Native {
+				return dockerNative(strings.Replace(str(cfg, "host"), "tcp://", "http://", 1))
+			}},
 		{"ecs", ecsemu.New(ecsemu.Options{TaskStart: 100 * time.Millisecond, DrainTime: 200 * time.Millisecond, LogInterval: 100 * time.Millisecond}), ecsNative},
 		{"peak", peakemu.New(peakemu.Options{Creating: 100 * time.Millisecond, Deploying: 150 * time.Millisecond, Deleting: 100 * time.Millisecond}), peakNative},
 		{"abeja", abejaemu.New(abejaemu.Options{InProgress: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond}), abejaNative},

@@ -142,8 +142,10 @@ func abejaNative(cfg map[string]any) *Native {
 	r := restNative{base: str(cfg, "endpoint") + "/organizations/" + str(cfg, "organization_id") + "/deployments/" + str(cfg, "deployment_id") + "/services",
 		headers: map[string]string{"Authorization": "Bearer " + str(cfg, "token")}}
 	return &Native{
-		Create: func(t testing.TB, _ string, body []byte) string { return field(t, r.do(t, "POST", "", body), "service_id") },
-		Read:   func(t testing.TB, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
+		Create: func(t testing.TB, _ string, body []byte) string {
+			return field(t, r.do(t, "POST", "", body), "service_id")
+		},
+		Read: func(t testing.TB, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
 	}
 }
 
