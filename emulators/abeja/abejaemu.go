@@ -398,6 +398,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			sv.models["alias"] = id
+		case "record_channel_id":
+			// Not in abeja-sdk's create_service; the platform shows it on a
+			// service. Accepted here so that a test can give a service a
+			// setting Wharf does not model.
+			if json.Unmarshal(raw, &sv.recordChannelID) != nil {
+				badField(w, k, "record_channel_id must be a string")
+				return
+			}
 		case "instance_number", "min_instance_number", "max_instance_number", "enable_autoscale", "environment":
 		default:
 			badField(w, k, "unknown parameter "+k)
@@ -434,7 +442,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sv := s.lookup(w, r); sv != nil {
-		writeJSON(w, 200, s.view(sv, s.opts.Now(), false))
+		writeJSON(w, 200, s.view(sv, s.opts.Now(), true)) // one service: the whole object, as update answers it
 	}
 }
 

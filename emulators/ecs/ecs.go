@@ -35,9 +35,19 @@ type loadBalancer struct {
 }
 
 type deploymentConfiguration struct {
-	DeploymentCircuitBreaker *circuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
-	MaximumPercent           *int            `json:"maximumPercent,omitempty"`
-	MinimumHealthyPercent    *int            `json:"minimumHealthyPercent,omitempty"`
+	DeploymentCircuitBreaker *circuitBreaker   `json:"deploymentCircuitBreaker,omitempty"`
+	MaximumPercent           *int              `json:"maximumPercent,omitempty"`
+	MinimumHealthyPercent    *int              `json:"minimumHealthyPercent,omitempty"`
+	Alarms                   *deploymentAlarms `json:"alarms,omitempty"`
+}
+
+// deploymentAlarms are CloudWatch alarms that stop (and may roll back) a
+// deployment. Like every member of deploymentConfiguration, an update
+// that leaves them out keeps them.
+type deploymentAlarms struct {
+	AlarmNames []string `json:"alarmNames"`
+	Enable     bool     `json:"enable"`
+	Rollback   bool     `json:"rollback"`
 }
 
 type circuitBreaker struct {
@@ -94,6 +104,36 @@ type createServiceInput struct {
 	Tags                    []tag                    `json:"tags"`
 	EnableExecuteCommand    bool                     `json:"enableExecuteCommand"`
 	ClientToken             string                   `json:"clientToken"`
+	serviceSettings
+}
+
+// serviceSettings are service members that CreateService and UpdateService
+// both take and that nothing else in the emulator uses; an update that
+// leaves one out keeps it, as ECS does.
+type serviceSettings struct {
+	HealthCheckGracePeriodSeconds *int    `json:"healthCheckGracePeriodSeconds,omitempty"`
+	PropagateTags                 *string `json:"propagateTags,omitempty"`
+	EnableECSManagedTags          *bool   `json:"enableECSManagedTags,omitempty"`
+}
+
+// merge applies the members set in in onto s.
+func (s *serviceSettings) merge(in serviceSettings) *apiError {
+	if p := in.PropagateTags; p != nil && *p != "NONE" && *p != "SERVICE" && *p != "TASK_DEFINITION" {
+		return invalidParam("propagateTags must be one of NONE, SERVICE, TASK_DEFINITION.")
+	}
+	if g := in.HealthCheckGracePeriodSeconds; g != nil && (*g < 0 || *g > 2147483647) {
+		return invalidParam("healthCheckGracePeriodSeconds is out of range.")
+	}
+	if in.HealthCheckGracePeriodSeconds != nil {
+		s.HealthCheckGracePeriodSeconds = in.HealthCheckGracePeriodSeconds
+	}
+	if in.PropagateTags != nil {
+		s.PropagateTags = in.PropagateTags
+	}
+	if in.EnableECSManagedTags != nil {
+		s.EnableECSManagedTags = in.EnableECSManagedTags
+	}
+	return nil
 }
 
 func (s *Server) opCreateService(in *createServiceInput, now time.Time) (any, *apiError) {
@@ -165,6 +205,10 @@ func (s *Server) createService(in *createServiceInput, now time.Time) (*service,
 	if err != nil {
 		return nil, err
 	}
+	var settings serviceSettings
+	if err := settings.merge(in.serviceSettings); err != nil {
+		return nil, err
+	}
 	key := cluster + "/" + in.ServiceName
 	if old := s.services[key]; old != nil {
 		switch old.status {
@@ -178,7 +222,7 @@ func (s *Server) createService(in *createServiceInput, now time.Time) (*service,
 		arn: s.arn("service/" + cluster + "/" + in.ServiceName), name: in.ServiceName, cluster: cluster, status: "ACTIVE",
 		desired: desired, launchType: in.LaunchType, schedulingStrategy: in.SchedulingStrategy,
 		netConf: in.NetworkConfiguration, loadBalancers: in.LoadBalancers, deployConf: dc,
-		tags: in.Tags, enableExecuteCommand: in.EnableExecuteCommand, createdAt: now,
+		tags: in.Tags, enableExecuteCommand: in.EnableExecuteCommand, createdAt: now, settings: settings,
 	}
 	s.services[key] = svc
 	s.startServiceDeployment(svc, td, desired, now)
@@ -196,6 +240,9 @@ func mergeDeployConf(cur deploymentConfiguration, in *deploymentConfiguration, s
 		}
 		if in.MinimumHealthyPercent != nil {
 			cur.MinimumHealthyPercent = in.MinimumHealthyPercent
+		}
+		if in.Alarms != nil {
+			cur.Alarms = in.Alarms
 		}
 	}
 	maxP, minP := 200, 100
@@ -308,6 +355,7 @@ type serviceOutput struct {
 	EnableECSManagedTags    bool                    `json:"enableECSManagedTags"`
 	PropagateTags           string                  `json:"propagateTags"`
 	EnableExecuteCommand    bool                    `json:"enableExecuteCommand"`
+	HealthCheckGracePeriod  *int                    `json:"healthCheckGracePeriodSeconds,omitempty"`
 }
 
 type deploymentOutput struct {
@@ -337,6 +385,13 @@ func (s *Server) serviceOut(svc *service, now time.Time, withTags bool) serviceO
 		SchedulingStrategy: svc.schedulingStrategy, DeploymentController: map[string]string{"type": "ECS"},
 		CreatedBy: "arn:aws:iam::" + s.opts.AccountID + ":root", PropagateTags: "NONE",
 		EnableExecuteCommand: svc.enableExecuteCommand, Deployments: []deploymentOutput{},
+		HealthCheckGracePeriod: svc.settings.HealthCheckGracePeriodSeconds,
+	}
+	if p := svc.settings.PropagateTags; p != nil {
+		out.PropagateTags = *p
+	}
+	if m := svc.settings.EnableECSManagedTags; m != nil {
+		out.EnableECSManagedTags = *m
 	}
 	if out.LoadBalancers == nil {
 		out.LoadBalancers = []loadBalancer{}
@@ -415,6 +470,7 @@ type updateServiceInput struct {
 	NetworkConfiguration    *networkConfiguration    `json:"networkConfiguration"`
 	LoadBalancers           []loadBalancer           `json:"loadBalancers"`
 	EnableExecuteCommand    *bool                    `json:"enableExecuteCommand"`
+	serviceSettings
 }
 
 func (s *Server) opUpdateService(in *updateServiceInput, now time.Time) (any, *apiError) {
@@ -456,6 +512,9 @@ func (s *Server) opUpdateService(in *updateServiceInput, now time.Time) (any, *a
 	}
 	dc, err := mergeDeployConf(svc.deployConf, in.DeploymentConfiguration, svc.schedulingStrategy)
 	if err != nil {
+		return nil, err
+	}
+	if err := svc.settings.merge(in.serviceSettings); err != nil {
 		return nil, err
 	}
 	svc.deployConf = dc

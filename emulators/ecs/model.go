@@ -27,6 +27,7 @@ type service struct {
 	deployConf           deploymentConfiguration
 	tags                 []tag
 	enableExecuteCommand bool
+	settings             serviceSettings
 	createdAt            time.Time
 	deployments          []*deployment // newest first; INACTIVE ones removed
 	serviceDeployments   []*serviceDeployment

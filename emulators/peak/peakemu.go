@@ -7,7 +7,8 @@
 // Statuses move over time, computed lazily from timestamps: CREATING, then
 // DEPLOYING, then AVAILABLE; a PATCH that changes what runs (image,
 // version, instance type, parameters, health check, entrypoint, session
-// stickiness) goes back to DEPLOYING; a delete shows DELETING and then the
+// stickiness) goes back to DEPLOYING (title, description, scale-to-zero,
+// minimum instances and tags do not); a delete shows DELETING and then the
 // service is gone. Peak has no logs, start, stop or scale.
 //
 // Choices where Peak's documents are silent, made plausibly: error bodies
@@ -69,6 +70,7 @@ type service struct {
 	Entrypoint        string
 	HealthCheckURL    string
 	MinInstances      int
+	Tags              []tag
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	// creatingUntil and readyAt drive the status; deletedAt is set by a delete.
@@ -189,6 +191,10 @@ func (s *Server) view(sv *service, now time.Time) map[string]any {
 	if env == nil {
 		env = map[string]string{}
 	}
+	tags := sv.Tags
+	if tags == nil {
+		tags = []tag{}
+	}
 	return map[string]any{
 		"id": sv.ID, "name": sv.Name, "title": sv.Title, "description": sv.Description,
 		"status": st, "serviceType": sv.ServiceType,
@@ -199,7 +205,7 @@ func (s *Server) view(sv *service, now time.Time) map[string]any {
 		"entrypoint": sv.Entrypoint, "healthCheckURL": sv.HealthCheckURL, "minInstances": sv.MinInstances,
 		"createdAt": sv.CreatedAt.UTC().Format(time.RFC3339Nano), "createdBy": s.opts.User,
 		"updatedAt": sv.UpdatedAt.UTC().Format(time.RFC3339Nano), "updatedBy": s.opts.User,
-		"tags": []any{},
+		"tags": tags,
 	}
 }
 
@@ -304,6 +310,12 @@ type body struct {
 	Entrypoint        *string `json:"entrypoint"`
 	HealthCheckURL    *string `json:"healthCheckURL"`
 	MinInstances      *int    `json:"minInstances"`
+	Tags              *[]tag  `json:"tags"`
+}
+
+// tag labels a service, as peak-sdk's create_service and update_service send them.
+type tag struct {
+	Name string `json:"name"`
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (*body, bool) {
@@ -325,6 +337,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request) (*body, bool) {
 	if b.MinInstances != nil && (*b.MinInstances < 0 || *b.MinInstances > 10) {
 		writeError(w, 400, "minInstances must be between 0 and 10")
 		return nil, false
+	}
+	if b.Tags != nil {
+		for _, t := range *b.Tags {
+			if t.Name == "" {
+				writeError(w, 400, "tags[].name is required")
+				return nil, false
+			}
+		}
 	}
 	return b, true
 }
@@ -413,6 +433,9 @@ func apply(sv *service, b *body) (redeploy bool) {
 	}
 	if b.MinInstances != nil {
 		sv.MinInstances = *b.MinInstances
+	}
+	if b.Tags != nil {
+		sv.Tags = *b.Tags // tags do not change what runs
 	}
 	return redeploy
 }

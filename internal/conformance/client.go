@@ -1,6 +1,8 @@
 // Package conformance is the scenario every provider plugin must pass,
 // driven through a real host's REST API: create → appears in list → get →
-// update → the lifecycle actions it declares → logs → instances /
+// update → an update of a service made outside Wharf keeps the settings the
+// plugin does not model, and an update changing nothing changes nothing →
+// the lifecycle actions it declares → logs → instances /
 // deployments / invoke where declared → delete → gone, plus the failure
 // cases (wrong credentials, unknown service, invalid spec, platform down or
 // slow, paging across pages).

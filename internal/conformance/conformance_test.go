@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,21 +40,27 @@ func TestConformance(t *testing.T) {
 	for _, tc := range []struct {
 		plugin string
 		emu    emulator
+		native func(cfg map[string]any) *Native
 	}{
-		{"docker", dockeremu.New(dockeremu.Options{StartDelay: 150 * time.Millisecond, LogEvery: 100 * time.Millisecond})},
-		{"ecs", ecsemu.New(ecsemu.Options{TaskStart: 100 * time.Millisecond, DrainTime: 200 * time.Millisecond, LogInterval: 100 * time.Millisecond})},
-		{"peak", peakemu.New(peakemu.Options{Creating: 100 * time.Millisecond, Deploying: 150 * time.Millisecond, Deleting: 100 * time.Millisecond})},
-		{"abeja", abejaemu.New(abejaemu.Options{InProgress: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond})},
-		{"tenx", tenxemu.New(tenxemu.Options{Pending: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond})},
+		{"docker", dockeremu.New(dockeremu.Options{StartDelay: 150 * time.Millisecond, LogEvery: 100 * time.Millisecond}),
+			func(cfg map[string]any) *Native {
+				return dockerNative(strings.Replace(str(cfg, "host"), "tcp://", "http://", 1))
+			}},
+		{"ecs", ecsemu.New(ecsemu.Options{TaskStart: 100 * time.Millisecond, DrainTime: 200 * time.Millisecond, LogInterval: 100 * time.Millisecond}), ecsNative},
+		{"peak", peakemu.New(peakemu.Options{Creating: 100 * time.Millisecond, Deploying: 150 * time.Millisecond, Deleting: 100 * time.Millisecond}), peakNative},
+		{"abeja", abejaemu.New(abejaemu.Options{InProgress: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond}), abejaNative},
+		{"tenx", tenxemu.New(tenxemu.Options{Pending: 150 * time.Millisecond, LogInterval: 100 * time.Millisecond}), tenxNative},
 	} {
 		t.Run(tc.plugin, func(t *testing.T) {
 			srv := httptest.NewServer(tc.emu)
 			defer srv.Close()
+			cfg := tc.emu.DemoConfig(srv.URL)
 			Run(t, client, Platform{
 				Plugin:  tc.plugin,
-				Config:  tc.emu.DemoConfig(srv.URL),
+				Config:  cfg,
 				Fixture: LoadFixture(t, root+"/plugins/"+tc.plugin),
 				Settle:  15 * time.Second,
+				Native:  tc.native(cfg),
 			})
 		})
 	}
@@ -80,11 +88,25 @@ func TestConformanceRealDocker(t *testing.T) {
 	for _, spec := range []map[string]any{f.CreateSpec, f.UpdateSpec, f.InvalidSpec} {
 		spec["image"] = image
 	}
+	f.Preserve.Native = withNativeImage(t, f.Preserve.Native, image)
 	Run(t, client, Platform{
 		Plugin:       "docker",
 		Config:       map[string]any{"host": "unix://" + demo.DockerSocket},
 		Fixture:      f,
 		Settle:       60 * time.Second,
 		PageServices: 3,
+		Native:       dockerNative(""),
 	})
+}
+
+// withNativeImage sets the image of a native docker create body.
+func withNativeImage(t *testing.T, body []byte, image string) []byte {
+	var spec map[string]any
+	if err := json.Unmarshal(body, &spec); err != nil {
+		t.Fatal(err)
+	}
+	cs := spec["TaskTemplate"].(map[string]any)["ContainerSpec"].(map[string]any)
+	cs["Image"] = image
+	b, _ := json.Marshal(spec)
+	return b
 }

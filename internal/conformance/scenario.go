@@ -23,7 +23,9 @@ type Fixture struct {
 	InvalidSpec    map[string]any `json:"invalid_spec"`
 	InvalidField   string         `json:"invalid_field"`
 	BadCredentials map[string]any `json:"bad_credentials"`
-	Comment        string         `json:"_comment,omitempty"`
+	// Preserve is the "update keeps what the plugin does not model" case.
+	Preserve *Preserve `json:"preserve,omitempty"`
+	Comment  string    `json:"_comment,omitempty"`
 }
 
 // LoadFixture reads <pluginDir>/testdata/conformance.json.
@@ -49,6 +51,8 @@ type Platform struct {
 	Settle time.Duration
 	// PageServices is how many services the paging case creates (default 5).
 	PageServices int
+	// Native reaches the platform beside Wharf, for the preserve case.
+	Native *Native
 }
 
 // Run runs the whole scenario against the host behind c.
@@ -139,6 +143,10 @@ func Run(t *testing.T, c *Client, p Platform) {
 			}
 			return nil
 		})
+	})
+
+	t.Run("update keeps what the plugin does not model", func(t *testing.T) {
+		runPreserve(t, c, p, conn, name+"-keep")
 	})
 
 	t.Run("actions", func(t *testing.T) {

@@ -316,7 +316,8 @@ func (provider) Get(ctx context.Context, req *pluginapi.GetRequest) (*pluginapi.
 	return c.answer(ctx, req.ID)
 }
 
-// Update patches instance counts, autoscaling and the environment; the
+// Update patches instance counts, autoscaling and the environment, sending
+// only the members that change (nothing at all when none does); the
 // model version, instance type and models cannot change.
 func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*pluginapi.ServiceResponse, error) {
 	c, err := connect(req.Config)
@@ -343,8 +344,12 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 		return nil, &pluginapi.Error{Code: pluginapi.CodeConflict,
 			Message: fmt.Sprintf("service %s changed since version %s (now %s): fetch it again", req.ID, req.Version, cur.ModifiedAt)}
 	}
+	patch := changes(old.mutable(), s.mutable())
+	if len(patch) == 0 {
+		return &pluginapi.ServiceResponse{Service: c.service(cur)}, nil // nothing changes: no PATCH, modified_at stays
+	}
 	var raw json.RawMessage
-	if err := c.client.Do(ctx, rest.Request{Method: "PATCH", Path: c.path(req.ID), JSON: s.mutable()}, &raw); err != nil {
+	if err := c.client.Do(ctx, rest.Request{Method: "PATCH", Path: c.path(req.ID), JSON: patch}, &raw); err != nil {
 		return nil, err
 	}
 	a, err := decodeService(raw)
@@ -352,6 +357,18 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 		return nil, err
 	}
 	return &pluginapi.ServiceResponse{Service: c.service(a)}, nil
+}
+
+// changes is the PATCH body: the members of want that differ from cur.
+// ABEJA's PATCH changes only what it is sent.
+func changes(cur, want map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range want {
+		if string(rest.MustJSON(v)) != string(rest.MustJSON(cur[k])) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Delete removes a service.

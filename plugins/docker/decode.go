@@ -223,6 +223,7 @@ func fastServiceSpec(v jvalue, s *swarm.ServiceSpec) error {
 				err = fastUpdateConfig(v, s.RollbackConfig)
 			}
 		case "Networks":
+			//lint:ignore SA1019 engines before API 1.44 still answer the service-level list
 			s.Networks, err = fastNetworks(v)
 		case "EndpointSpec":
 			if v.null() {
@@ -508,7 +509,6 @@ type jvalue struct {
 var (
 	errJSONType   = errors.New("unexpected JSON value")
 	errJSONSyntax = errors.New("malformed JSON")
-	errStop       = errors.New("stop") // ends an iteration early
 )
 
 // parseValue is the single JSON value of b (NotExist if b is not one).

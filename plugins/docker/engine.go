@@ -113,6 +113,7 @@ type call struct {
 	path    string // without the version prefix
 	query   url.Values
 	body    any
+	rawBody []byte // sent as is, instead of encoding body
 	maxBody int
 }
 
@@ -125,7 +126,10 @@ func (e *engine) do(c call) (*pluginapi.HTTPResponse, error) {
 		if err != nil {
 			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode request: %v", err)
 		}
-		req.Body = b
+		c.rawBody = b
+	}
+	if c.rawBody != nil {
+		req.Body = c.rawBody
 		req.Headers = map[string]string{"Content-Type": "application/json"}
 	}
 	resp := e.http.Do(req)
@@ -181,8 +185,7 @@ func (e *engine) apiError(status int, body []byte) error {
 		return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true, Detail: detail,
 			Message: fmt.Sprintf("the Docker engine at %s is a swarm worker: connect to a manager node to manage services (%s)", e.host, msg)}
 	case strings.Contains(low, "update out of sequence"):
-		return &pluginapi.Error{Code: pluginapi.CodeConflict, Detail: detail,
-			Message: "the service was changed by someone else since this version was read (update out of sequence): reload it and apply the change again"}
+		return outOfSequence(detail)
 	case strings.Contains(low, "does not have a previous spec"):
 		return &pluginapi.Error{Code: pluginapi.CodeConflict, Detail: detail, Message: "nothing to roll back to: the service has no previous spec"}
 	case strings.Contains(low, "invalid desired-state filter"):
@@ -207,6 +210,12 @@ func (e *engine) apiError(status int, body []byte) error {
 		err.Field = guessField(low)
 	}
 	return err
+}
+
+// outOfSequence is the answer to an update based on a stale version.
+func outOfSequence(detail map[string]any) *pluginapi.Error {
+	return &pluginapi.Error{Code: pluginapi.CodeConflict, Detail: detail,
+		Message: "the service was changed by someone else since this version was read (update out of sequence): reload it and apply the change again"}
 }
 
 // guessField points an engine validation message at the friendly spec field.

@@ -70,7 +70,9 @@ func (r *replayDoer) Do(req *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
 	if r.answers == nil {
 		r.answers = map[string]*pluginapi.HTTPResponse{}
 	}
-	r.answers[k] = a
+	if _, seen := r.answers[k]; !seen {
+		r.answers[k] = a // the first answer: an update reads the service again after posting
+	}
 	cp := *a
 	return &cp
 }

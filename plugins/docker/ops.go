@@ -148,7 +148,9 @@ func (provider) Get(ctx context.Context, req *pluginapi.GetRequest) (*pluginapi.
 	return &pluginapi.ServiceResponse{Service: &svc}, nil
 }
 
-// Update applies a complete friendly spec onto the current service spec.
+// Update applies a complete friendly spec onto the spec the engine stores,
+// changing only what the friendly spec models (see update.go); an update
+// that changes nothing is not sent, and answers the service as it is.
 func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*pluginapi.ServiceResponse, error) {
 	e, err := newEngine(ctx, req.Request)
 	if err != nil {
@@ -158,42 +160,61 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 	if err != nil {
 		return nil, err
 	}
-	cur, _, err := e.fetch(req.ID)
-	if err != nil {
-		return nil, err
-	}
-	version := cur.Version.Index
+	var want uint64
 	if req.Version != "" {
-		if version, err = strconv.ParseUint(req.Version, 10, 64); err != nil {
+		if want, err = strconv.ParseUint(req.Version, 10, 64); err != nil {
 			return nil, pluginapi.Invalid("/version", "version %q is not a Docker service version (a number)", req.Version)
 		}
 	}
-	ss, err := spec.toServiceSpec(&cur.Spec)
-	if err != nil {
-		return nil, err
+	// The stored spec and the view with defaults are two reads: if the
+	// service moves in between, read both again.
+	for attempt := 1; ; attempt++ {
+		cur, raw, err := e.inspect(req.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		version := cur.Version.Index
+		if req.Version != "" && want != version {
+			return nil, outOfSequence(map[string]any{"version": req.Version, "current": strconv.FormatUint(version, 10)})
+		}
+		moved := false
+		withDefaults := func() (swarm.ServiceSpec, error) {
+			def, _, err := e.inspect(cur.ID, true)
+			moved = err == nil && def.Version.Index != version
+			return def.Spec, err
+		}
+		body, changed, err := planUpdate(spec, cur, raw, withDefaults)
+		if moved && attempt < 3 {
+			continue
+		}
+		if moved {
+			return nil, outOfSequence(map[string]any{"version": strconv.FormatUint(version, 10)})
+		}
+		if err != nil {
+			return nil, err
+		}
+		var warnings []string
+		if changed {
+			if warnings, err = e.update(cur.ID, version, body, false); err != nil {
+				return nil, err
+			}
+		}
+		svc, _, err := e.service(cur.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &pluginapi.ServiceResponse{Service: &svc, Warnings: warnings}, nil
 	}
-	if r := ss.Mode.Replicated; r != nil && r.Replicas != nil && *r.Replicas > 0 {
-		delete(ss.Labels, labelPreviousReplicas) // running again: nothing to remember
-	}
-	warnings, err := e.update(cur.ID, version, ss, false)
-	if err != nil {
-		return nil, err
-	}
-	svc, _, err := e.service(cur.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &pluginapi.ServiceResponse{Service: &svc, Warnings: warnings}, nil
 }
 
-// update posts a spec (or a rollback) at a version.
-func (e *engine) update(id string, version uint64, spec swarm.ServiceSpec, rollback bool) ([]string, error) {
+// update posts a raw spec (or a rollback) at a version.
+func (e *engine) update(id string, version uint64, spec []byte, rollback bool) ([]string, error) {
 	q := url.Values{"version": {strconv.FormatUint(version, 10)}}
 	if rollback {
 		q.Set("rollback", "previous")
 	}
 	var resp swarm.ServiceUpdateResponse
-	if _, err := e.getJSON(call{method: "POST", path: servicePath(id) + "/update", query: q, body: spec}, &resp); err != nil {
+	if _, err := e.getJSON(call{method: "POST", path: servicePath(id) + "/update", query: q, rawBody: spec}, &resp); err != nil {
 		return nil, err
 	}
 	return resp.Warnings, nil
@@ -429,7 +450,10 @@ func (provider) Instances(ctx context.Context, req *pluginapi.InstancesRequest) 
 	return resp, nil
 }
 
-// Lifecycle runs start, stop, restart, scale and rollback.
+// Lifecycle runs start, stop, restart, scale and rollback. Each edits the
+// spec the engine stores (read without defaults, as "docker service scale"
+// does, so that tasks are not restarted for defaults made explicit) and
+// posts it only when it changes.
 func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) (*pluginapi.ServiceResponse, error) {
 	e, err := newEngine(ctx, req.Request)
 	if err != nil {
@@ -440,13 +464,27 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 	default:
 		return nil, pluginapi.Invalid("/action", "unknown action %q: the docker plugin offers start, stop, restart, scale and rollback", req.Action)
 	}
-	cur, _, err := e.inspect(req.ID, false)
+	var replicas *int
+	if req.Action == pluginapi.ActionScale {
+		raw := struct {
+			Replicas *int `json:"replicas"`
+		}{}
+		if len(req.Params) == 0 || json.Unmarshal(req.Params, &raw) != nil || raw.Replicas == nil {
+			return nil, pluginapi.Invalid("/replicas", "scale needs params {\"replicas\": N}")
+		}
+		if *raw.Replicas < 0 {
+			return nil, pluginapi.Invalid("/replicas", "replicas must be 0 or more")
+		}
+		replicas = raw.Replicas
+	}
+	cur, raw, err := e.inspect(req.ID, false)
 	if err != nil {
 		return nil, err
 	}
 	spec := cur.Spec
-	if spec.Labels == nil {
-		spec.Labels = map[string]string{}
+	p, err := newSpecPatch(raw)
+	if err != nil {
+		return nil, unexpected(err)
 	}
 	replicated := spec.Mode.Replicated
 	needReplicated := func(what string) error {
@@ -455,34 +493,23 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 		}
 		return nil
 	}
-	var warnings []string
-	post := func(rollback bool) error {
-		w, err := e.update(cur.ID, cur.Version.Index, spec, rollback)
-		warnings = w
-		return err
+	setReplicas := func(n uint64) error {
+		return p.set([]string{"Mode", "Replicated", "Replicas"}, jsonUint(n))
 	}
+	remember := func(v []byte) error { return p.set([]string{"Labels", labelPreviousReplicas}, v) }
+	rollback := false
 	switch req.Action {
 	case pluginapi.ActionScale:
-		var p pluginapi.ScaleParams
-		raw := struct {
-			Replicas *int `json:"replicas"`
-		}{}
-		if len(req.Params) == 0 || json.Unmarshal(req.Params, &raw) != nil || raw.Replicas == nil {
-			return nil, pluginapi.Invalid("/replicas", "scale needs params {\"replicas\": N}")
-		}
-		p.Replicas = *raw.Replicas
-		if p.Replicas < 0 {
-			return nil, pluginapi.Invalid("/replicas", "replicas must be 0 or more")
-		}
 		if err := needReplicated("scale"); err != nil {
 			return nil, err
 		}
-		n := uint64(p.Replicas)
-		replicated.Replicas = &n
-		if n > 0 {
-			delete(spec.Labels, labelPreviousReplicas)
+		n := uint64(*replicas)
+		if *replicated.Replicas != n {
+			err = setReplicas(n)
 		}
-		err = post(false)
+		if err == nil && n > 0 {
+			err = remember(nil) // running again: nothing to remember
+		}
 	case pluginapi.ActionStop:
 		if err := needReplicated("stop"); err != nil {
 			return nil, err
@@ -490,10 +517,9 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 		if *replicated.Replicas == 0 {
 			break // already stopped
 		}
-		spec.Labels[labelPreviousReplicas] = strconv.FormatUint(*replicated.Replicas, 10)
-		zero := uint64(0)
-		replicated.Replicas = &zero
-		err = post(false)
+		if err = remember(jsonString(strconv.FormatUint(*replicated.Replicas, 10))); err == nil {
+			err = setReplicas(0)
+		}
 	case pluginapi.ActionStart:
 		if err := needReplicated("start"); err != nil {
 			return nil, err
@@ -505,20 +531,25 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 		if v, perr := strconv.ParseUint(spec.Labels[labelPreviousReplicas], 10, 64); perr == nil && v > 0 {
 			n = v
 		}
-		delete(spec.Labels, labelPreviousReplicas)
-		replicated.Replicas = &n
-		err = post(false)
+		if err = remember(nil); err == nil {
+			err = setReplicas(n)
+		}
 	case pluginapi.ActionRestart:
-		spec.TaskTemplate.ForceUpdate++
-		err = post(false)
+		err = p.set([]string{"TaskTemplate", "ForceUpdate"}, jsonUint(spec.TaskTemplate.ForceUpdate+1))
 	case pluginapi.ActionRollback:
 		if cur.PreviousSpec == nil {
 			return nil, pluginapi.Errorf(pluginapi.CodeConflict, "nothing to roll back to: service %s has no previous spec", spec.Name)
 		}
-		err = post(true)
+		rollback = true // the engine ignores the spec posted with it
 	}
 	if err != nil {
-		return nil, err
+		return nil, unexpected(err)
+	}
+	var warnings []string
+	if p.changed || rollback {
+		if warnings, err = e.update(cur.ID, cur.Version.Index, p.body(), rollback); err != nil {
+			return nil, err
+		}
 	}
 	svc, _, err := e.service(cur.ID)
 	if err != nil {

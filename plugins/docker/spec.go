@@ -383,7 +383,9 @@ func (s *Spec) toServiceSpec(base *swarm.ServiceSpec) (swarm.ServiceSpec, error)
 
 	// Networks go in the task template (docker-py since API 1.25); the
 	// deprecated service-level list is folded in, as the docker CLI does.
+	//lint:ignore SA1019 the deprecated list is read to fold it in, and cleared
 	old := append(append([]swarm.NetworkAttachmentConfig(nil), tt.Networks...), out.Networks...)
+	//lint:ignore SA1019 cleared: the task template holds the networks
 	out.Networks = nil
 	tt.Networks = nil
 	for _, n := range s.Networks {
@@ -556,6 +558,7 @@ func specFromSwarm(in swarm.ServiceSpec) Spec {
 	if tt.Placement != nil {
 		s.Constraints = tt.Placement.Constraints
 	}
+	//lint:ignore SA1019 engines before API 1.44 may still answer the service-level list
 	for _, n := range append(append([]swarm.NetworkAttachmentConfig(nil), tt.Networks...), in.Networks...) {
 		s.Networks = append(s.Networks, n.Target)
 	}

@@ -193,7 +193,11 @@ func (provider) Get(ctx context.Context, req *pluginapi.GetRequest) (*pluginapi.
 
 // Update implements plugin.Provider. The spec is complete: fields ECS can
 // change go to UpdateService, tags are synced with TagResource/UntagResource,
-// and fields ECS cannot change are refused.
+// and fields ECS cannot change are refused. UpdateService changes only the
+// members it is sent, so the plugin sends only those that differ from the
+// service as it is (none: no call at all), and builds deploymentConfiguration
+// from the current one, so that members the spec does not model (alarms,
+// and any ECS adds) are kept; a spec without desired_count keeps the count.
 func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*pluginapi.ServiceResponse, error) {
 	c, err := newClient(ctx, req.Config)
 	if err != nil {
@@ -215,29 +219,15 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 	case sp.SchedulingStrategy != "" && sp.SchedulingStrategy != cur.SchedulingStrategy:
 		return nil, pluginapi.Invalid("/scheduling_strategy", "scheduling_strategy cannot be changed (it is %s)", cur.SchedulingStrategy)
 	}
-	in := map[string]any{
-		"cluster": c.cfg.Cluster, "service": cur.ServiceName, "taskDefinition": sp.TaskDefinition,
-		"enableExecuteCommand": sp.EnableExecuteCommand,
-	}
-	// Load balancers and network changes start a deployment: send them only when they change.
-	curSpec := specOf(cur)
-	if !sameJSON(curSpec.loadBalancersToECS(), sp.loadBalancersToECS()) {
-		in["loadBalancers"] = sp.loadBalancersToECS()
-	}
-	if cur.SchedulingStrategy != "DAEMON" {
-		in["desiredCount"] = 1
-		if sp.DesiredCount != nil {
-			in["desiredCount"] = *sp.DesiredCount
-		}
-	}
-	if n := sp.networkToECS(); n != nil && !sameJSON(n, curSpec.networkToECS()) {
-		in["networkConfiguration"] = n
-	}
-	if d := sp.deployConfToECS(); d != nil {
-		in["deploymentConfiguration"] = d
-	}
-	if err := c.ecs("UpdateService", in, nil); err != nil {
+	in, err := updateInput(sp, cur)
+	if err != nil {
 		return nil, err
+	}
+	if len(in) > 0 {
+		in["cluster"], in["service"] = c.cfg.Cluster, cur.ServiceName
+		if err := c.ecs("UpdateService", in, nil); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.syncTags(cur, sp.tagsToECS()); err != nil {
 		return nil, err
@@ -247,6 +237,80 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 		return nil, err
 	}
 	return serviceResponse(s), nil
+}
+
+// updateInput is the UpdateService input for the members of sp that differ
+// from cur (empty when none does). Network and load balancer changes start
+// a deployment, so an unchanged one is never sent.
+func updateInput(sp *spec, cur *ecsService) (map[string]any, error) {
+	in := map[string]any{}
+	if sp.TaskDefinition != shortTaskDef(cur.TaskDefinition) && sp.TaskDefinition != cur.TaskDefinition {
+		in["taskDefinition"] = sp.TaskDefinition
+	}
+	if sp.EnableExecuteCommand != cur.EnableExecuteCommand {
+		in["enableExecuteCommand"] = sp.EnableExecuteCommand
+	}
+	curSpec := specOf(cur)
+	if !sameJSON(curSpec.loadBalancersToECS(), sp.loadBalancersToECS()) {
+		in["loadBalancers"] = sp.loadBalancersToECS()
+	}
+	if cur.SchedulingStrategy != "DAEMON" && sp.DesiredCount != nil && *sp.DesiredCount != cur.DesiredCount {
+		in["desiredCount"] = *sp.DesiredCount
+	}
+	if n := sp.networkToECS(); n != nil && !sameJSON(n, curSpec.networkToECS()) {
+		in["networkConfiguration"] = n
+	}
+	if d := sp.deployConfToECS(); d != nil {
+		dc, changed, err := mergeDeployConf(cur.raw, d)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			in["deploymentConfiguration"] = dc
+		}
+	}
+	return in, nil
+}
+
+// mergeDeployConf puts the members the spec models onto the service's
+// current deploymentConfiguration (raw, as DescribeServices answered it)
+// and says whether one of them changed.
+func mergeDeployConf(rawService json.RawMessage, want *ecsDeployConf) (map[string]json.RawMessage, bool, error) {
+	var svc struct {
+		DeploymentConfiguration map[string]json.RawMessage `json:"deploymentConfiguration"`
+	}
+	if len(rawService) > 0 {
+		if err := json.Unmarshal(rawService, &svc); err != nil {
+			return nil, false, errorf(pluginapi.CodeInternal, "DescribeServices: %v", err)
+		}
+	}
+	dc := svc.DeploymentConfiguration
+	if dc == nil {
+		dc = map[string]json.RawMessage{}
+	}
+	changed := false
+	put := func(key string, v any, present bool) {
+		if !present {
+			return // left out of the spec: ECS keeps it
+		}
+		b, _ := json.Marshal(v)
+		if !sameRaw(dc[key], b) {
+			dc[key], changed = b, true
+		}
+	}
+	put("maximumPercent", want.MaximumPercent, want.MaximumPercent != nil)
+	put("minimumHealthyPercent", want.MinimumHealthyPercent, want.MinimumHealthyPercent != nil)
+	put("deploymentCircuitBreaker", want.DeploymentCircuitBreaker, want.DeploymentCircuitBreaker != nil)
+	return dc, changed, nil
+}
+
+// sameRaw compares two JSON values by meaning (member order and spacing aside).
+func sameRaw(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return sameJSON(x, y)
 }
 
 // syncTags makes the service's tags equal want, leaving wharf: bookkeeping

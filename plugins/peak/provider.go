@@ -252,6 +252,19 @@ func (provider) Create(ctx context.Context, req *pluginapi.CreateRequest) (*plug
 			return nil, err
 		}
 		if id != "" {
+			// peak-sdk's create_or_update_service sends the body as a PATCH,
+			// which keeps what it leaves out: merge it onto the service.
+			cur, err := describe(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			merged, err := overlay(rest.MustJSON(cur.spec()), req.Spec)
+			if err != nil {
+				return nil, err
+			}
+			if s, err = parseSpec(merged); err != nil {
+				return nil, err
+			}
 			return update(ctx, id, s, "")
 		}
 	}
@@ -320,7 +333,11 @@ func update(ctx context.Context, id string, s *spec, version string) (*pluginapi
 		return nil, &pluginapi.Error{Code: pluginapi.CodeConflict,
 			Message: fmt.Sprintf("service %s changed since version %s (now %s): fetch it again", cur.Name, version, cur.UpdatedAt)}
 	}
-	if err := client.Do(ctx, rest.Request{Method: "PATCH", Path: basePath + "/" + url.PathEscape(id), JSON: s.body(false)}, nil); err != nil {
+	patch := changes(cur.spec().body(false), s.body(false))
+	if len(patch) == 0 {
+		return &pluginapi.ServiceResponse{Service: cur.service()}, nil // nothing changes: no PATCH, no new updatedAt
+	}
+	if err := client.Do(ctx, rest.Request{Method: "PATCH", Path: basePath + "/" + url.PathEscape(id), JSON: patch}, nil); err != nil {
 		return nil, err
 	}
 	p, err := describe(ctx, id)
@@ -328,6 +345,34 @@ func update(ctx context.Context, id string, s *spec, version string) (*pluginapi
 		return nil, err
 	}
 	return &pluginapi.ServiceResponse{Service: p.service()}, nil
+}
+
+// changes is the PATCH body: the members of want that differ from cur.
+// Peak's PATCH keeps what it is not sent, so members the plugin does not
+// model (tags, and anything Peak adds) are never touched.
+func changes(cur, want map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range want {
+		if string(rest.MustJSON(v)) != string(rest.MustJSON(cur[k])) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// overlay puts the top-level members of patch onto base (both JSON objects).
+func overlay(base, patch json.RawMessage) (json.RawMessage, error) {
+	var b, p map[string]json.RawMessage
+	if err := json.Unmarshal(base, &b); err != nil {
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "current spec: %v", err)
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, pluginapi.Invalid("", "the spec must be a JSON object")
+	}
+	for k, v := range p {
+		b[k] = v
+	}
+	return json.Marshal(b)
 }
 
 // Delete starts the removal; Peak answers 409 while the service is in a

@@ -440,26 +440,41 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 			return nil, pluginapi.Invalid(f.field, "%s cannot be changed on TenxCloud: only instances, memory and domains can (delete and re-create the service instead)", strings.TrimPrefix(f.field, "/"))
 		}
 	}
-	limits := map[string]any{"limits": map[string]any{"memory": fmt.Sprintf("%dMi", s.Memory)}}
-	domains := s.Domains
-	if domains == nil {
-		domains = []string{}
+	// The PUT changes only the members it is sent: send those that differ
+	// (nothing at all when none does), so that a no-op restarts nothing.
+	body := map[string]any{}
+	if *s.Instances != *old.Instances {
+		body["target_instance_size"] = *s.Instances
 	}
-	body := map[string]any{
-		"target_instance_size": *s.Instances,
+	if s.Memory != old.Memory {
+		limits := map[string]any{"limits": map[string]any{"memory": fmt.Sprintf("%dMi", s.Memory)}}
 		// The API text names the key "resources", its example "resource": send both, same value.
-		"containers":          []any{map[string]any{"resources": limits, "resource": limits}},
-		"binding_domain_name": domains,
+		body["containers"] = []any{map[string]any{"resources": limits, "resource": limits}}
+		body["target_instance_size"] = *s.Instances // a new memory limit restarts the instances at this count
 	}
-	if err := c.client.Do(ctx, rest.Request{Method: "PUT", Path: c.path(req.ID), JSON: body}, nil); err != nil {
-		return nil, err
+	if !slices.Equal(s.Domains, old.Domains) {
+		domains := s.Domains
+		if domains == nil {
+			domains = []string{}
+		}
+		body["binding_domain_name"] = domains
 	}
-	resp, err := c.answer(ctx, req.ID)
+	var resp *pluginapi.ServiceResponse
+	if len(body) == 0 {
+		resp = &pluginapi.ServiceResponse{Service: cur.service()}
+	} else {
+		if err := c.client.Do(ctx, rest.Request{Method: "PUT", Path: c.path(req.ID), JSON: body}, nil); err != nil {
+			return nil, err
+		}
+		if resp, err = c.answer(ctx, req.ID); err != nil {
+			return nil, err
+		}
+	}
 	// TenxCloud neither returns nor updates sync_timezone: say so rather than drop it silently.
-	if err == nil && s.SyncTimezone {
+	if s.SyncTimezone {
 		resp.Warnings = append(resp.Warnings, "sync_timezone only applies when a service is created; it was left as it is")
 	}
-	return resp, err
+	return resp, nil
 }
 
 func equalJSON(a, b any) bool {

@@ -279,6 +279,9 @@ type Conformance struct {
 	InvalidSpec    json.RawMessage `json:"invalid_spec"`
 	InvalidField   string          `json:"invalid_field"`
 	BadCredentials map[string]any  `json:"bad_credentials"`
+	// Preserve is the conformance scenario's "update keeps what the plugin
+	// does not model" case (internal/conformance.Preserve).
+	Preserve json.RawMessage `json:"preserve,omitempty"`
 }
 
 // LoadConformance reads testdata/conformance.json and checks it against
