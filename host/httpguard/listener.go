@@ -101,4 +101,3 @@ func (c *countedConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
-
