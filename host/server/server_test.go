@@ -242,3 +242,52 @@ func TestOpenModeBanner(t *testing.T) {
 		t.Fatalf("no open-mode banner:\n%s", got.body)
 	}
 }
+
+// lastAuditAddr is the client address of the newest audit entry.
+func (h *host) lastAuditAddr(headers ...string) string {
+	h.t.Helper()
+	a := h.do("GET", "/api/v1/audit?limit=1", "", headers...)
+	var out struct {
+		Entries []struct {
+			ClientAddr string `json:"client_addr"`
+		}
+	}
+	if json.Unmarshal([]byte(a.body), &out) != nil || len(out.Entries) == 0 {
+		h.t.Fatalf("audit: %d %s", a.status, a.body)
+	}
+	return out.Entries[0].ClientAddr
+}
+
+func TestSpoofedForwardedForIsNotRecorded(t *testing.T) {
+	spoof := []string{"Content-Type", "application/json", "X-Forwarded-For", "203.0.113.66", "X-Real-IP", "203.0.113.77"}
+	h := newHost(t, server.Config{})
+	created := h.do("POST", "/api/v1/connections/fake1/services", spec, spoof...)
+	if created.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", created.status, created.body)
+	}
+	if addr := h.lastAuditAddr(); addr != "127.0.0.1" {
+		t.Fatalf("audit records client %q for a request from 127.0.0.1 with a spoofed X-Forwarded-For", addr)
+	}
+	page := h.do("GET", "/services/new", "")
+	token := html.UnescapeString(csrfMeta.FindStringSubmatch(page.body)[1])
+	cookie, _, _ := strings.Cut(page.header.Get("Set-Cookie"), ";")
+	form := url.Values{"_csrf": {token}, "confirm": {"yes"}}.Encode()
+	id := serviceID(t, created.body)
+	n := h.auditCount()
+	if got := h.do("POST", "/services/fake1/"+id+"/actions/stop", form, "Content-Type", "application/x-www-form-urlencoded",
+		"Cookie", cookie, "X-Forwarded-For", "203.0.113.66"); got.status != http.StatusSeeOther || h.auditCount() != n+1 {
+		t.Fatalf("portal action: %d", got.status)
+	}
+	if addr := h.lastAuditAddr(); addr != "127.0.0.1" {
+		t.Fatalf("portal: audit records client %q for a spoofed X-Forwarded-For", addr)
+	}
+
+	// Behind a configured proxy, its X-Forwarded-For is believed.
+	p := newHost(t, server.Config{TrustedProxies: []string{"127.0.0.1/32"}})
+	if got := p.do("POST", "/api/v1/connections/fake1/services", spec, spoof...); got.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", got.status, got.body)
+	}
+	if addr := p.lastAuditAddr(); addr != "203.0.113.66" {
+		t.Fatalf("behind a trusted proxy the audit records %q", addr)
+	}
+}
