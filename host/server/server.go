@@ -102,9 +102,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s = &Server{Guard: guard}
+	opened := s // s is nil when an error is returned
 	defer func() {
 		if err != nil {
-			_ = s.Close(context.WithoutCancel(ctx))
+			_ = opened.Close(context.WithoutCancel(ctx))
 		}
 	}()
 	dbPath := filepath.Join(cfg.DataDir, "wharf.db")
@@ -181,7 +182,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.closers = append(s.closers, func(context.Context) error { s.Host.Close(); return nil })
+	host := s.Host
+	s.closers = append(s.closers, func(context.Context) error { host.Close(); return nil })
 	if s.Host.Open() {
 		log.Warn("no API tokens configured: running open, every caller is an admin")
 	}
