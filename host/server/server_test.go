@@ -43,8 +43,8 @@ func newHost(t *testing.T, cfg server.Config, extraPlugins ...string) *host {
 	}
 	cfg.Runtime.CacheDir = opstest.CacheDir()
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.Connections = []connstore.Connection{{Name: "fake1", Plugin: "fake",
-		Config: json.RawMessage(`{"endpoint":"` + plat.URL + `","token":"` + opstest.PlatformToken + `"}`)}}
+	cfg.Connections = append(cfg.Connections, connstore.Connection{Name: "fake1", Plugin: "fake",
+		Config: json.RawMessage(`{"endpoint":"` + plat.URL + `","token":"` + opstest.PlatformToken + `"}`)})
 	cfg.Faces = []server.Face{api.Face(api.Options{Logger: cfg.Logger}), web.Face(web.Options{Logger: cfg.Logger})}
 	s, err := server.New(context.Background(), cfg)
 	if err != nil {
