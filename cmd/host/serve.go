@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -251,9 +252,14 @@ func (o *serveOptions) httpServer(h http.Handler, log *slog.Logger) *http.Server
 // specific address is served under itself, a wildcard address (0.0.0.0,
 // [::]) needs --public-url or --allowed-host.
 func (o *serveOptions) checkExposure(addr net.Addr, open bool) ([]string, error) {
-	if o.readTimeout <= 0 || o.idleTimeout <= 0 || o.maxConns <= 0 || o.maxConnsPerIP <= 0 {
+	if o.readTimeout < 0 || o.idleTimeout < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 {
 		return nil, errors.New("--read-timeout, --idle-timeout, --max-conns and --max-conns-per-client must be positive")
 	}
+	// Zero (options built in code, not by flags) takes the flags' defaults.
+	o.readTimeout = cmp.Or(o.readTimeout, 60*time.Second)
+	o.idleTimeout = cmp.Or(o.idleTimeout, 120*time.Second)
+	o.maxConns = cmp.Or(o.maxConns, 1024)
+	o.maxConnsPerIP = cmp.Or(o.maxConnsPerIP, 64)
 	hosts := append([]string(nil), o.allowedHosts...)
 	tcp, _ := addr.(*net.TCPAddr)
 	if tcp == nil || tcp.IP.IsLoopback() {
