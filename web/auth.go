@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/wharfhq/wharf/host/httpguard"
 )
 
 // signinPage asks for an API token; in open mode there is nothing to sign in to.
@@ -16,10 +18,15 @@ func (p *portal) signinPage(c echo.Context) error {
 }
 
 // signin checks the token with the facade and keeps it in an HttpOnly cookie.
+// Failures are rate limited per client address (httpguard.AuthGate).
 func (p *portal) signin(c echo.Context) error {
+	if err := httpguard.AuthGate(c); err != nil {
+		return p.renderTooMany(c, err)
+	}
 	next := safeNext(c.FormValue("next"))
 	token := strings.TrimSpace(c.FormValue("token"))
 	if _, err := p.host.Authenticate(token, ""); err != nil || token == "" {
+		httpguard.AuthFailed(c, "sign-in token refused")
 		return render(c, http.StatusUnauthorized, SigninPage(p.pageInfo(c, "Sign in", ""), next,
 			"That token was not accepted. Check it and try again."))
 	}
@@ -30,8 +37,14 @@ func (p *portal) signin(c echo.Context) error {
 
 // signout forgets the token cookie.
 func (p *portal) signout(c echo.Context) error {
-	c.SetCookie(&http.Cookie{Name: tokenCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
+	p.clearToken(c)
 	return c.Redirect(http.StatusSeeOther, "/signin")
+}
+
+// clearToken tells the browser to forget the token cookie.
+func (p *portal) clearToken(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: tokenCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: p.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
 // safeNext keeps redirects on this site.

@@ -145,6 +145,15 @@ func (p *portal) logsSocket(c echo.Context) error {
 	if since != nil { // a reconnect resumes after the last line seen
 		tail = 0
 	}
+	client := c.RealIP()
+	if !p.viewers.take(client) {
+		p.log.Warn("web: log viewer refused: too many from one client", "client", client, "max", p.opts.ViewersPerClient)
+		return p.renderMessage(c, http.StatusTooManyRequests, "Too many log viewers",
+			fmt.Sprintf("Your address has %d live log viewers open already; close some and try again.", p.opts.ViewersPerClient))
+	}
+	defer p.viewers.give(client)
+	// The websocket clears the server's read and write deadlines (the log
+	// stream outlives any request timeout); it sets its own below.
 	ws, err := upgrader.Upgrade(c.Response(), c.Request(), nil)
 	if err != nil {
 		return nil // the upgrader has answered

@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -50,14 +51,21 @@ type Options struct {
 	// LogBuffer is the number of log entries a viewer may have waiting on the
 	// server before the oldest are skipped (default 1000).
 	LogBuffer int
+	// BodyLimit caps a form's body in bytes (default 1 MiB); a larger one is
+	// refused before it is read.
+	BodyLimit int64
+	// ViewersPerClient caps the live log viewers (websockets) one client
+	// address holds at once (default 16).
+	ViewersPerClient int
 }
 
 // portal holds what the handlers share.
 type portal struct {
-	host *ops.Host
-	opts Options
-	log  *slog.Logger
-	logs *logStats
+	host    *ops.Host
+	opts    Options
+	log     *slog.Logger
+	logs    *logStats
+	viewers *perClient // live log viewers per client address
 }
 
 const (
@@ -92,7 +100,17 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 	if opts.LogBuffer <= 0 {
 		opts.LogBuffer = 1000
 	}
-	p := &portal{host: h, opts: opts, log: opts.Logger, logs: &logStats{}}
+	if opts.BodyLimit <= 0 {
+		opts.BodyLimit = 1 << 20
+	}
+	if opts.ViewersPerClient <= 0 {
+		opts.ViewersPerClient = 16
+	}
+	if e.IPExtractor == nil {
+		// echo's fallback believes X-Forwarded-For from anyone.
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	p := &portal{host: h, opts: opts, log: opts.Logger, logs: &logStats{}, viewers: newPerClient(opts.ViewersPerClient)}
 	p.routes(e)
 	if registered != nil {
 		registered(p)
@@ -130,8 +148,15 @@ func (p *portal) routes(e *echo.Echo) {
 			return next(c)
 		}
 	}
-	page := []echo.MiddlewareFunc{noStore, csrf, p.auth}
-	public := []echo.MiddlewareFunc{noStore, csrf}
+	// Forms are urlencoded and capped, checked before anything reads the
+	// body; credentials are checked before the CSRF token (which parses the
+	// form). Multipart is refused outright: no form here sends it, and its
+	// parser spills large parts to disk.
+	forms := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return httpguard.RequireContentType(echo.MIMEApplicationForm)(httpguard.BodyLimit(p.opts.BodyLimit)(next))
+	}
+	page := []echo.MiddlewareFunc{noStore, forms, p.auth, csrf}
+	public := []echo.MiddlewareFunc{noStore, forms, csrf}
 
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/", staticHandler())))
 	e.GET("/signin", p.signinPage, public...)
@@ -175,6 +200,8 @@ func staticHandler() http.Handler {
 }
 
 // auth resolves the caller: everyone in open mode, else the token cookie.
+// A client refused too often is turned away (429) before its cookie is
+// looked at; a refused cookie is counted and cleared.
 func (p *portal) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
@@ -187,18 +214,48 @@ func (p *portal) auth(next echo.HandlerFunc) echo.HandlerFunc {
 			token = ""
 			actor = req.Header.Get("X-Wharf-Actor")
 		}
+		if token != "" {
+			if err := httpguard.AuthGate(c); err != nil {
+				return p.renderTooMany(c, err)
+			}
+		}
 		caller, err := p.host.Authenticate(token, actor)
 		if err != nil {
+			if token != "" {
+				httpguard.AuthFailed(c, "token cookie refused")
+				p.clearToken(c)
+			}
 			if req.Method == http.MethodGet && !strings.HasSuffix(req.URL.Path, "/ws") {
 				return c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(req.URL.RequestURI()))
 			}
 			return p.renderMessage(c, http.StatusUnauthorized, "Sign in required", "Your session has ended. Sign in again.")
 		}
 		caller.ClientAddr = c.RealIP()
-		caller.RequestID = req.Header.Get(echo.HeaderXRequestID)
+		caller.RequestID = requestID(c)
 		c.Set(callerKey, caller)
 		return next(c)
 	}
+}
+
+// requestID is the request's id: the one the API's middleware answers
+// with when it is mounted, else the client's.
+func requestID(c echo.Context) string {
+	if id := c.Response().Header().Get(echo.HeaderXRequestID); id != "" {
+		return id
+	}
+	return c.Request().Header.Get(echo.HeaderXRequestID)
+}
+
+// renderTooMany shows httpguard's 429 refusal as a page.
+func (p *portal) renderTooMany(c echo.Context, err error) error {
+	msg := "Too many attempts with a wrong token came from your address. Wait a little and try again."
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if m, ok := he.Message.(string); ok {
+			msg = strings.ToUpper(m[:1]) + m[1:] + "."
+		}
+	}
+	return p.renderMessage(c, http.StatusTooManyRequests, "Too many attempts", msg)
 }
 
 func callerOf(c echo.Context) ops.Caller {
@@ -248,17 +305,28 @@ func (p *portal) renderMessage(c echo.Context, status int, title, msg string) er
 }
 
 // userError turns err into something safe to show: structured plugin and
-// facade errors keep their message, and so do a plugin's own internal
-// failures (marked with ops.PluginDetail); the host's internal errors and
+// facade errors keep their message; a plugin's own internal failure
+// (marked with ops.PluginDetail) shows its first line, and administrators
+// also get its whole message and the plugin's output (a wasm stack trace
+// is for the people who run the host); the host's internal errors and
 // anything else are logged and replaced by a generic sentence.
 func (p *portal) userError(c echo.Context, err error) *pluginapi.Error {
 	pe := pluginapi.AsError(err)
 	if name, ok := pe.Detail[ops.PluginDetail].(string); ok && pe.Code == pluginapi.CodeInternal {
-		// The plugin's own failure (its panic, its platform's odd answer):
-		// its message is what the person needs, and reveals nothing of the host.
-		p.log.Warn("web: plugin failed", "path", c.Request().URL.Path, "plugin", name, "err", pe.Message)
-		return &pluginapi.Error{Code: pe.Code, Message: "The " + name + " plugin failed: " + pe.Message,
-			Detail: map[string]any{ops.PluginDetail: name}}
+		rid := requestID(c)
+		p.log.Warn("web: plugin failed", "path", c.Request().URL.Path, "plugin", name, "request_id", rid, "err", pe.Message, "detail", pe.Detail)
+		if can(c, ops.RoleAdmin) {
+			detail := map[string]any{ops.PluginDetail: name}
+			if s, ok := pe.Detail["stderr"].(string); ok {
+				detail["stderr"] = s
+			}
+			return &pluginapi.Error{Code: pe.Code, Message: "The " + name + " plugin failed: " + pe.Message, Detail: detail}
+		}
+		msg := "The " + name + " plugin failed: " + shortMessage(pe.Message) + " An administrator can find the details in the host's log"
+		if rid != "" {
+			msg += " under request id " + rid
+		}
+		return &pluginapi.Error{Code: pe.Code, Message: msg + ".", Detail: map[string]any{ops.PluginDetail: name}}
 	}
 	switch pe.Code {
 	case pluginapi.CodeInternal, "":
@@ -268,6 +336,18 @@ func (p *portal) userError(c echo.Context, err error) *pluginapi.Error {
 	}
 	p.log.Info("web: operation refused", "path", c.Request().URL.Path, "code", pe.Code, "err", pe.Message)
 	return pe
+}
+
+// shortMessage is the first line of msg, at most 200 bytes, ending in a stop.
+func shortMessage(msg string) string {
+	msg, _, _ = strings.Cut(strings.TrimSpace(msg), "\n")
+	if len(msg) > 200 {
+		msg = strings.ToValidUTF8(msg[:200], "") + "…"
+	}
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 // statusFor maps an error code to the page's HTTP status.

@@ -435,8 +435,8 @@ func TestCSRFIsRequired(t *testing.T) {
 }
 
 func TestSignInWithTokens(t *testing.T) {
-	// sha256("s3cret")
-	tok := ops.Token{Name: "ops-team", SHA256: "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0", Role: ops.RoleViewer}
+	const secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
+	tok := ops.Token{Name: "ops-team", SHA256: ops.HashToken(secret), Role: ops.RoleViewer}
 	env, c := newEnv(t, webtest.Options{Tokens: []ops.Token{tok}})
 	createService(t, env, "private")
 	r := c.Get("/services")
@@ -447,7 +447,7 @@ func TestSignInWithTokens(t *testing.T) {
 	expect(t, r, 200, "API token")
 	r = c.Post("/signin", url.Values{"token": {"wrong"}, "next": {"/services"}})
 	expect(t, r, 401, "not accepted")
-	r = c.Post("/signin", url.Values{"token": {"s3cret"}, "next": {"/services"}})
+	r = c.Post("/signin", url.Values{"token": {secret}, "next": {"/services"}})
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("signin: %d\n%s", r.Status, excerpt(r.Body))
 	}

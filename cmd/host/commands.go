@@ -34,7 +34,7 @@ commands are a client of a running host's REST API (--server, --token).`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(a.serveCmd(), a.pluginVerifyCmd())
+	root.AddCommand(a.serveCmd(), a.pluginVerifyCmd(), a.tokenCmd())
 
 	clients := []*cobra.Command{a.pluginsCmd(), a.connCmd(), a.svcCmd(), a.logsCmd(), a.instancesCmd(),
 		a.deploymentsCmd(), a.invokeCmd(), a.auditCmd()}

@@ -231,8 +231,8 @@ func TestServe(t *testing.T) {
 	cfg := map[string]any{
 		"connections": []map[string]any{{"name": "cfg", "plugin": "fake", "config": map[string]any{"endpoint": plat.URL, "token": opstest.PlatformToken}}},
 		"tokens": []map[string]any{
-			{"name": "ops", "sha256": ops.HashToken("op-token"), "role": "operator"},
-			{"name": "viewer", "sha256": ops.HashToken("view-token"), "role": "viewer"},
+			{"name": "ops", "sha256": ops.HashToken("op-token-0123456789abcdef0123456789"), "role": "operator"},
+			{"name": "viewer", "sha256": ops.HashToken("view-token-0123456789abcdef0123456789"), "role": "viewer"},
 		},
 	}
 	cfgFile := filepath.Join(t.TempDir(), "wharf.json")
@@ -273,14 +273,14 @@ func TestServe(t *testing.T) {
 	if _, err := cli("", "conn", "ls"); pluginapi.CodeOf(err) != pluginapi.CodeUnauthorized {
 		t.Fatalf("no token: %v", err)
 	}
-	out, err := cli("view-token", "conn", "ls")
+	out, err := cli("view-token-0123456789abcdef0123456789", "conn", "ls")
 	if err != nil || !strings.Contains(out, "cfg") {
 		t.Fatalf("conn ls: %v\n%s", err, out)
 	}
-	if _, err := cli("view-token", "svc", "action", "cfg", "x", "stop"); pluginapi.CodeOf(err) != pluginapi.CodeForbidden {
+	if _, err := cli("view-token-0123456789abcdef0123456789", "svc", "action", "cfg", "x", "stop"); pluginapi.CodeOf(err) != pluginapi.CodeForbidden {
 		t.Fatalf("viewer action: %v", err)
 	}
-	if out, err := cli("op-token", "conn", "test", "cfg"); err != nil {
+	if out, err := cli("op-token-0123456789abcdef0123456789", "conn", "test", "cfg"); err != nil {
 		t.Fatalf("conn test: %v %s", err, out)
 	}
 	// The profiler answers on its own address only.

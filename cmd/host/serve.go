@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 	"github.com/wharfhq/wharf/host/api"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
+	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/demo"
@@ -33,6 +36,18 @@ type serveOptions struct {
 	logLevel   string
 	// debugListen, when set, serves Go's profiler (net/http/pprof).
 	debugListen string
+
+	// Who the host trusts: its names, other sites, proxies.
+	publicURL      string
+	allowedHosts   []string
+	allowedOrigins []string
+	trustedProxies []string
+	// openOnNetwork allows open mode (no tokens) on a non-loopback listener.
+	openOnNetwork bool
+	// Server limits.
+	readTimeout, idleTimeout time.Duration
+	maxConns, maxConnsPerIP  int
+
 	// ready, when set (tests), receives the listening address.
 	ready func(addr string)
 }
@@ -73,14 +88,22 @@ func (a *app) serveCmd() *cobra.Command {
 database (connections, audit log), the key that encrypts connection configs,
 and the plugins' compilation cache. Every *.wasm in the plugins folder is
 loaded. Without tokens in the config file the host runs in OPEN mode: every
-caller is an admin.
+caller is an admin; that is allowed on a loopback address only, unless
+--allow-open-mode-on-network says otherwise.
+
+The host answers only to the names it serves (loopback names, --public-url's
+host, --allowed-host) and refuses requests a browser sends for another site
+(--allowed-origin names the exceptions). Client addresses come from the
+socket; X-Forwarded-For is believed only from --trusted-proxy addresses.
+Bearer tokens are at least 32 characters: make them with "wharf token new".
 
 Config file (JSON, unknown fields refused):
   {"connections": [{"name": "local", "plugin": "docker", "config": {...}}],
    "tokens": [{"name": "ci", "sha256": "<hex sha256 of the token>", "role": "operator"}]}
 Roles: viewer, operator, admin.`,
 		Example: `  wharf serve
-  wharf serve --listen 0.0.0.0:8080 --data /var/lib/wharf --plugins /usr/lib/wharf/plugins --config wharf.json
+  wharf serve --listen 0.0.0.0:8080 --public-url https://wharf.example.com --trusted-proxy 10.0.0.0/8 \
+      --data /var/lib/wharf --plugins /usr/lib/wharf/plugins --config wharf.json
   wharf serve --demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
@@ -93,6 +116,15 @@ Roles: viewer, operator, admin.`,
 	f.BoolVar(&o.demo, "demo", false, "start built-in platform emulators with demo services and connect to them")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this address; unauthenticated, so keep it on loopback")
+	f.StringVar(&o.publicURL, "public-url", "", "URL people reach the host at (https://wharf.example.com): its name is served and its origin is the host's own")
+	f.StringArrayVar(&o.allowedHosts, "allowed-host", nil, "another Host name to answer to (repeatable); loopback names always are")
+	f.StringArrayVar(&o.allowedOrigins, "allowed-origin", nil, "another site (https://idp.example.com) allowed to call the API from a browser, with CORS (repeatable)")
+	f.StringArrayVar(&o.trustedProxies, "trusted-proxy", nil, "CIDR or address of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
+	f.BoolVar(&o.openOnNetwork, "allow-open-mode-on-network", false, "allow running without tokens (everyone is admin) on a non-loopback address")
+	f.DurationVar(&o.readTimeout, "read-timeout", 60*time.Second, "longest time to read a request's headers and body")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
+	f.IntVar(&o.maxConns, "max-conns", 1024, "most connections held at once; more wait in the backlog")
+	f.IntVar(&o.maxConnsPerIP, "max-conns-per-client", 64, "most connections one client address holds at once (trusted proxies excepted)")
 	return cmd
 }
 
@@ -130,14 +162,28 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		pluginsDir = ""
 	}
 
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	allowedHosts, err := o.checkExposure(ln.Addr(), len(fc.Tokens) == 0)
+	if err != nil {
+		return err
+	}
+
 	s, err := server.New(ctx, server.Config{
-		DataDir:     o.dataDir,
-		PluginsDir:  pluginsDir,
-		Tokens:      fc.Tokens,
-		Connections: conns,
-		Egress:      egress.Options{Logger: log},
-		Faces:       []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log})},
-		Logger:      log,
+		DataDir:        o.dataDir,
+		PluginsDir:     pluginsDir,
+		Tokens:         fc.Tokens,
+		Connections:    conns,
+		Egress:         egress.Options{Logger: log},
+		Faces:          []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})},
+		Logger:         log,
+		PublicURL:      o.publicURL,
+		AllowedHosts:   allowedHosts,
+		AllowedOrigins: o.allowedOrigins,
+		TrustedProxies: o.trustedProxies,
 	})
 	if err != nil {
 		return err
@@ -146,10 +192,6 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	host := s.Host
 	log.Info("plugins loaded", "count", len(s.Plugins), "dir", o.pluginsDir)
 
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return err
-	}
 	if o.debugListen != "" {
 		stop, err := serveDebug(o.debugListen, log)
 		if err != nil {
@@ -157,15 +199,17 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		}
 		defer stop()
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := o.httpServer(s.Handler(), log)
 	// Followed log streams end when the host closes its followers.
 	srv.RegisterOnShutdown(host.Close)
-	log.Info("wharf listening", "url", "http://"+ln.Addr().String(), "open_mode", host.Open())
+	log.Info("wharf listening", "url", "http://"+ln.Addr().String(), "open_mode", host.Open(),
+		"max_conns", o.maxConns, "max_conns_per_client", o.maxConnsPerIP)
 	if o.ready != nil {
 		o.ready(ln.Addr().String())
 	}
+	limited := httpguard.LimitListener(ln, httpguard.ConnLimit{Total: o.maxConns, PerClient: o.maxConnsPerIP}, s.Guard.Trusts)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(limited) }()
 	select {
 	case err := <-served:
 		return err
@@ -181,4 +225,57 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		return err
 	}
 	return nil
+}
+
+// httpServer is the http.Server of "wharf serve". ReadTimeout bounds the
+// reading of a request, headers and body, so a slow client cannot hold a
+// connection; net/http lifts it once the body is read, so handlers and
+// long streams are not cut by it. There is no WriteTimeout: followed logs
+// and exports stream for as long as the client reads, and the websocket
+// and stream handlers bound each write themselves. IdleTimeout drops idle
+// keep-alive connections.
+func (o *serveOptions) httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, o.readTimeout),
+		ReadTimeout:       o.readTimeout,
+		IdleTimeout:       o.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// checkExposure refuses a start that would expose the host carelessly and
+// returns the Host names to serve. On a loopback address anything goes. On
+// another address open mode (no tokens: everyone is admin) needs
+// --allow-open-mode-on-network, and the host must know its names: a
+// specific address is served under itself, a wildcard address (0.0.0.0,
+// [::]) needs --public-url or --allowed-host.
+func (o *serveOptions) checkExposure(addr net.Addr, open bool) ([]string, error) {
+	if o.readTimeout < 0 || o.idleTimeout < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 {
+		return nil, errors.New("--read-timeout, --idle-timeout, --max-conns and --max-conns-per-client must be positive")
+	}
+	// Zero (options built in code, not by flags) takes the flags' defaults.
+	o.readTimeout = cmp.Or(o.readTimeout, 60*time.Second)
+	o.idleTimeout = cmp.Or(o.idleTimeout, 120*time.Second)
+	o.maxConns = cmp.Or(o.maxConns, 1024)
+	o.maxConnsPerIP = cmp.Or(o.maxConnsPerIP, 64)
+	hosts := append([]string(nil), o.allowedHosts...)
+	tcp, _ := addr.(*net.TCPAddr)
+	if tcp == nil || tcp.IP.IsLoopback() {
+		return hosts, nil
+	}
+	if open && !o.openOnNetwork {
+		return nil, fmt.Errorf("refusing to start: --listen %s is reachable from the network and no API tokens are configured, "+
+			"so everyone who can reach it would be an admin. Configure tokens (wharf token new), listen on 127.0.0.1, "+
+			"or pass --allow-open-mode-on-network if that is really what you want", o.listen)
+	}
+	switch {
+	case !tcp.IP.IsUnspecified():
+		hosts = append(hosts, tcp.IP.String())
+	case o.publicURL == "" && len(hosts) == 0:
+		return nil, fmt.Errorf("refusing to start: --listen %s answers on every address, but the host does not know its names; "+
+			"name them with --public-url URL or --allowed-host NAME (requests for other names are refused, against DNS rebinding)", o.listen)
+	}
+	return hosts, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -41,11 +42,15 @@ type Options struct {
 }
 
 // New returns an echo server with the API mounted, the request id
-// middleware, the central error handler and JSON 404s.
+// middleware, the central error handler and JSON 404s, behind the default
+// httpguard checks (loopback names only, no cross-site requests, client
+// addresses from the socket). host/server installs its own configured guard.
 func New(h *ops.Host, opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	g, _ := httpguard.New(httpguard.Config{Logger: opts.Logger}) // the zero Config is valid
+	g.Install(e)
 	_ = Face(opts)(e, h)
 	return e
 }
@@ -54,6 +59,10 @@ func New(h *ops.Host, opts Options) *echo.Echo {
 // the central error handler, the routes — for host/server.
 func Face(opts Options) func(e *echo.Echo, h *ops.Host) error {
 	return func(e *echo.Echo, h *ops.Host) error {
+		if e.IPExtractor == nil {
+			// echo's fallback believes X-Forwarded-For from anyone.
+			e.IPExtractor = echo.ExtractIPDirect()
+		}
 		e.Use(RequestID())
 		e.HTTPErrorHandler = ErrorHandler(opts.Logger)
 		Register(e, h, opts)
@@ -75,7 +84,11 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	root.GET("/healthz", s.healthz)
 	root.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", OpenAPI) })
 
-	g := e.Group(Prefix, middleware.BodyLimit(opts.BodyLimit), s.authenticate)
+	// Bodies are JSON or nothing: a plain HTML form or a no-cors fetch
+	// cannot send these types, so it cannot reach a handler. Checked, with
+	// the size cap and the credentials, before any body is read.
+	g := e.Group(Prefix, httpguard.RequireContentType(echo.MIMEApplicationJSON, MIMEMergePatch),
+		middleware.BodyLimit(opts.BodyLimit), s.authenticate)
 	g.GET("/plugins", s.listPlugins)
 	g.GET("/plugins/:name", s.getPlugin)
 
@@ -106,6 +119,9 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	g.GET("/audit/export", s.exportAudit)
 	g.GET("/audit/verify", s.verifyAudit)
 }
+
+// MIMEMergePatch is the media type of a JSON merge patch (RFC 7386).
+const MIMEMergePatch = "application/merge-patch+json"
 
 type server struct {
 	h   *ops.Host
@@ -165,11 +181,19 @@ func CallerOf(c echo.Context) ops.Caller {
 // ActorHeader names the actor in open (tokenless) mode.
 const ActorHeader = "X-Wharf-Actor"
 
-// authenticate turns the Authorization header into an ops.Caller.
+// authenticate turns the Authorization header into an ops.Caller. A client
+// that presented wrong credentials too often is refused (429) before its
+// next ones are even looked at.
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := httpguard.AuthGate(c); err != nil {
+			return err
+		}
 		caller, err := Authenticate(s.h, c)
 		if err != nil {
+			if c.Request().Header.Get("Authorization") != "" {
+				httpguard.AuthFailed(c, "bearer token refused")
+			}
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="wharf"`)
 			return err
 		}
@@ -228,7 +252,7 @@ func codeOfStatus(status int) pluginapi.Code {
 		return pluginapi.CodeNotFound
 	case status == http.StatusUnauthorized:
 		return pluginapi.CodeUnauthorized
-	case status == http.StatusForbidden:
+	case status == http.StatusForbidden || status == http.StatusMisdirectedRequest:
 		return pluginapi.CodeForbidden
 	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
 		return pluginapi.CodeUnavailable
@@ -248,7 +272,8 @@ type ErrorBody struct {
 // echo's own errors) become {"error": ..., "request_id": ...} with the
 // matching status. The host's own internal errors are logged and shown as
 // a generic message, since their text may reveal the host's insides; a
-// plugin's keep their message (see publicInternal).
+// plugin's keep a short message, and only administrators see their
+// details (see Public).
 func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -261,8 +286,8 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		rid := RequestIDOf(c)
 		if e.Code == pluginapi.CodeInternal {
 			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "detail", e.Detail)
-			e = publicInternal(e, rid)
 		}
+		e = Public(e, rid, CallerOf(c).Role == ops.RoleAdmin)
 		var werr error
 		if c.Request().Method == http.MethodHead {
 			werr = c.NoContent(status)
@@ -275,15 +300,46 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-// publicInternal is what a caller sees of an internal error: a plugin's own
-// failure (a trap with its panic message, a platform's odd answer) keeps its
-// message, since it is about the plugin and is what a person debugging needs;
-// the host's own failures are replaced by a pointer to the log.
-func publicInternal(e *pluginapi.Error, rid string) *pluginapi.Error {
-	if name, ok := e.Detail[ops.PluginDetail].(string); ok {
-		return &pluginapi.Error{Code: e.Code, Message: e.Message, Detail: map[string]any{ops.PluginDetail: name, "request_id": rid}}
+// Public is what a caller sees of an error.
+//
+// The host's own internal failures are replaced by a pointer to the log.
+// A plugin's errors (marked with ops.PluginDetail) are about the plugin,
+// not the host, but their details — a wasm stack trace, the plugin's
+// stderr, the platform's raw answer — are for the people who run the host:
+// administrators get everything, other callers the first line of the
+// message (cut to 200 bytes), the plugin's name and the request id under
+// which the log has the rest. Other errors pass unchanged.
+func Public(e *pluginapi.Error, rid string, admin bool) *pluginapi.Error {
+	name, fromPlugin := e.Detail[ops.PluginDetail].(string)
+	switch {
+	case !fromPlugin && e.Code == pluginapi.CodeInternal:
+		return &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "internal error; the host's log has the details under request id " + rid}
+	case !fromPlugin:
+		return e
+	case admin:
+		out := *e
+		out.Detail = make(map[string]any, len(e.Detail)+1)
+		for k, v := range e.Detail {
+			out.Detail[k] = v
+		}
+		out.Detail["request_id"] = rid
+		return &out
 	}
-	return &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "internal error; the host's log has the details under request id " + rid}
+	out := *e
+	out.Detail = map[string]any{ops.PluginDetail: name, "request_id": rid}
+	if e.Code == pluginapi.CodeInternal {
+		out.Message = ShortMessage(e.Message) + " (details in the host's log under request id " + rid + ")"
+	}
+	return &out
+}
+
+// ShortMessage is the first line of msg, at most 200 bytes of valid UTF-8.
+func ShortMessage(msg string) string {
+	msg, _, _ = strings.Cut(strings.TrimSpace(msg), "\n")
+	if len(msg) > 200 {
+		msg = strings.ToValidUTF8(msg[:200], "") + "…"
+	}
+	return msg
 }
 
 // Classify turns any error into a status and a structured error.

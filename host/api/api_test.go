@@ -327,11 +327,11 @@ func TestStatusOfEveryCode(t *testing.T) {
 
 func TestAuthAndRoles(t *testing.T) {
 	v := newEnv(t, opstest.Options{Tokens: []ops.Token{
-		{Name: "vera", SHA256: ops.HashToken("view-tok"), Role: ops.RoleViewer},
-		{Name: "otto", SHA256: ops.HashToken("op-tok"), Role: ops.RoleOperator},
-		{Name: "ada", SHA256: ops.HashToken("admin-tok"), Role: ops.RoleAdmin},
+		{Name: "vera", SHA256: ops.HashToken("view-tok-0123456789abcdef0123456789"), Role: ops.RoleViewer},
+		{Name: "otto", SHA256: ops.HashToken("op-tok-0123456789abcdef0123456789"), Role: ops.RoleOperator},
+		{Name: "ada", SHA256: ops.HashToken("admin-tok-0123456789abcdef0123456789"), Role: ops.RoleAdmin},
 	}})
-	anon, viewer, operator, admin := v.client(t, ""), v.client(t, "view-tok"), v.client(t, "op-tok"), v.client(t, "admin-tok")
+	anon, viewer, operator, admin := v.client(t, ""), v.client(t, "view-tok-0123456789abcdef0123456789"), v.client(t, "op-tok-0123456789abcdef0123456789"), v.client(t, "admin-tok-0123456789abcdef0123456789")
 
 	a := anon.want(401, "GET", "/connections", "")
 	if a.errCode(t) != "unauthorized" || a.header.Get("WWW-Authenticate") == "" {

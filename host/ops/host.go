@@ -143,10 +143,17 @@ func (h *Host) Close() { h.logs.Close() }
 // Open reports whether the host runs without tokens (local mode).
 func (h *Host) Open() bool { return len(h.tokens) == 0 }
 
+// MinTokenLength is the shortest bearer token accepted, in bytes. Tokens
+// are configured as SHA-256 hashes, so a short one cannot be spotted at
+// start; instead a presented token shorter than this is refused before it
+// is hashed, which makes a short configured token unusable from its first
+// use (and the refusal says why). `wharf token new` makes good ones.
+const MinTokenLength = 32
+
 // Authenticate turns a bearer token (may be "") and the X-Wharf-Actor
 // header (used only in open mode) into a Caller with Actor and Role set;
-// the face fills ClientAddr and RequestID. A missing or unknown token is
-// CodeUnauthorized.
+// the face fills ClientAddr and RequestID. A missing, short or unknown
+// token is CodeUnauthorized.
 func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) {
 	if h.Open() {
 		actor := strings.TrimSpace(actorHeader)
@@ -157,6 +164,10 @@ func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) {
 	}
 	if bearer == "" {
 		return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized, "a bearer token is required")
+	}
+	if len(bearer) < MinTokenLength {
+		return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized,
+			"token refused: tokens are at least %d characters (make one with `wharf token new`)", MinTokenLength)
 	}
 	sum := sha256.Sum256([]byte(bearer))
 	got := []byte(hex.EncodeToString(sum[:]))

@@ -273,9 +273,11 @@ func TestConnectionSecretsAreWriteOnly(t *testing.T) {
 
 func TestRolesAndTokens(t *testing.T) {
 	tokens := []ops.Token{
-		{Name: "vera", SHA256: ops.HashToken("view-secret"), Role: ops.RoleViewer},
-		{Name: "otto", SHA256: ops.HashToken("op-secret"), Role: ops.RoleOperator},
-		{Name: "ada", SHA256: strings.ToUpper(ops.HashToken("admin-secret")), Role: ops.RoleAdmin},
+		{Name: "vera", SHA256: ops.HashToken("view-secret-0123456789abcdef0123456789"), Role: ops.RoleViewer},
+		{Name: "otto", SHA256: ops.HashToken("op-secret-0123456789abcdef0123456789"), Role: ops.RoleOperator},
+		{Name: "ada", SHA256: strings.ToUpper(ops.HashToken("admin-secret-0123456789abcdef0123456789")), Role: ops.RoleAdmin},
+		// A weak token an administrator configured by its hash: refused at use.
+		{Name: "shorty", SHA256: ops.HashToken("short-token"), Role: ops.RoleAdmin},
 	}
 	e := opstest.New(t, opstest.Options{Tokens: tokens})
 	h := e.Host
@@ -290,9 +292,10 @@ func TestRolesAndTokens(t *testing.T) {
 	}{
 		{"", "", "", pluginapi.CodeUnauthorized},
 		{"guess", "", "", pluginapi.CodeUnauthorized},
-		{"view-secret", "vera", ops.RoleViewer, ""},
-		{"op-secret", "otto", ops.RoleOperator, ""},
-		{"admin-secret", "ada", ops.RoleAdmin, ""},
+		{"short-token", "", "", pluginapi.CodeUnauthorized},
+		{"view-secret-0123456789abcdef0123456789", "vera", ops.RoleViewer, ""},
+		{"op-secret-0123456789abcdef0123456789", "otto", ops.RoleOperator, ""},
+		{"admin-secret-0123456789abcdef0123456789", "ada", ops.RoleAdmin, ""},
 	} {
 		c, err := h.Authenticate(tc.bearer, "someone-else")
 		if pluginapi.CodeOf(err) != tc.code || c.Actor != tc.actor || c.Role != tc.role {

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"github.com/labstack/echo/v4"
@@ -24,6 +23,7 @@ import (
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
+	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/store"
@@ -53,6 +53,18 @@ type Config struct {
 	// Faces are mounted in order on the host's echo instance.
 	Faces  []Face
 	Logger *slog.Logger
+
+	// PublicURL, AllowedHosts, AllowedOrigins and TrustedProxies say which
+	// names, other sites and proxies the host trusts (httpguard.Config).
+	// Left empty, it answers loopback names only (DNS rebinding gets 421),
+	// refuses every cross-site browser request (403) and takes client
+	// addresses from the socket, never from X-Forwarded-For.
+	PublicURL      string
+	AllowedHosts   []string
+	AllowedOrigins []string
+	TrustedProxies []string
+	// AuthFailures limits failed authentications per client address.
+	AuthFailures httpguard.AuthLimit
 }
 
 // Server is a running host.
@@ -65,6 +77,9 @@ type Server struct {
 	Audit       *audit.Log
 	Connections *connstore.Store
 	Runtime     *runtime.Runtime
+	// Guard checks every request before the faces see it; its Trusts tells
+	// a listener which peers are trusted proxies.
+	Guard *httpguard.Guard
 	// LoadErrors are the plugins that could not be loaded.
 	LoadErrors []error
 
@@ -81,17 +96,24 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s = &Server{}
+	guard, err := httpguard.New(httpguard.Config{PublicURL: cfg.PublicURL, AllowedHosts: cfg.AllowedHosts,
+		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, AuthFailures: cfg.AuthFailures, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s = &Server{Guard: guard}
+	opened := s // s is nil when an error is returned
 	defer func() {
 		if err != nil {
-			_ = s.Close(context.WithoutCancel(ctx))
+			_ = opened.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	dbPath := filepath.Join(cfg.DataDir, "wharf.db")
+	if err := privateDataDir(cfg.DataDir, dbPath); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 
-	db, err := store.Open(filepath.Join(cfg.DataDir, "wharf.db"))
+	db, err := store.Open(dbPath)
 	if err != nil {
 		return nil, fmt.Errorf("server: open database: %w", err)
 	}
@@ -103,9 +125,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Audit = auditLog
 	s.closers = append(s.closers, func(context.Context) error { return auditLog.Close() })
-	key, err := connstore.LoadOrCreateKey(filepath.Join(cfg.DataDir, "connections.key"))
+	keyPath := filepath.Join(cfg.DataDir, "connections.key")
+	key, err := connstore.LoadOrCreateKey(keyPath)
 	if err != nil {
 		return nil, fmt.Errorf("server: key: %w", err)
+	}
+	// SQLite made its -wal and -shm files by now; they and the key are
+	// owner-only whatever an older version or a copy left.
+	if err := privateFiles(dbPath+"-wal", dbPath+"-shm", keyPath); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	conns, err := connstore.New(db, key)
 	if err != nil {
@@ -154,7 +182,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.closers = append(s.closers, func(context.Context) error { s.Host.Close(); return nil })
+	host := s.Host
+	s.closers = append(s.closers, func(context.Context) error { host.Close(); return nil })
 	if s.Host.Open() {
 		log.Warn("no API tokens configured: running open, every caller is an admin")
 	}
@@ -169,6 +198,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Echo = echo.New()
 	s.Echo.HideBanner = true
 	s.Echo.HidePort = true
+	// Before any face: Host and origin checks, client addresses.
+	guard.Install(s.Echo)
 	for _, mount := range cfg.Faces {
 		if err := mount(s.Echo, s.Host); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
