@@ -158,4 +158,3 @@ func TestExpandEndpoint(t *testing.T) {
 		}
 	}
 }
-
