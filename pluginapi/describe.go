@@ -114,3 +114,12 @@ func (d *DescribeResponse) Action(name string) (Action, bool) {
 	}
 	return Action{}, false
 }
+
+// KeyEndpointDefault (ABI 1.2) is the config schema annotation of an
+// "x-endpoint" property giving its value when the connection leaves it
+// empty, as a template such as "https://ecs.{region}.amazonaws.com". The
+// host fills each "{name}" from the connection's non-secret config value
+// name, which must be one DNS label (letters, digits, inner dashes), so
+// that no value can move the URL to another host. The filled-in URL is that
+// endpoint's value: credentials may go to it.
+const KeyEndpointDefault = "x-endpoint-default"
