@@ -341,6 +341,7 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) erro
 	if err != nil {
 		return storeErr(err)
 	}
+	defer h.scrubs.Delete(name)
 	return h.audited(ctx, c, auditEvent{op: "connection.delete", conn: name, plugin: cur.Plugin, target: name},
 		func() (string, error) { return "", storeErrOrNil(h.cfg.Connections.Delete(ctx, name)) })
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/schema"
@@ -204,6 +205,28 @@ func (p *loadedPlugin) scrubberOf(cfgs ...map[string]any) *scrubber {
 		values = append(values, p.secretValues(c)...)
 	}
 	return newScrubber(values)
+}
+
+// cachedScrubber is a connection's scrubber as of one stored version.
+type cachedScrubber struct {
+	plugin  string
+	version int64
+	updated time.Time // with version: a re-created connection starts at 1 again
+	s       *scrubber
+}
+
+// scrubberFor returns the scrubber of t's stored secrets (full is its
+// config), built once per stored version of the connection.
+func (h *Host) scrubberFor(t *target, full map[string]any) *scrubber {
+	if v, ok := h.scrubs.Load(t.conn.Name); ok {
+		c := v.(*cachedScrubber)
+		if c.plugin == t.conn.Plugin && c.version == t.conn.Version && c.updated.Equal(t.conn.UpdatedAt) {
+			return c.s
+		}
+	}
+	s := t.p.scrubberOf(full)
+	h.scrubs.Store(t.conn.Name, &cachedScrubber{plugin: t.conn.Plugin, version: t.conn.Version, updated: t.conn.UpdatedAt, s: s})
+	return s
 }
 
 // storedScrubber is the scrubber of a connection's stored secrets, or nil

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/host/audit"
@@ -47,6 +48,7 @@ type Host struct {
 	tokens  []Token
 	logs    *logfanout.Hub
 	lists   listCache // ListAllServices' recent listings
+	scrubs  sync.Map  // connection name → *cachedScrubber
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.
@@ -245,7 +247,7 @@ func (h *Host) handler(t *target) (*egress.Handler, *scrubber, error) {
 	}
 	approved, pending := t.p.splitHosts(t.conn.ApprovedHosts)
 	return h.cfg.Egress.For(egress.Target{Connection: t.conn.Name, Config: t.p.effectiveConfig(full),
-		SecretFields: t.p.secrets, EndpointFields: t.p.endpoints, ApprovedHosts: approved, PendingHosts: pending}), t.p.scrubberOf(full), nil
+		SecretFields: t.p.secrets, EndpointFields: t.p.endpoints, ApprovedHosts: approved, PendingHosts: pending}), h.scrubberFor(t, full), nil
 }
 
 // errorer is every plugin response: they all embed pluginapi.Response.

@@ -22,7 +22,11 @@ import (
 // plugin could most easily send them on: raw, JSON-escaped (any \u escapes),
 // URL-encoded (query and path escaping) and base64 (standard and URL
 // alphabets, padded or not, at any byte offset inside a longer encoded
-// value, such as "Basic base64(user:secret)"). It is best effort: a plugin
+// value, such as "Basic base64(user:secret)"; a string that is wholly
+// base64, such as an invoke body, is decoded, scrubbed and encoded again so
+// it stays valid). Secrets shorter than MinScrubLen bytes are not scrubbed,
+// nor base64 forms of secrets shorter than about 7 bytes, nor encodings
+// nested twice (base64 of base64). It is best effort: a plugin
 // that got a secret can always disguise it (reverse it, hex it, split it),
 // which is why egress keeps secrets from plugins in the first place.
 
@@ -46,6 +50,7 @@ const (
 type scrubber struct {
 	text []string // forms found verbatim in decoded text, longest first
 	b64  []string // base64 fragments (also in text), to try decoding a string
+	maxLen int // of the longest form
 }
 
 // newScrubber returns the scrubber of values, or nil when none is long
@@ -79,6 +84,7 @@ func newScrubber(values []string) *scrubber {
 	}
 	// Longest first, so a longer form is not cut by a shorter one inside it.
 	sort.SliceStable(s.text, func(i, j int) bool { return len(s.text[i]) > len(s.text[j]) })
+	s.maxLen = len(s.text[0])
 	return s
 }
 
@@ -109,6 +115,29 @@ func (s *scrubber) hits(b []byte) bool {
 	return false
 }
 
+// hitsEscaped reports whether b, with its JSON escapes decoded, holds a
+// form. A form without a decoded escape in it is in b verbatim (hits), so
+// only the windows around decoded escapes are searched.
+func (s *scrubber) hitsEscaped(b []byte) bool {
+	if bytes.IndexByte(b, '\\') < 0 {
+		return false
+	}
+	out, at := unescapeJSON(b)
+	searched := 0 // forms starting before this were searched
+	for _, p := range at {
+		lo, hi := max(p-s.maxLen+1, searched, 0), min(p+s.maxLen, len(out))
+		if lo >= hi {
+			continue
+		}
+		if s.hits(out[lo:hi]) {
+			return true
+		}
+		// A form starting from here on may reach past hi.
+		searched = hi - s.maxLen + 1
+	}
+	return false
+}
+
 func (s *scrubber) hitsString(x string) bool {
 	for _, f := range s.text {
 		if strings.Contains(x, f) {
@@ -126,7 +155,7 @@ func (s *scrubber) hitsString(x string) bool {
 func (s *scrubber) JSON(b []byte) []byte { return s.json(b, 0) }
 
 func (s *scrubber) json(b []byte, depth int) []byte {
-	if s == nil || (!s.hits(b) && (bytes.IndexByte(b, '\\') < 0 || !s.hits(unescapeJSON(b)))) {
+	if s == nil || (!s.hits(b) && !s.hitsEscaped(b)) {
 		return b
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -244,20 +273,22 @@ func (s *scrubber) Error(err error) error {
 }
 
 // unescapeJSON decodes the backslash escapes of JSON text, strings or not,
-// so that a secret written with \u escapes is found. Malformed escapes are
-// kept as they are.
-func unescapeJSON(b []byte) []byte {
+// so that a secret written with \u escapes is found, and answers where in
+// the output decoded escapes were written. Malformed escapes are kept.
+func unescapeJSON(b []byte) ([]byte, []int) {
 	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' || i+1 >= len(b) {
-			out = append(out, c)
-			continue
+	var at []int
+	for {
+		i := bytes.IndexByte(b, '\\')
+		if i < 0 || i+1 >= len(b) {
+			return append(out, b...), at
 		}
-		i++
-		switch b[i] {
+		out = append(out, b[:i]...)
+		at = append(at, len(out))
+		c, n := b[i+1], 2
+		switch c {
 		case '"', '\\', '/':
-			out = append(out, b[i])
+			out = append(out, c)
 		case 'b':
 			out = append(out, '\b')
 		case 'f':
@@ -269,31 +300,31 @@ func unescapeJSON(b []byte) []byte {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			r, n := readU(b[i+1:])
-			if n == 0 {
+			r, ok := readU(b[i+2:])
+			if !ok {
 				out = append(out, '\\', 'u')
-				continue
+				break
 			}
-			if utf16.IsSurrogate(r) && n == 4 && len(b) >= i+11 && b[i+5] == '\\' && b[i+6] == 'u' {
-				if r2, n2 := readU(b[i+7:]); n2 == 4 {
+			n = 6
+			if utf16.IsSurrogate(r) && len(b) >= i+12 && b[i+6] == '\\' && b[i+7] == 'u' {
+				if r2, ok := readU(b[i+8:]); ok {
 					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r, n = dec, 10
+						r, n = dec, 12
 					}
 				}
 			}
 			out = utf8.AppendRune(out, r)
-			i += n
 		default:
-			out = append(out, '\\', b[i])
+			out = append(out, '\\', c)
 		}
+		b = b[i+n:]
 	}
-	return out
 }
 
 // readU reads four hex digits.
-func readU(b []byte) (rune, int) {
+func readU(b []byte) (rune, bool) {
 	if len(b) < 4 {
-		return 0, 0
+		return 0, false
 	}
 	var r rune
 	for _, c := range b[:4] {
@@ -305,10 +336,10 @@ func readU(b []byte) (rune, int) {
 		case 'A' <= c && c <= 'F':
 			r = r<<4 | rune(c-'A'+10)
 		default:
-			return 0, 0
+			return 0, false
 		}
 	}
-	return r, 4
+	return r, true
 }
 
 // scrubKey carries a call's scrubber in its context, for the plugin's log
@@ -363,6 +394,10 @@ func scrubAttr(s *scrubber, a slog.Attr) slog.Attr {
 	return a
 }
 
-func (h scrubHandler) WithAttrs(as []slog.Attr) slog.Handler { return scrubHandler{h.next.WithAttrs(as)} }
+func (h scrubHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return scrubHandler{h.next.WithAttrs(as)}
+}
 
-func (h scrubHandler) WithGroup(name string) slog.Handler { return scrubHandler{h.next.WithGroup(name)} }
+func (h scrubHandler) WithGroup(name string) slog.Handler {
+	return scrubHandler{h.next.WithGroup(name)}
+}
