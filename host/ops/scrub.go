@@ -48,9 +48,9 @@ const (
 // scrubber knows the forms of one connection's secret values. A nil
 // scrubber leaves everything as it is.
 type scrubber struct {
-	text []string // forms found verbatim in decoded text, longest first
-	b64  []string // base64 fragments (also in text), to try decoding a string
-	maxLen int // of the longest form
+	text   []string // forms found verbatim in decoded text, longest first
+	b64    []string // base64 fragments (also in text), to try decoding a string
+	maxLen int      // of the longest form
 }
 
 // newScrubber returns the scrubber of values, or nil when none is long
