@@ -236,7 +236,7 @@ func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in C
 	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
 		return Connection{}, err
 	}
-	return h.updateConnection(ctx, c, name, in.Plugin, in.Version, in.ApprovedHosts, in.KeepSecrets, func(stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, name, in.Plugin, in.Version, in.ApprovedHosts, in.KeepSecrets, func(_ *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		return in.Config, nil
 	})
 }
@@ -249,17 +249,40 @@ func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch
 	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
 		return Connection{}, err
 	}
-	return h.updateConnection(ctx, c, name, "", version, nil, false, func(stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, name, "", version, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		merged, err := jsonpatch.MergePatch(stored, patch)
 		if err != nil {
 			return nil, pluginapi.Invalid("/config", "the patch is not a JSON merge patch of the config: %v", err)
 		}
-		return merged, nil
+		return carriedSecrets(p, merged, patch), nil
 	})
 }
 
+// carriedSecrets marks the secrets of a merged config that the patch did
+// not send as carried over (the redaction mask), so that prepareConfig
+// treats them as stored values, not as values sent again.
+func carriedSecrets(p *loadedPlugin, merged, patch json.RawMessage) json.RawMessage {
+	var m, sent map[string]json.RawMessage
+	if json.Unmarshal(merged, &m) != nil || json.Unmarshal(patch, &sent) != nil {
+		return merged
+	}
+	masked, _ := json.Marshal(Redacted)
+	for _, s := range p.secrets {
+		if _, inPatch := sent[s]; !inPatch {
+			if _, ok := m[s]; ok {
+				m[s] = masked
+			}
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return merged
+	}
+	return b
+}
+
 func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin string, version int64, approvals []string, keep bool,
-	newConfig func(stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
+	newConfig func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
 	cur, err := h.cfg.Connections.Get(ctx, name)
 	if err != nil {
 		return Connection{}, storeErr(err)
@@ -277,7 +300,7 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin stri
 	if version == 0 {
 		version = cur.Version
 	}
-	raw, err := newConfig(cur.Config)
+	raw, err := newConfig(p, cur.Config)
 	if err != nil {
 		return Connection{}, err
 	}
