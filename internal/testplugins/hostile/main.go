@@ -31,7 +31,6 @@ const configSchema = `{
     "endpoint": {"type": "string", "title": "Endpoint", "x-endpoint": true},
     "token": {"type": "string", "title": "Token", "x-secret": true}
   },
-  "required": ["endpoint"],
   "additionalProperties": false
 }`
 
