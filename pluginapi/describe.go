@@ -44,7 +44,7 @@ type DescribeResponse struct {
 	Name string `json:"name"`
 	// Version is the plugin's own version (semver recommended).
 	Version string `json:"version"`
-	// ABIVersion is the pluginapi version the plugin was built for ("1.1").
+	// ABIVersion is the pluginapi version the plugin was built for ("1.2").
 	ABIVersion string `json:"abi_version"`
 	// Title is a human name ("Docker Swarm").
 	Title       string `json:"title"`
@@ -53,7 +53,9 @@ type DescribeResponse struct {
 	// Properties marked "x-secret": true are secrets: the host stores them,
 	// never shows them back and never passes them to the plugin. Properties
 	// marked "x-endpoint": true hold a base URL (http, https or unix) the
-	// plugin may reach through the host; their hosts are allowed for HTTP.
+	// plugin may reach through the host; their hosts are allowed for HTTP
+	// and are the only destinations that receive credentials. Since ABI 1.2
+	// an endpoint may carry a default template (KeyEndpointDefault).
 	ConfigSchema json.RawMessage `json:"config_schema"`
 	// SpecSchema is a JSON Schema (2020-12) for a service spec, used by the
 	// host to validate create and update and by the portal to draw forms.
@@ -63,9 +65,11 @@ type DescribeResponse struct {
 	Operations []string `json:"operations"`
 	// Actions lists the lifecycle actions the plugin supports.
 	Actions []Action `json:"actions,omitempty"`
-	// Hosts are extra host patterns the plugin may reach besides the
-	// connection's endpoints, such as "ecs.*.amazonaws.com". A "*" matches
-	// one or more DNS labels' worth of characters except dots.
+	// Hosts are extra host patterns the plugin would like to reach besides
+	// the connection's endpoints, such as "status.*.example.com". A "*"
+	// matches any run of characters within one DNS label. A pattern is
+	// reachable only once an administrator approved it for a connection, and
+	// never receives credentials: requests with Auth to it are refused.
 	Hosts []string `json:"hosts,omitempty"`
 	// ListFilters names the filter keys the plugin understands in "list".
 	ListFilters []string `json:"list_filters,omitempty"`
@@ -114,3 +118,12 @@ func (d *DescribeResponse) Action(name string) (Action, bool) {
 	}
 	return Action{}, false
 }
+
+// KeyEndpointDefault (ABI 1.2) is the config schema annotation of an
+// "x-endpoint" property giving its value when the connection leaves it
+// empty, as a template such as "https://ecs.{region}.amazonaws.com". The
+// host fills each "{name}" from the connection's non-secret config value
+// name, which must be one DNS label (letters, digits, inner dashes), so
+// that no value can move the URL to another host. The filled-in URL is that
+// endpoint's value: credentials may go to it.
+const KeyEndpointDefault = "x-endpoint-default"

@@ -7,8 +7,9 @@ package pluginapi
 //
 // which takes an HTTPRequest and answers an HTTPResponse, both JSON in
 // extism memory blocks. The host checks the target against the allowed
-// hosts (on every redirect too), adds credentials, applies timeouts and size
-// caps. Failures come back as HTTPResponse.Error, never as a trap.
+// hosts (on every redirect too), adds credentials (only for the
+// connection's endpoints), applies timeouts and size caps. Failures come
+// back as HTTPResponse.Error, never as a trap.
 
 // HTTPFunction is the name of the host function.
 const HTTPFunction = "wharf_http"
@@ -38,7 +39,8 @@ type HTTPRequest struct {
 	// to it. Either Endpoint or URL is set.
 	Endpoint string `json:"endpoint,omitempty"`
 	Path     string `json:"path,omitempty"`
-	// URL is an absolute http(s) URL; its host must be allowed.
+	// URL is an absolute http(s) URL; its host must be an endpoint's host or
+	// match a DescribeResponse.Hosts pattern approved for the connection.
 	URL     string              `json:"url,omitempty"`
 	Query   map[string][]string `json:"query,omitempty"`
 	Headers map[string]string   `json:"headers,omitempty"`
@@ -52,6 +54,9 @@ type HTTPRequest struct {
 	// in Body.
 	AnswerBody string `json:"answer_body,omitempty"`
 	// Auth asks the host to add credentials from the connection's secrets.
+	// Only a request to an endpoint (by Endpoint, or a URL with exactly an
+	// endpoint's scheme, host and port) may carry Auth; any other is
+	// refused with CodeForbidden (ABI 1.2, a security fix).
 	Auth *Auth `json:"auth,omitempty"`
 	// TimeoutMS is the plugin's wish; the host may lower it.
 	TimeoutMS int `json:"timeout_ms,omitempty"`

@@ -31,6 +31,20 @@ type ConnFormView struct {
 	Fields    []Field
 	Problem   *pluginapi.Error
 	Other     []string
+	// Approved are the plugin's declared hosts approved for the connection
+	// (checkboxes of Plugin.Hosts).
+	Approved []string
+	// KeepSecrets is the edit form's "keep the secrets" checkbox.
+	KeepSecrets bool
+	// Endpoints are the connection's effective endpoints (edit only).
+	Endpoints []ops.EndpointView
+}
+
+// approvalsOf reads the approved host checkboxes: never nil, so that
+// unchecking every box removes every approval.
+func approvalsOf(c echo.Context) []string {
+	form, _ := c.FormParams()
+	return append([]string{}, form["approved_host"]...)
 }
 
 // pluginsPage lists plugins and connections.
@@ -104,7 +118,7 @@ func (p *portal) connectionCreate(c echo.Context) error {
 	}
 	form, _ := c.FormParams()
 	doc, ferrs := parseFields(s.Properties(), form)
-	v := ConnFormView{Plugin: pl, Name: strings.TrimSpace(c.FormValue("name")), Fields: buildFields(s.Properties(), doc, ferrs)}
+	v := ConnFormView{Plugin: pl, Name: strings.TrimSpace(c.FormValue("name")), Fields: buildFields(s.Properties(), doc, ferrs), Approved: approvalsOf(c)}
 	pg := p.pageInfo(c, "New connection", "plugins")
 	if v.Name == "" {
 		v.NameError = "give the connection a name"
@@ -113,7 +127,7 @@ func (p *portal) connectionCreate(c echo.Context) error {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
 		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
 	}
-	if _, err := p.host.CreateConnection(ctx, caller, ops.ConnectionInput{Name: v.Name, Plugin: pl.Name, Config: encodeDoc(doc)}); err != nil {
+	if _, err := p.host.CreateConnection(ctx, caller, ops.ConnectionInput{Name: v.Name, Plugin: pl.Name, Config: encodeDoc(doc), ApprovedHosts: v.Approved}); err != nil {
 		return p.connProblem(c, pg, v, err)
 	}
 	return p.redirect(c, "/plugins", "Connection "+v.Name+" added. Use Test to check it.")
@@ -151,7 +165,7 @@ func (p *portal) connectionEditForm(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: cn.Version,
+	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: cn.Version, Approved: cn.ApprovedHosts, Endpoints: cn.Endpoints,
 		Fields: markSecrets(buildFields(s.Properties(), docOf(cn.Config), nil), cn.SecretsSet)}
 	return render(c, http.StatusOK, ConnectionFormPage(p.pageInfo(c, "Edit "+cn.Name, "plugins"), v))
 }
@@ -186,20 +200,26 @@ func (p *portal) connectionUpdate(c echo.Context) error {
 	form, _ := c.FormParams()
 	doc, ferrs := parseFields(s.Properties(), form)
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: version,
-		Fields: markSecrets(buildFields(s.Properties(), doc, ferrs), cn.SecretsSet)}
+	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: version, Approved: approvalsOf(c), Endpoints: cn.Endpoints,
+		KeepSecrets: c.FormValue("keep_secrets") == "yes", Fields: markSecrets(buildFields(s.Properties(), doc, ferrs), cn.SecretsSet)}
 	pg := p.pageInfo(c, "Edit "+cn.Name, "plugins")
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
 		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
 	}
-	if _, err := p.host.UpdateConnection(ctx, caller, cn.Name, ops.ConnectionInput{Name: cn.Name, Plugin: cn.Plugin, Config: encodeDoc(doc), Version: version}); err != nil {
+	saved, err := p.host.UpdateConnection(ctx, caller, cn.Name, ops.ConnectionInput{Name: cn.Name, Plugin: cn.Plugin, Config: encodeDoc(doc), Version: version,
+		ApprovedHosts: v.Approved, KeepSecrets: v.KeepSecrets})
+	if err != nil {
 		if pluginapi.AsError(err).Code == pluginapi.CodeConflict {
 			v.Problem = &pluginapi.Error{Code: pluginapi.CodeConflict,
 				Message: "Someone changed this connection after you opened the form; your change was not saved. Reload the form to start from the latest config."}
 			return render(c, http.StatusConflict, ConnectionFormPage(pg, v))
 		}
 		return p.connProblem(c, pg, v, err)
+	}
+	if len(saved.SecretsDropped) > 0 {
+		return p.redirect(c, "/plugins", "Connection "+cn.Name+" saved. An endpoint changed, so its stored secrets were dropped ("+
+			strings.Join(saved.SecretsDropped, ", ")+"): edit the connection to enter them again.")
 	}
 	return p.redirect(c, "/plugins", "Connection "+cn.Name+" saved.")
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/wharfhq/wharf/host/store"
@@ -33,6 +34,10 @@ type Connection struct {
 	// Config is the full connection config, secrets included: never
 	// return it to users or plugins unredacted.
 	Config json.RawMessage `json:"config"`
+	// ApprovedHosts are the host patterns of the plugin's describe that an
+	// administrator allowed this connection's plugin to reach (without
+	// credentials). Not secret, so stored in the clear.
+	ApprovedHosts []string `json:"approved_hosts"`
 	// Version starts at 1 and grows by one with every change.
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
@@ -57,6 +62,8 @@ var migrations = []string{
 		created_ns INTEGER NOT NULL,
 		updated_ns INTEGER NOT NULL
 	)`,
+	// A JSON array of host patterns; existing connections approve none.
+	`ALTER TABLE connections ADD COLUMN approved_hosts TEXT NOT NULL DEFAULT '[]'`,
 }
 
 // sealV1 marks the ciphertext format: 12-byte nonce, then GCM output.
@@ -87,6 +94,30 @@ var nameRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
 // ValidName reports whether name is a valid connection name.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
+// Limits of ApprovedHosts.
+const (
+	MaxApprovedHosts  = 64
+	maxHostPatternLen = 255
+)
+
+// hostsJSON encodes c.ApprovedHosts for the approved_hosts column.
+func hostsJSON(c Connection) (string, error) {
+	if len(c.ApprovedHosts) > MaxApprovedHosts {
+		return "", pluginapi.Invalid("/approved_hosts", "connection %s: at most %d approved hosts, not %d", c.Name, MaxApprovedHosts, len(c.ApprovedHosts))
+	}
+	for i, h := range c.ApprovedHosts {
+		if h == "" || len(h) > maxHostPatternLen {
+			return "", pluginapi.Invalid(fmt.Sprintf("/approved_hosts/%d", i), "connection %s: an approved host must have 1 to %d characters", c.Name, maxHostPatternLen)
+		}
+	}
+	hosts := c.ApprovedHosts
+	if hosts == nil {
+		hosts = []string{}
+	}
+	b, err := json.Marshal(hosts)
+	return string(b), err
+}
+
 // check validates c for writing and returns its config compacted.
 func check(c Connection) (json.RawMessage, error) {
 	if !ValidName(c.Name) {
@@ -111,7 +142,7 @@ func (s *Store) Get(ctx context.Context, name string) (Connection, error) {
 	if !ValidName(name) { // cannot exist
 		return Connection{}, notFound(name)
 	}
-	row := s.db.QueryRowContext(ctx, `SELECT name, plugin, config, version, created_ns, updated_ns
+	row := s.db.QueryRowContext(ctx, `SELECT name, plugin, config, approved_hosts, version, created_ns, updated_ns
 		FROM connections WHERE name = ?`, name)
 	c, err := s.scan(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -122,7 +153,7 @@ func (s *Store) Get(ctx context.Context, name string) (Connection, error) {
 
 // List returns every connection, by name.
 func (s *Store) List(ctx context.Context) ([]Connection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, plugin, config, version, created_ns, updated_ns
+	rows, err := s.db.QueryContext(ctx, `SELECT name, plugin, config, approved_hosts, version, created_ns, updated_ns
 		FROM connections ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("connstore: list: %w", err)
@@ -149,20 +180,24 @@ func (s *Store) Create(ctx context.Context, c Connection) (Connection, error) {
 	if err != nil {
 		return Connection{}, err
 	}
+	hosts, err := hostsJSON(c)
+	if err != nil {
+		return Connection{}, err
+	}
 	now := time.Now().UTC()
 	sealed, err := s.seal(c.Name, cfg)
 	if err != nil {
 		return Connection{}, err
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO connections (name, plugin, config, version, created_ns, updated_ns)
-		VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING`, c.Name, c.Plugin, sealed, now.UnixNano(), now.UnixNano())
+	res, err := s.db.ExecContext(ctx, `INSERT INTO connections (name, plugin, config, approved_hosts, version, created_ns, updated_ns)
+		VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING`, c.Name, c.Plugin, sealed, hosts, now.UnixNano(), now.UnixNano())
 	if err != nil {
 		return Connection{}, fmt.Errorf("connstore: create %s: %w", c.Name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Connection{}, pluginapi.Errorf(pluginapi.CodeConflict, "connection %s already exists", c.Name)
 	}
-	return Connection{Name: c.Name, Plugin: c.Plugin, Config: cfg, Version: 1, CreatedAt: now, UpdatedAt: now}, nil
+	return Connection{Name: c.Name, Plugin: c.Plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts), Version: 1, CreatedAt: now, UpdatedAt: now}, nil
 }
 
 // Update replaces the plugin and config of an existing connection. c.Version
@@ -173,23 +208,28 @@ func (s *Store) Update(ctx context.Context, c Connection) (Connection, error) {
 	if err != nil {
 		return Connection{}, err
 	}
-	return s.update(ctx, c.Name, c.Plugin, cfg, c.Version)
+	return s.update(ctx, c, cfg, c.Version)
 }
 
-func (s *Store) update(ctx context.Context, name, plugin string, cfg json.RawMessage, version int64) (Connection, error) {
+func (s *Store) update(ctx context.Context, c Connection, cfg json.RawMessage, version int64) (Connection, error) {
+	name, plugin := c.Name, c.Plugin
+	hosts, err := hostsJSON(c)
+	if err != nil {
+		return Connection{}, err
+	}
 	sealed, err := s.seal(name, cfg)
 	if err != nil {
 		return Connection{}, err
 	}
 	now := time.Now().UTC()
 	// One conditional statement: atomic without holding a transaction.
-	row := s.db.QueryRowContext(ctx, `UPDATE connections SET plugin = ?, config = ?, version = version + 1, updated_ns = ?
-		WHERE name = ? AND version = ? RETURNING version, created_ns`, plugin, sealed, now.UnixNano(), name, version)
+	row := s.db.QueryRowContext(ctx, `UPDATE connections SET plugin = ?, config = ?, approved_hosts = ?, version = version + 1, updated_ns = ?
+		WHERE name = ? AND version = ? RETURNING version, created_ns`, plugin, sealed, hosts, now.UnixNano(), name, version)
 	var created int64
 	var newVersion int64
 	switch err := row.Scan(&newVersion, &created); {
 	case err == nil:
-		return Connection{Name: name, Plugin: plugin, Config: cfg, Version: newVersion,
+		return Connection{Name: name, Plugin: plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts), Version: newVersion,
 			CreatedAt: time.Unix(0, created).UTC(), UpdatedAt: now}, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return Connection{}, fmt.Errorf("connstore: update %s: %w", name, err)
@@ -229,10 +269,10 @@ func (s *Store) Put(ctx context.Context, c Connection) (Connection, error) {
 		case err != nil:
 			return Connection{}, err
 		}
-		if cur.Plugin == c.Plugin && sameJSON(cur.Config, cfg) {
+		if cur.Plugin == c.Plugin && sameJSON(cur.Config, cfg) && slices.Equal(cur.ApprovedHosts, cloneHosts(c.ApprovedHosts)) {
 			return cur, nil
 		}
-		updated, err := s.update(ctx, c.Name, c.Plugin, cfg, cur.Version)
+		updated, err := s.update(ctx, c, cfg, cur.Version)
 		if code := pluginapi.CodeOf(err); (code == pluginapi.CodeConflict || code == pluginapi.CodeNotFound) && attempt < 10 {
 			continue
 		}
@@ -263,8 +303,9 @@ func notFound(name string) error {
 func (s *Store) scan(row interface{ Scan(...any) error }) (Connection, error) {
 	var c Connection
 	var sealed []byte
+	var hosts string
 	var created, updated int64
-	if err := row.Scan(&c.Name, &c.Plugin, &sealed, &c.Version, &created, &updated); err != nil {
+	if err := row.Scan(&c.Name, &c.Plugin, &sealed, &hosts, &c.Version, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, err
 		}
@@ -275,6 +316,10 @@ func (s *Store) scan(row interface{ Scan(...any) error }) (Connection, error) {
 		return Connection{}, err
 	}
 	c.Config = cfg
+	if err := json.Unmarshal([]byte(hosts), &c.ApprovedHosts); err != nil || c.ApprovedHosts == nil {
+		// Unreadable approvals approve nothing.
+		c.ApprovedHosts = []string{}
+	}
 	c.CreatedAt, c.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
 	return c, nil
 }
@@ -302,6 +347,11 @@ func (s *Store) open(name string, sealed []byte) (json.RawMessage, error) {
 			Message: fmt.Sprintf("connection %s: cannot decrypt its config: wrong key, or the row was tampered with", name)}
 	}
 	return plain, nil
+}
+
+// cloneHosts copies hosts, nil as empty.
+func cloneHosts(hosts []string) []string {
+	return append([]string{}, hosts...)
 }
 
 // sameJSON reports whether a and b hold equal JSON values. Numbers are

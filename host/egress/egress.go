@@ -4,6 +4,13 @@
 // adds the connection's credentials, applies timeouts and size caps, and
 // reaches unix sockets. A plugin never sees a secret and cannot reach a host
 // its connection does not name.
+//
+// Two kinds of host are reachable. The hosts of the connection's endpoint
+// values (chosen by an administrator) get credentials. Host patterns the
+// plugin declares get none, and are reachable at all only once an
+// administrator approved them for the connection (Target.ApprovedHosts): a
+// plugin is untrusted code and must not be able to send a secret to a host
+// of its own choosing, which could echo it back.
 package egress
 
 import (
@@ -124,36 +131,60 @@ type Target struct {
 	Config map[string]any
 	// SecretFields are the config properties marked "x-secret".
 	SecretFields []string
-	// EndpointFields are the config properties marked "x-endpoint".
+	// EndpointFields are the config properties marked "x-endpoint". Their
+	// values in Config (an endpoint default already filled in) are the only
+	// destinations that get credentials.
 	EndpointFields []string
-	// Hosts are extra host patterns from the plugin's describe.
-	Hosts []string
+	// ApprovedHosts are the host patterns from the plugin's describe that an
+	// administrator approved for this connection: reachable, without
+	// credentials.
+	ApprovedHosts []string
+	// PendingHosts are the patterns the plugin declares that are not
+	// approved; they are not reachable, and only make refusals clearer.
+	PendingHosts []string
 }
 
 // Handler serves the "wharf_http" requests of one plugin call.
 type Handler struct {
-	c       *Client
-	t       Target
-	allowed []hostPattern
+	c         *Client
+	t         Target
+	allowed   []hostPattern // endpoint hosts, then approved patterns
+	endpoints []string      // scheme://host:port of each http(s) endpoint value
+	pending   []hostPattern
 }
 
 // For returns the Handler for calls on behalf of t. The allowed hosts are
-// the hosts (with ports) of t's endpoint values plus t.Hosts; malformed
-// patterns and endpoint values allow nothing.
+// the hosts (with ports) of t's endpoint values plus t.ApprovedHosts;
+// malformed patterns and endpoint values allow nothing.
 func (c *Client) For(t Target) *Handler {
 	h := &Handler{c: c, t: t}
 	for _, f := range t.EndpointFields {
 		b, err := h.base(f)
 		if err == nil && b.socket == "" {
 			h.allowed = append(h.allowed, exactPattern(b.url.Hostname(), portOf(b.url)))
+			h.endpoints = append(h.endpoints, originOf(b.url))
 		}
 	}
-	for _, p := range t.Hosts {
+	for _, p := range t.ApprovedHosts {
 		if hp, ok := parsePattern(p); ok {
 			h.allowed = append(h.allowed, hp)
 		}
 	}
+	for _, p := range t.PendingHosts {
+		if hp, ok := parsePattern(p); ok {
+			h.pending = append(h.pending, hp)
+		}
+	}
 	return h
+}
+
+// originOf is scheme://host:port with the default port filled in.
+func originOf(u *url.URL) string { return u.Scheme + "://" + hostKey(u) }
+
+// credentialed reports whether credentials may go to u: only to the exact
+// scheme, host and port of one of the connection's endpoint values.
+func (h *Handler) credentialed(u *url.URL) bool {
+	return slices.Contains(h.endpoints, originOf(u))
 }
 
 // Do sends req and answers the response, or a response whose Error says
@@ -167,9 +198,10 @@ func (h *Handler) Do(ctx context.Context, req *pluginapi.HTTPRequest) *pluginapi
 
 // destination is where a request goes.
 type destination struct {
-	url    *url.URL
-	socket string // dial this unix socket for host "localhost"
-	name   string // for messages: never holds secrets
+	url      *url.URL
+	socket   string // dial this unix socket for host "localhost"
+	name     string // for messages: never holds secrets
+	endpoint bool   // an endpoint of the connection: credentials may go here
 }
 
 func (h *Handler) do(ctx context.Context, preq *pluginapi.HTTPRequest) (*destination, *pluginapi.HTTPResponse) {
@@ -179,6 +211,11 @@ func (h *Handler) do(ctx context.Context, preq *pluginapi.HTTPRequest) (*destina
 	dest, perr := h.resolve(preq)
 	if perr != nil {
 		return dest, fail(perr)
+	}
+	if preq.Auth != nil && !dest.endpoint {
+		return dest, fail(pluginapi.Errorf(pluginapi.CodeForbidden,
+			"credentials are only sent to the endpoints of connection %s (%s), not to host %s: send the request without auth, or through an endpoint",
+			h.t.Connection, listOrNone(h.endpoints), hostKey(dest.url)))
 	}
 	auth, perr := h.credentials(preq.Auth)
 	if perr != nil {
@@ -309,6 +346,10 @@ func (h *Handler) allowedURL(u *url.URL) bool {
 }
 
 func (h *Handler) forbidden(u *url.URL, what string, socket bool) *pluginapi.Error {
+	if i := slices.IndexFunc(h.pending, func(p hostPattern) bool { return p.matches(u) }); i >= 0 {
+		return pluginapi.Errorf(pluginapi.CodeForbidden, "%shost %s matches %s, which plugin declares but an administrator has not approved for connection %s",
+			what, hostKey(u), h.pending[i].text, h.t.Connection)
+	}
 	return pluginapi.Errorf(pluginapi.CodeForbidden, "%shost %s is not allowed for connection %s (allowed: %s)",
 		what, hostKey(u), h.t.Connection, describeAllowed(h.allowed, socket))
 }

@@ -122,7 +122,7 @@ func TestAbsoluteURL(t *testing.T) {
 		Connection:     "c1",
 		Config:         map[string]any{"host": api.URL + "/prefix"},
 		EndpointFields: []string{"host"},
-		Hosts:          []string{"ecs.*.amazonaws.com", logs.hostport()},
+		ApprovedHosts:  []string{"ecs.*.amazonaws.com", logs.hostport()},
 	})
 
 	// The endpoint's own host, any path.
@@ -185,7 +185,7 @@ func TestPatternMatching(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := (&Client{}).For(Target{Hosts: []string{tc.pattern}})
+		h := (&Client{}).For(Target{ApprovedHosts: []string{tc.pattern}})
 		if got := h.allowedURL(u); got != tc.want {
 			t.Errorf("pattern %q, url %q: allowed = %v, want %v", tc.pattern, tc.url, got, tc.want)
 		}
@@ -207,7 +207,7 @@ func TestRedirects(t *testing.T) {
 		Config:         map[string]any{"host": api.URL, "token": "s3cr3t-token", "key": "k3y-value"},
 		SecretFields:   []string{"token", "key"},
 		EndpointFields: []string{"host"},
-		Hosts:          []string{allowed.hostport()},
+		ApprovedHosts:  []string{allowed.hostport()},
 	})
 	do := func(to string, auth *pluginapi.Auth) *pluginapi.HTTPResponse {
 		return h.Do(context.Background(), &pluginapi.HTTPRequest{Endpoint: "host", Path: "/redirect", Query: map[string][]string{"to": {to}}, Auth: auth})

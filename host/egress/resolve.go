@@ -101,7 +101,7 @@ func (h *Handler) resolveEndpoint(req *pluginapi.HTTPRequest) (*destination, *pl
 	u.RawPath = escaped
 	u.RawQuery = mergeQuery(b.url.Query(), ref.Query(), req.Query)
 	name := fmt.Sprintf("endpoint %s (%s)", req.Endpoint, b.name)
-	return &destination{url: &u, socket: b.socket, name: name}, nil
+	return &destination{url: &u, socket: b.socket, name: name, endpoint: true}, nil
 }
 
 func (h *Handler) resolveURL(req *pluginapi.HTTPRequest) (*destination, *pluginapi.Error) {
@@ -122,7 +122,7 @@ func (h *Handler) resolveURL(req *pluginapi.HTTPRequest) (*destination, *plugina
 	if len(req.Query) > 0 {
 		u.RawQuery = mergeQuery(u.Query(), req.Query)
 	}
-	return &destination{url: u, name: "host " + hostKey(u)}, nil
+	return &destination{url: u, name: "host " + hostKey(u), endpoint: h.credentialed(u)}, nil
 }
 
 // joinPath appends an escaped path to an escaped base path with one slash.

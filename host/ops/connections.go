@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -45,7 +48,8 @@ func (p *loadedPlugin) info() PluginInfo {
 
 // view turns a stored connection into what callers see.
 func (h *Host) view(c connstore.Connection) Connection {
-	v := Connection{Name: c.Name, Plugin: c.Plugin, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, SecretsSet: []string{}}
+	v := Connection{Name: c.Name, Plugin: c.Plugin, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		SecretsSet: []string{}, Endpoints: []EndpointView{}, ApprovedHosts: []string{}, PendingHosts: []string{}}
 	p := h.plugins[c.Plugin]
 	if p == nil {
 		// Without the schema we cannot tell secrets apart: show nothing.
@@ -61,6 +65,9 @@ func (h *Host) view(c connstore.Connection) Connection {
 			v.SecretsSet = append(v.SecretsSet, s)
 		}
 	}
+	v.Endpoints = p.endpointViews(decodeConfig(c.Config))
+	approved, pending := p.splitHosts(c.ApprovedHosts)
+	v.ApprovedHosts, v.PendingHosts = append([]string{}, approved...), append([]string{}, pending...)
 	return v
 }
 
@@ -99,59 +106,86 @@ func (h *Host) GetConnection(ctx context.Context, c Caller, name string) (Connec
 
 // prepareConfig checks a connection's config against its plugin's schema,
 // keeping stored secrets where the new config omits them or sends the
-// redaction mask, and fills defaults. stored is nil on create.
-func (h *Host) prepareConfig(p *loadedPlugin, cfg json.RawMessage, stored json.RawMessage) (json.RawMessage, error) {
+// redaction mask, and fills defaults. stored is nil on create. When an
+// endpoint moves to another destination, the stored secrets the config does
+// not send again are dropped (and named in the answer) unless keep is set:
+// a new endpoint must not receive the old credentials unless an
+// administrator says so.
+func (h *Host) prepareConfig(p *loadedPlugin, cfg json.RawMessage, stored json.RawMessage, keep bool) (json.RawMessage, []string, error) {
 	if len(bytes.TrimSpace(cfg)) == 0 || bytes.Equal(bytes.TrimSpace(cfg), []byte("null")) {
 		cfg = json.RawMessage(`{}`)
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(cfg, &m); err != nil || m == nil {
-		return nil, pluginapi.Invalid("/config", "config must be a JSON object")
+		return nil, nil, pluginapi.Invalid("/config", "config must be a JSON object")
 	}
 	var old map[string]json.RawMessage
 	if stored != nil {
 		_ = json.Unmarshal(stored, &old)
 	}
 	masked, _ := json.Marshal(Redacted)
-	changed := false
+	var kept []string // stored secrets carried over, not sent again
 	for _, s := range p.secrets {
 		v, ok := m[s]
 		isMask := ok && bytes.Equal(bytes.TrimSpace(v), masked)
 		if stored == nil {
 			if isMask {
-				return nil, pluginapi.Invalid("/config/"+s, "%s: send the secret itself, not %s", s, Redacted)
+				return nil, nil, pluginapi.Invalid("/config/"+s, "%s: send the secret itself, not %s", s, Redacted)
 			}
 			continue
 		}
 		if !ok || isMask {
 			if prev, had := old[s]; had {
 				m[s] = prev
+				kept = append(kept, s)
 			} else {
 				delete(m, s)
 			}
-			changed = true
 		}
 	}
-	if changed {
-		b, err := json.Marshal(m)
-		if err != nil {
-			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode config: %v", err)
-		}
-		cfg = b
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode config: %v", err)
 	}
-	cfg = p.config.Defaults(cfg)
+	cfg = p.config.Defaults(b)
+	var dropped []string
+	if len(kept) > 0 && !keep && p.endpointsMoved(decodeConfig(stored), decodeConfig(cfg)) {
+		var filled map[string]json.RawMessage
+		_ = json.Unmarshal(cfg, &filled)
+		for _, s := range kept {
+			delete(filled, s)
+		}
+		dropped = kept
+		if cfg, err = json.Marshal(filled); err != nil {
+			return nil, nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode config: %v", err)
+		}
+	}
 	if err := p.config.Validate(cfg); err != nil {
 		e := pluginapi.AsError(err)
 		cp := *e
 		cp.Field = "/config" + e.Field
-		return nil, &cp
+		if f := strings.TrimPrefix(e.Field, "/"); slices.Contains(dropped, f) {
+			cp.Message = fmt.Sprintf("an endpoint changed, so the stored %s was dropped: enter it again, or set keep_secrets to keep it (%s)", f, e.Message)
+		}
+		return nil, nil, &cp
 	}
-	return cfg, nil
+	if err := p.checkEndpointDefaults(decodeConfig(cfg)); err != nil {
+		return nil, nil, err
+	}
+	return cfg, dropped, nil
 }
 
 // connAudit is what the audit log records of a connection change.
-func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, version int64) any {
-	return map[string]any{"name": name, "plugin": plugin, "config": schema.Redact(cfg, p.secrets), "version": version}
+func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, version int64, approved []string, keep bool, dropped []string) any {
+	rec := map[string]any{"name": name, "plugin": plugin, "config": schema.Redact(cfg, p.secrets), "version": version,
+		"approved_hosts": approved}
+	if keep {
+		rec["keep_secrets"] = true
+	}
+	if len(dropped) > 0 {
+		rec["secrets_dropped"] = dropped
+	}
+	return rec
 }
 
 // CreateConnection validates in.Config against the plugin's config schema
@@ -167,15 +201,19 @@ func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInpu
 	if p == nil {
 		return Connection{}, pluginapi.Invalid("/plugin", "unknown plugin %q", in.Plugin)
 	}
-	cfg, err := h.prepareConfig(p, in.Config, nil)
+	cfg, _, err := h.prepareConfig(p, in.Config, nil, false)
+	if err != nil {
+		return Connection{}, err
+	}
+	approved, err := p.checkApprovedHosts(in.ApprovedHosts)
 	if err != nil {
 		return Connection{}, err
 	}
 	var out connstore.Connection
 	err = h.audited(ctx, c, auditEvent{op: "connection.create", conn: in.Name, plugin: in.Plugin, target: in.Name,
-		request: connAudit(p, in.Name, in.Plugin, cfg, 0)}, func() (string, error) {
+		request: connAudit(p, in.Name, in.Plugin, cfg, 0, approved, false, nil), scrub: p.scrubberOf(decodeConfig(cfg))}, func() (string, error) {
 		var err error
-		out, err = h.cfg.Connections.Create(ctx, connstore.Connection{Name: in.Name, Plugin: in.Plugin, Config: cfg})
+		out, err = h.cfg.Connections.Create(ctx, connstore.Connection{Name: in.Name, Plugin: in.Plugin, Config: cfg, ApprovedHosts: approved})
 		return in.Name, storeErrOrNil(err)
 	})
 	if err != nil {
@@ -198,27 +236,53 @@ func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in C
 	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
 		return Connection{}, err
 	}
-	return h.updateConnection(ctx, c, name, in.Plugin, in.Version, func(stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, name, in.Plugin, in.Version, in.ApprovedHosts, in.KeepSecrets, func(_ *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		return in.Config, nil
 	})
 }
 
 // PatchConnection applies a JSON merge patch (RFC 7386) to a connection's
-// config (secrets as in UpdateConnection). version 0 means any. Admin; audited.
+// config (secrets as in UpdateConnection; a patch that moves an endpoint
+// must carry the secrets again, or they are dropped). Approved hosts stay.
+// version 0 means any. Admin; audited.
 func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch json.RawMessage, version int64) (Connection, error) {
 	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
 		return Connection{}, err
 	}
-	return h.updateConnection(ctx, c, name, "", version, func(stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, name, "", version, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		merged, err := jsonpatch.MergePatch(stored, patch)
 		if err != nil {
 			return nil, pluginapi.Invalid("/config", "the patch is not a JSON merge patch of the config: %v", err)
 		}
-		return merged, nil
+		return carriedSecrets(p, merged, patch), nil
 	})
 }
 
-func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin string, version int64, newConfig func(stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
+// carriedSecrets marks the secrets of a merged config that the patch did
+// not send as carried over (the redaction mask), so that prepareConfig
+// treats them as stored values, not as values sent again.
+func carriedSecrets(p *loadedPlugin, merged, patch json.RawMessage) json.RawMessage {
+	var m, sent map[string]json.RawMessage
+	if json.Unmarshal(merged, &m) != nil || json.Unmarshal(patch, &sent) != nil {
+		return merged
+	}
+	masked, _ := json.Marshal(Redacted)
+	for _, s := range p.secrets {
+		if _, inPatch := sent[s]; !inPatch {
+			if _, ok := m[s]; ok {
+				m[s] = masked
+			}
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return merged
+	}
+	return b
+}
+
+func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin string, version int64, approvals []string, keep bool,
+	newConfig func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
 	cur, err := h.cfg.Connections.Get(ctx, name)
 	if err != nil {
 		return Connection{}, storeErr(err)
@@ -236,25 +300,34 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin stri
 	if version == 0 {
 		version = cur.Version
 	}
-	raw, err := newConfig(cur.Config)
+	raw, err := newConfig(p, cur.Config)
 	if err != nil {
 		return Connection{}, err
 	}
-	cfg, err := h.prepareConfig(p, raw, cur.Config)
+	cfg, dropped, err := h.prepareConfig(p, raw, cur.Config, keep)
 	if err != nil {
 		return Connection{}, err
+	}
+	approved := cur.ApprovedHosts
+	if approvals != nil {
+		if approved, err = p.checkApprovedHosts(approvals); err != nil {
+			return Connection{}, err
+		}
 	}
 	var out connstore.Connection
 	err = h.audited(ctx, c, auditEvent{op: "connection.update", conn: name, plugin: cur.Plugin, target: name,
-		request: connAudit(p, name, cur.Plugin, cfg, version)}, func() (string, error) {
+		request: connAudit(p, name, cur.Plugin, cfg, version, approved, keep, dropped),
+		scrub:   p.scrubberOf(decodeConfig(cfg), decodeConfig(cur.Config))}, func() (string, error) {
 		var err error
-		out, err = h.cfg.Connections.Update(ctx, connstore.Connection{Name: name, Plugin: cur.Plugin, Config: cfg, Version: version})
+		out, err = h.cfg.Connections.Update(ctx, connstore.Connection{Name: name, Plugin: cur.Plugin, Config: cfg, ApprovedHosts: approved, Version: version})
 		return "", storeErrOrNil(err)
 	})
 	if err != nil {
 		return Connection{}, err
 	}
-	return h.view(out), nil
+	v := h.view(out)
+	v.SecretsDropped = dropped
+	return v, nil
 }
 
 // PutConnection creates or replaces a connection (the config file at
@@ -291,6 +364,7 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) erro
 	if err != nil {
 		return storeErr(err)
 	}
+	defer h.scrubs.Delete(name)
 	return h.audited(ctx, c, auditEvent{op: "connection.delete", conn: name, plugin: cur.Plugin, target: name},
 		func() (string, error) { return "", storeErrOrNil(h.cfg.Connections.Delete(ctx, name)) })
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/host/audit"
@@ -47,6 +48,7 @@ type Host struct {
 	tokens  []Token
 	logs    *logfanout.Hub
 	lists   listCache // ListAllServices' recent listings
+	scrubs  sync.Map  // connection name → *cachedScrubber
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.
@@ -59,6 +61,8 @@ type loadedPlugin struct {
 	secrets   []string
 	endpoints []string
 	specSecr  []string
+	// endpointDefaults are the "x-endpoint-default" templates by field.
+	endpointDefaults map[string]string
 }
 
 // New checks cfg and compiles every plugin's schemas once. A plugin whose
@@ -134,6 +138,9 @@ func compilePlugin(p *runtime.Plugin) (*loadedPlugin, error) {
 	lp.secrets = lp.config.SecretFields()
 	lp.endpoints = lp.config.EndpointFields()
 	lp.specSecr = lp.spec.SecretFields()
+	if lp.endpointDefaults, err = readEndpointDefaults(lp.config, lp.secrets); err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
 	return lp, nil
 }
 
@@ -240,16 +247,18 @@ func (t *target) request() pluginapi.Request {
 	return pluginapi.Request{Connection: t.conn.Name, Config: schema.StripSecrets(t.conn.Config, t.p.secrets)}
 }
 
-// handler is the egress handler of calls for this connection.
-func (h *Host) handler(t *target) (*egress.Handler, error) {
+// handler is the egress handler of calls for this connection, and the
+// scrubber of their answers.
+func (h *Host) handler(t *target) (*egress.Handler, *scrubber, error) {
 	var full map[string]any
 	if len(t.conn.Config) > 0 {
 		if err := json.Unmarshal(t.conn.Config, &full); err != nil {
-			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "connection %s: stored config is not a JSON object", t.conn.Name)
+			return nil, nil, pluginapi.Errorf(pluginapi.CodeInternal, "connection %s: stored config is not a JSON object", t.conn.Name)
 		}
 	}
-	return h.cfg.Egress.For(egress.Target{Connection: t.conn.Name, Config: full,
-		SecretFields: t.p.secrets, EndpointFields: t.p.endpoints, Hosts: t.p.desc.Hosts}), nil
+	approved, pending := t.p.splitHosts(t.conn.ApprovedHosts)
+	return h.cfg.Egress.For(egress.Target{Connection: t.conn.Name, Config: t.p.effectiveConfig(full),
+		SecretFields: t.p.secrets, EndpointFields: t.p.endpoints, ApprovedHosts: approved, PendingHosts: pending}), h.scrubberFor(t, full), nil
 }
 
 // errorer is every plugin response: they all embed pluginapi.Response.
@@ -261,19 +270,20 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	if err != nil {
 		return pluginapi.Errorf(pluginapi.CodeInternal, "encode %s request: %v", op, err)
 	}
-	hd, err := h.handler(t)
+	hd, sc, err := h.handler(t)
 	if err != nil {
 		return err
 	}
-	out, err := t.p.rt.Call(ctx, op, in, hd)
+	out, err := t.p.rt.Call(withScrubber(ctx, sc), op, in, hd)
 	if err != nil {
-		return fromPlugin(t.p.rt.Name(), err)
+		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
-	if err := json.Unmarshal(out, resp); err != nil {
+	// Nothing a plugin answers leaves the host with a secret in it.
+	if err := json.Unmarshal(sc.JSON(out), resp); err != nil {
 		return fromPlugin(t.p.rt.Name(), pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered %s with malformed JSON: %v", t.p.rt.Name(), op, err))
 	}
 	if err := resp.Err(); err != nil {
-		return fromPlugin(t.p.rt.Name(), err)
+		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
 	return nil
 }
@@ -309,6 +319,8 @@ func (t *target) supports(op string) error {
 type auditEvent struct {
 	op, conn, plugin, target string
 	request                  any // JSON-encoded, secrets already redacted
+	// scrub cleans the record of secret values; nil: those of conn as stored.
+	scrub *scrubber
 }
 
 // audited records ev as started (refusing the operation if that fails),
@@ -323,6 +335,10 @@ func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (
 		}
 		body = b
 	}
+	if ev.scrub == nil {
+		ev.scrub = h.storedScrubber(ctx, ev.conn)
+	}
+	body = ev.scrub.JSON(body)
 	id, err := h.cfg.Audit.Start(ctx, audit.Event{Actor: c.Actor, ClientAddr: c.ClientAddr, RequestID: c.RequestID,
 		Connection: ev.conn, Plugin: ev.plugin, Operation: ev.op, Target: ev.target, Request: body})
 	if err != nil {
@@ -337,7 +353,7 @@ func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (
 	}
 	o := audit.Outcome{Target: produced, Duration: time.Since(start)}
 	if opErr != nil {
-		o.Error = pluginapi.AsError(opErr)
+		o.Error = pluginapi.AsError(ev.scrub.Error(opErr))
 	}
 	// The outcome is recorded even if the caller has gone away.
 	if err := h.cfg.Audit.Finish(context.WithoutCancel(ctx), id, o); err != nil {

@@ -63,7 +63,7 @@ type PluginInfo struct {
 	Version  string                     `json:"version"`
 	Digest   string                     `json:"digest"` // sha256 hex of the wasm
 	Path     string                     `json:"path"`
-	Hosts    []string                   `json:"hosts"` // host patterns it may reach besides each connection's endpoints
+	Hosts    []string                   `json:"hosts"` // host patterns it declares; each connection reaches only those approved for it, without credentials
 	Describe pluginapi.DescribeResponse `json:"describe"`
 }
 
@@ -74,12 +74,32 @@ type Connection struct {
 	Plugin     string          `json:"plugin"`
 	Config     json.RawMessage `json:"config"`
 	SecretsSet []string        `json:"secrets_set"`
-	Version    int64           `json:"version"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
+	// Endpoints are the connection's effective endpoints (an empty one
+	// filled from the plugin's default): the only places credentials go.
+	Endpoints []EndpointView `json:"endpoints"`
+	// ApprovedHosts are the plugin's declared host patterns an administrator
+	// approved for this connection: reachable, never with credentials.
+	ApprovedHosts []string `json:"approved_hosts"`
+	// PendingHosts are the plugin's declared patterns not approved: not reachable.
+	PendingHosts []string  `json:"pending_hosts"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	// SecretsDropped, in the answer to an update, names the stored secrets
+	// that were dropped because an endpoint changed.
+	SecretsDropped []string `json:"secrets_dropped,omitempty"`
 	// Problem says why the connection cannot be used, e.g. its plugin is
 	// not loaded (then Config is hidden: secrets cannot be told apart).
 	Problem string `json:"problem,omitempty"`
+}
+
+// EndpointView is one effective endpoint of a connection.
+type EndpointView struct {
+	Field string `json:"field"`
+	URL   string `json:"url"`
+	// Default is set when the config leaves the field empty and the URL
+	// comes from the plugin's "x-endpoint-default" template.
+	Default bool `json:"default,omitempty"`
 }
 
 // ConnectionInput creates or replaces a connection.
@@ -87,6 +107,16 @@ type ConnectionInput struct {
 	Name   string          `json:"name"`
 	Plugin string          `json:"plugin"`
 	Config json.RawMessage `json:"config"`
+	// ApprovedHosts are the plugin's declared host patterns the plugin may
+	// reach for this connection (without credentials). Each must be one the
+	// plugin declares. Absent (nil) on update keeps the stored approvals;
+	// an empty list removes them.
+	ApprovedHosts []string `json:"approved_hosts,omitempty"`
+	// KeepSecrets, on update, keeps the stored secrets even though an
+	// endpoint changes. Without it, a changed endpoint drops every stored
+	// secret the input does not send again, so a new destination never
+	// receives the old credentials.
+	KeepSecrets bool `json:"keep_secrets,omitempty"`
 	// Version, on update, is the version the change was based on: a stale
 	// one is a conflict. 0 means "whatever is stored".
 	Version int64 `json:"version,omitempty"`

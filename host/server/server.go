@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if rcfg.Logger == nil {
 		rcfg.Logger = log
 	}
+	rcfg.Logger = slog.New(ops.ScrubLogs(rcfg.Logger.Handler())) // plugin log lines lose the call's secrets
 	rt, err := runtime.New(ctx, rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: runtime: %w", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	abejaemu "github.com/wharfhq/wharf/emulators/abeja"
+	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
 	"github.com/wharfhq/wharf/plugins/internal/plugintest"
@@ -337,16 +338,29 @@ func TestInvoke(t *testing.T) {
 	_, err = invoke(pluginapi.InvokeRequest{ID: "ser-0000000000000000"})
 	wantCode(t, err, pluginapi.CodeNotFound, "")
 
-	// Without invoke_endpoint the plugin targets the organization's sub-domain.
+	// Without invoke_endpoint the host fills it from the schema's default,
+	// the organization's sub-domain, as the test doer does here.
 	delete(e.config, "invoke_endpoint")
 	e.newDoer()
+	var schema struct {
+		Properties map[string]map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(provider{}.Describe().ConfigSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, _ := schema.Properties["invoke_endpoint"][pluginapi.KeyEndpointDefault].(string)
+	def, xerr := egress.ExpandEndpoint(tmpl, e.config)
+	if xerr != nil || def != "https://1111111111111.api.abeja.io" {
+		t.Fatalf("invoke_endpoint default %q expands to %q, %v", tmpl, def, xerr)
+	}
+	e.doer.Native.Endpoints["invoke_endpoint"] = def
 	e.doer.Native.Client = subdomainClient(t, e.url)
 	r, err = invoke(pluginapi.InvokeRequest{Body: []byte(`{"a":1}`)})
 	if err != nil || r.Status != 200 {
 		t.Fatalf("sub-domain invoke: %v %+v", err, r)
 	}
-	if u := e.doer.Sent()[0].URL; u != "https://1111111111111.api.abeja.io/deployments/9999999999999/services/"+sv.ID {
-		t.Fatalf("sub-domain URL: %s", u)
+	if s := e.doer.Sent()[0]; s.Endpoint != "invoke_endpoint" || s.URL != "" || s.Path != "/deployments/9999999999999/services/"+sv.ID {
+		t.Fatalf("sub-domain request: %+v", s)
 	}
 	if s := e.get(sv.ID); s.Endpoints[0].URL != "https://1111111111111.api.abeja.io/deployments/9999999999999/services/"+sv.ID {
 		t.Fatalf("endpoint: %+v", s.Endpoints)

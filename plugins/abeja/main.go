@@ -43,8 +43,6 @@ func (provider) Describe() pluginapi.DescribeResponse {
 				ParamsSchema: json.RawMessage(`{"type":"object","required":["replicas"],"additionalProperties":false,
 				  "properties":{"replicas":{"type":"integer","minimum":1,"maximum":10,"title":"Instances"}}}`)},
 		},
-		// The service's sub-domain on the real platform.
-		Hosts:       []string{"*.api.abeja.io"},
 		ListFilters: []string{"status", "id"},
 		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, PollIntervalMS: 2000},
 	}
@@ -69,7 +67,8 @@ const configSchema = `{
     "endpoint": {"type": "string", "format": "uri", "default": "https://api.abeja.io", "title": "API endpoint",
       "description": "Base URL of the ABEJA Platform API.", "x-endpoint": true},
     "invoke_endpoint": {"type": "string", "format": "uri", "title": "Invoke endpoint",
-      "description": "Base URL for requests to services; default https://{organization_id}.api.abeja.io.", "x-endpoint": true}
+      "description": "Base URL for requests to services; default https://{organization_id}.api.abeja.io.", "x-endpoint": true,
+      "x-endpoint-default": "https://{organization_id}.api.abeja.io"}
   }
 }`
 

@@ -244,7 +244,8 @@ func (c *conn) service(a *abejaService) *pluginapi.Service {
 	return sv
 }
 
-// invokeURL is the service's address on the organization's sub-domain.
+// invokeURL is the service's address on the organization's sub-domain, as
+// shown in its endpoints (the host's default of invoke_endpoint).
 func (c *conn) invokeURL(id string) string {
 	return "https://" + c.cfg.OrganizationID + ".api.abeja.io" + c.invokePath(id)
 }
@@ -502,12 +503,9 @@ func (provider) Invoke(ctx context.Context, req *pluginapi.InvokeRequest) (*plug
 		}
 		headers[k] = v
 	}
-	r := rest.Request{Method: "POST", Headers: headers, Body: req.Body}
-	if c.cfg.InvokeEndpoint != "" {
-		r.Endpoint, r.Path = "invoke_endpoint", c.invokePath(req.ID)
-	} else {
-		r.URL = c.invokeURL(req.ID)
-	}
+	// Empty, invoke_endpoint is the organization's sub-domain: the host
+	// fills it from the schema's x-endpoint-default (ABI 1.2).
+	r := rest.Request{Method: "POST", Headers: headers, Body: req.Body, Endpoint: "invoke_endpoint", Path: c.invokePath(req.ID)}
 	start := time.Now()
 	resp, err := c.client.Send(ctx, r)
 	if err != nil {

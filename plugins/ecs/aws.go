@@ -84,17 +84,12 @@ func (c *client) call(service, target, op string, in, out any) error {
 			AccessKey: "access_key_id", Secret: "secret_access_key", SessionToken: "session_token"},
 		TimeoutMS: 20000,
 	}
-	// The default endpoint follows the region, which a static schema default
-	// cannot express: with no endpoint configured, call AWS by absolute URL
-	// (allowed by the Hosts patterns of Describe).
-	endpointField, endpoint := "endpoint", c.cfg.Endpoint
+	// An empty endpoint follows the region: the host fills it from the
+	// schema's x-endpoint-default (ABI 1.2), so the credentials only ever
+	// go to an endpoint of the connection.
+	req.Endpoint, req.Path = "endpoint", "/"
 	if service == "logs" {
-		endpointField, endpoint = "logs_endpoint", c.cfg.LogsEndpoint
-	}
-	if endpoint != "" {
-		req.Endpoint, req.Path = endpointField, "/"
-	} else {
-		req.URL = "https://" + service + "." + c.cfg.Region + ".amazonaws.com/"
+		req.Endpoint = "logs_endpoint"
 	}
 	resp := plugin.HTTP(c.ctx).Do(req)
 	if resp.Error != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
+	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -233,22 +234,35 @@ func TestDefaultEndpointFollowsRegion(t *testing.T) {
 	if len(rec.reqs) == 0 {
 		t.Fatal("no request")
 	}
+	// Always through the endpoints, never an absolute URL: credentials go
+	// only to a connection's endpoints (ABI 1.2).
 	r := rec.reqs[0]
-	if r.URL != "https://ecs.eu-west-3.amazonaws.com/" || r.Endpoint != "" || r.Auth.Region != "eu-west-3" || r.Auth.Service != "ecs" ||
+	if r.Endpoint != "endpoint" || r.URL != "" || r.Path != "/" || r.Auth.Region != "eu-west-3" || r.Auth.Service != "ecs" ||
 		r.Auth.AccessKey != "access_key_id" || r.Auth.Secret != "secret_access_key" || r.Auth.SessionToken != "session_token" ||
 		r.Headers["Content-Type"] != "application/x-amz-json-1.1" || r.Headers["X-Amz-Target"] != "AmazonEC2ContainerServiceV20141113.DescribeServices" {
 		t.Fatalf("request: %+v auth %+v", r, r.Auth)
 	}
-	// Describe's hosts allow exactly those URLs.
-	d := provider{}.Describe()
-	if strings.Join(d.Hosts, ",") != "ecs.*.amazonaws.com,logs.*.amazonaws.com" {
-		t.Fatalf("hosts %v", d.Hosts)
+	for _, r := range rec.reqs {
+		if r.URL != "" || (r.Auth.Service == "logs") != (r.Endpoint == "logs_endpoint") {
+			t.Fatalf("request %+v", r)
+		}
 	}
-	withEndpoint := json.RawMessage(`{"region":"eu-west-3","endpoint":"http://x","logs_endpoint":"http://y"}`)
-	rec.reqs = nil
-	provider{}.Get(ctx, &pluginapi.GetRequest{Request: pluginapi.Request{Config: withEndpoint}, ID: "web"})
-	if r := rec.reqs[0]; r.Endpoint != "endpoint" || r.URL != "" || r.Path != "/" {
-		t.Fatalf("with endpoint: %+v", r)
+	// The schema's defaults expand to the regional AWS endpoints.
+	d := provider{}.Describe()
+	if len(d.Hosts) != 0 {
+		t.Fatalf("hosts %v: none are needed", d.Hosts)
+	}
+	var schema struct {
+		Properties map[string]map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]string{"endpoint": "https://ecs.eu-west-3.amazonaws.com", "logs_endpoint": "https://logs.eu-west-3.amazonaws.com"} {
+		tmpl, _ := schema.Properties[field][pluginapi.KeyEndpointDefault].(string)
+		if got, err := egress.ExpandEndpoint(tmpl, map[string]any{"region": "eu-west-3"}); err != nil || got != want {
+			t.Errorf("%s default %q expands to %q, %v; want %q", field, tmpl, got, err, want)
+		}
 	}
 }
 

@@ -39,8 +39,8 @@ const configSchema = `{
     "access_key_id": {"type": "string", "title": "Access key ID", "description": "AWS access key ID.", "x-secret": true},
     "secret_access_key": {"type": "string", "title": "Secret access key", "description": "AWS secret access key.", "x-secret": true},
     "session_token": {"type": "string", "title": "Session token", "description": "Session token of temporary credentials (optional).", "x-secret": true},
-    "endpoint": {"type": "string", "title": "ECS endpoint", "description": "Base URL of the ECS API. Leave empty for https://ecs.<region>.amazonaws.com.", "format": "uri", "x-endpoint": true},
-    "logs_endpoint": {"type": "string", "title": "CloudWatch Logs endpoint", "description": "Base URL of the CloudWatch Logs API. Leave empty for https://logs.<region>.amazonaws.com.", "format": "uri", "x-endpoint": true},
+    "endpoint": {"type": "string", "title": "ECS endpoint", "description": "Base URL of the ECS API. Leave empty for https://ecs.<region>.amazonaws.com.", "format": "uri", "x-endpoint": true, "x-endpoint-default": "https://ecs.{region}.amazonaws.com"},
+    "logs_endpoint": {"type": "string", "title": "CloudWatch Logs endpoint", "description": "Base URL of the CloudWatch Logs API. Leave empty for https://logs.<region>.amazonaws.com.", "format": "uri", "x-endpoint": true, "x-endpoint-default": "https://logs.{region}.amazonaws.com"},
     "log_group_prefix": {"type": "string", "title": "Log group prefix", "description": "When a service's task definition has no awslogs settings, read logs from the group <prefix><service name>, for example /ecs/."}
   }
 }`
@@ -121,7 +121,6 @@ func (provider) Describe() pluginapi.DescribeResponse {
 			{Name: pluginapi.ActionStart, Title: "Start", Description: "Scale back to the count before stop (1 if unknown)."},
 			{Name: pluginapi.ActionRollback, Title: "Roll back", Description: "Roll back the deployment in progress to the previous service revision.", Dangerous: true},
 		},
-		Hosts:       []string{"ecs.*.amazonaws.com", "logs.*.amazonaws.com"},
 		ListFilters: []string{"name", "id", "status", "label", "launch_type", "scheduling_strategy"},
 		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, Details: true, PollIntervalMS: 2000},
 	}

@@ -50,6 +50,9 @@ type Options struct {
 	NoConnection bool
 	// ExtraPlugins are more plugin packages to build and load.
 	ExtraPlugins []string
+	// Logger receives the host's logs (plugins' log lines included);
+	// default: discarded.
+	Logger *slog.Logger
 }
 
 // PluginPath builds the fake plugin (once per test process).
@@ -69,12 +72,16 @@ func New(t testing.TB, o Options) *Env {
 	for _, pkg := range o.ExtraPlugins {
 		files = append(files, wasmbuild.Build(t, pkg))
 	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	hs, err := server.New(ctx, server.Config{
 		DataDir:     dir,
 		PluginFiles: files,
 		Runtime:     runtime.Config{CacheDir: CacheDir()},
 		Tokens:      o.Tokens,
-		Logger:      slog.New(slog.DiscardHandler),
+		Logger:      logger,
 	})
 	if err != nil {
 		t.Fatal(err)
