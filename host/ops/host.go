@@ -258,8 +258,8 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	if err != nil {
 		return fromPlugin(t.p.rt.Name(), err)
 	}
-	if err := json.Unmarshal(out, resp); err != nil {
-		return fromPlugin(t.p.rt.Name(), pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered %s with malformed JSON: %v", t.p.rt.Name(), op, err))
+	if err := decodeAnswer(t.p.rt.Name(), op, out, resp); err != nil {
+		return fromPlugin(t.p.rt.Name(), err)
 	}
 	if err := resp.Err(); err != nil {
 		return fromPlugin(t.p.rt.Name(), err)
