@@ -141,15 +141,19 @@ func queryList(c echo.Context, name string) []string {
 	return out
 }
 
-// ifMatch returns the expected version from If-Match (an ETag, quotes
-// and weak prefix removed) or the "version" query parameter.
+// ifMatch returns the expected version from If-Match (an ETag: weak prefix
+// and one pair of quotes removed, so that any version etag sent comes back
+// whole, quotes inside it included) or the "version" query parameter.
 func ifMatch(c echo.Context) string {
 	v := strings.TrimSpace(c.Request().Header.Get("If-Match"))
 	if v == "" || v == "*" {
 		return c.QueryParam("version")
 	}
 	v = strings.TrimPrefix(v, "W/")
-	return strings.Trim(v, `"`)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 // etag quotes a version for the ETag header.
