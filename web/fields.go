@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -229,7 +231,17 @@ func defaultsDoc(props []schema.Property) map[string]any {
 	return doc
 }
 
+// decodeJSON decodes one JSON value, numbers kept exact, refusing one
+// beyond jsonlimit.Body before parsing it.
 func decodeJSON(raw []byte) (any, error) {
+	return decodeLimited(raw, jsonlimit.Body)
+}
+
+// decodeLimited is decodeJSON within lim.
+func decodeLimited(raw []byte, lim jsonlimit.Limits) (any, error) {
+	if err := lim.Check(raw); err != nil {
+		return nil, err
+	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any
@@ -564,7 +576,15 @@ func parseField(p schema.Property, form url.Values, path string, depth int, errs
 		if raw == "" {
 			return nil, false
 		}
-		v, err := decodeJSON([]byte(raw))
+		// The value sits inside the document and each group or row above
+		// it: the whole document must stay within jsonlimit.Body.
+		above := 1 + strings.Count(path, "/")
+		lim := jsonlimit.Limits{MaxBytes: jsonlimit.Body.MaxBytes, MaxDepth: max(jsonlimit.Body.MaxDepth-above, 0)}
+		v, err := decodeLimited([]byte(raw), lim)
+		var le *jsonlimit.Error
+		if errors.As(err, &le) {
+			return fail(fmt.Sprintf("is refused: %v (a spec may nest %d levels, and this field is %d down)", le, jsonlimit.Body.MaxDepth, above), raw)
+		}
 		if err != nil {
 			return fail("is not valid JSON: "+err.Error(), raw)
 		}

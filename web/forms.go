@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -156,6 +157,9 @@ func (p *portal) editPreview(c echo.Context) error {
 	var doc map[string]any
 	var ferrs map[string][]string
 	if raw := c.FormValue("spec_json"); raw != "" { // "keep editing" from the preview
+		if err := jsonlimit.Body.Check([]byte(raw)); err != nil {
+			return p.renderError(c, pluginapi.Invalid("", "the spec is refused: %v", err))
+		}
 		doc = docOf(json.RawMessage(raw))
 	} else {
 		form, _ := c.FormParams()

@@ -20,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
+	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/demo"
@@ -64,9 +65,15 @@ type fileConfig struct {
 
 func readFileConfig(path string) (fileConfig, error) {
 	var fc fileConfig
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return fc, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	// Bounded like every JSON the host reads (1 MiB, 64 levels), before parsing.
+	b, err := jsonlimit.Body.Read(f)
+	if err != nil {
+		return fc, fmt.Errorf("config file %s: %w", path, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

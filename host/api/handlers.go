@@ -308,7 +308,7 @@ func (s *server) getDeployment(c echo.Context) error {
 
 func (s *server) invoke(c echo.Context) error {
 	var in ops.InvokeInput
-	b, err := readBody(c)
+	b, err := readBody(c, invokeLimits)
 	if err != nil {
 		return err
 	}

@@ -4,23 +4,34 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
-// readBody reads the whole request body (already capped by BodyLimit).
-func readBody(c echo.Context) ([]byte, error) {
-	b, err := io.ReadAll(c.Request().Body)
+// invokeLimits bound an invoke request: its body travels inside the JSON
+// (base64), so it may be larger than a spec, as large as the API's default
+// BodyLimit; it nests like any other body.
+var invokeLimits = jsonlimit.Limits{MaxBytes: 4 << 20, MaxDepth: jsonlimit.Body.MaxDepth}
+
+// readBody reads the whole request body, at most lim.MaxBytes of it (below
+// the server's BodyLimit), and refuses one beyond lim's size or depth
+// before anything parses it.
+func readBody(c echo.Context, lim jsonlimit.Limits) ([]byte, error) {
+	b, err := lim.Read(c.Request().Body)
 	if err != nil {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
 			return nil, he
+		}
+		var le *jsonlimit.Error
+		if errors.As(err, &le) {
+			return nil, pluginapi.Invalid("", "request body refused: %v", le)
 		}
 		return nil, pluginapi.Invalid("", "could not read the request body: %v", err)
 	}
@@ -30,7 +41,7 @@ func readBody(c echo.Context) ([]byte, error) {
 // rawJSON reads a body that must be a JSON document; empty gives def
 // (or an error when def is nil).
 func rawJSON(c echo.Context, def json.RawMessage) (json.RawMessage, error) {
-	b, err := readBody(c)
+	b, err := readBody(c, jsonlimit.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +59,7 @@ func rawJSON(c echo.Context, def json.RawMessage) (json.RawMessage, error) {
 
 // decodeStrict decodes a JSON body into v, refusing unknown fields.
 func decodeStrict(c echo.Context, v any) error {
-	b, err := readBody(c)
+	b, err := readBody(c, jsonlimit.Body)
 	if err != nil {
 		return err
 	}
@@ -130,15 +141,19 @@ func queryList(c echo.Context, name string) []string {
 	return out
 }
 
-// ifMatch returns the expected version from If-Match (an ETag, quotes
-// and weak prefix removed) or the "version" query parameter.
+// ifMatch returns the expected version from If-Match (an ETag: weak prefix
+// and one pair of quotes removed, so that any version etag sent comes back
+// whole, quotes inside it included) or the "version" query parameter.
 func ifMatch(c echo.Context) string {
 	v := strings.TrimSpace(c.Request().Header.Get("If-Match"))
 	if v == "" || v == "*" {
 		return c.QueryParam("version")
 	}
 	v = strings.TrimPrefix(v, "W/")
-	return strings.Trim(v, `"`)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 // etag quotes a version for the ETag header.

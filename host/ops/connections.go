@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
-
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -114,6 +112,9 @@ func (h *Host) GetConnection(ctx context.Context, c Caller, name string) (Connec
 func (h *Host) prepareConfig(p *loadedPlugin, cfg json.RawMessage, stored json.RawMessage, keep bool) (json.RawMessage, []string, error) {
 	if len(bytes.TrimSpace(cfg)) == 0 || bytes.Equal(bytes.TrimSpace(cfg), []byte("null")) {
 		cfg = json.RawMessage(`{}`)
+	}
+	if err := checkDoc("/config", "the config", cfg); err != nil {
+		return nil, nil, err
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(cfg, &m); err != nil || m == nil {
@@ -250,9 +251,9 @@ func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch
 		return Connection{}, err
 	}
 	return h.updateConnection(ctx, c, name, "", version, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
-		merged, err := jsonpatch.MergePatch(stored, patch)
+		merged, err := mergePatch("config of connection "+name, stored, patch)
 		if err != nil {
-			return nil, pluginapi.Invalid("/config", "the patch is not a JSON merge patch of the config: %v", err)
+			return nil, err
 		}
 		return carriedSecrets(p, merged, patch), nil
 	})

@@ -279,8 +279,8 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
 	// Nothing a plugin answers leaves the host with a secret in it.
-	if err := json.Unmarshal(sc.JSON(out), resp); err != nil {
-		return fromPlugin(t.p.rt.Name(), pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s answered %s with malformed JSON: %v", t.p.rt.Name(), op, err))
+	if err := decodeAnswer(t.p.rt.Name(), op, out, sc.JSON, resp); err != nil {
+		return fromPlugin(t.p.rt.Name(), err)
 	}
 	if err := resp.Err(); err != nil {
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))

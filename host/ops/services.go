@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
-
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -211,6 +209,9 @@ func (t *target) checkSpec(spec json.RawMessage) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(spec)) == 0 {
 		return nil, pluginapi.Invalid("", "a spec is required")
 	}
+	if err := checkDoc("", "the spec", spec); err != nil {
+		return nil, err
+	}
 	spec = t.p.spec.Defaults(spec)
 	if err := t.p.spec.Validate(spec); err != nil {
 		return nil, err
@@ -317,6 +318,9 @@ func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patc
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDoc("", "the patch", patch); err != nil {
+		return nil, err
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &obj); err != nil || obj == nil {
 		return nil, pluginapi.Invalid("", "a merge patch must be a JSON object")
@@ -335,9 +339,9 @@ func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patc
 	if len(bytes.TrimSpace(base)) == 0 || bytes.Equal(bytes.TrimSpace(base), []byte("null")) {
 		return nil, pluginapi.Unsupported("plugin %s does not report the current spec of service %s, so it cannot be patched; send the full spec", t.p.rt.Name(), id)
 	}
-	merged, err := jsonpatch.MergePatch(base, patch)
+	merged, err := mergePatch("spec of service "+id, base, patch)
 	if err != nil {
-		return nil, pluginapi.Invalid("", "the patch cannot be applied: %v", err)
+		return nil, err
 	}
 	spec, err := t.checkSpec(merged)
 	if err != nil {
@@ -396,6 +400,9 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 	trimmed := bytes.TrimSpace(params)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
 		params = nil
+	}
+	if err := checkDoc("", "the action's params", params); err != nil {
+		return nil, err
 	}
 	if ps != nil {
 		doc := params

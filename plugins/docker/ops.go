@@ -41,6 +41,11 @@ func (e *engine) inspect(id string, defaults bool) (swarm.Service, json.RawMessa
 	if svc, err = decodeService(raw); err != nil {
 		return svc, nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected service from the Docker engine: %v", err)
 	}
+	// Every later call names the service by this ID: without one, a
+	// delete or update would go to /services/ itself.
+	if svc.ID == "" {
+		return svc, nil, pluginapi.Errorf(pluginapi.CodeInternal, "the Docker engine answered service %q without an ID", id)
+	}
 	return svc, raw, nil
 }
 
@@ -127,6 +132,9 @@ func (provider) Create(ctx context.Context, req *pluginapi.CreateRequest) (*plug
 				Message: fmt.Sprintf("a service named %q already exists", spec.Name)}
 		}
 		return nil, err
+	}
+	if created.ID == "" {
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "the Docker engine created service %q but answered without an ID", ss.Name)
 	}
 	svc, _, err := e.service(created.ID)
 	if err != nil {
