@@ -59,6 +59,9 @@ type fileConfig struct {
 		Name   string          `json:"name"`
 		Plugin string          `json:"plugin"`
 		Config json.RawMessage `json:"config"`
+		// ApprovedHosts are the plugin's declared hosts this connection may
+		// reach (without credentials); the file replaces what is stored.
+		ApprovedHosts []string `json:"approved_hosts"`
 	} `json:"connections"`
 	Tokens []ops.Token `json:"tokens"`
 }
@@ -150,7 +153,8 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	}
 	conns := make([]connstore.Connection, 0, len(fc.Connections))
 	for _, c := range fc.Connections {
-		conns = append(conns, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config})
+		conns = append(conns, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config,
+			ApprovedHosts: append([]string{}, c.ApprovedHosts...)})
 	}
 	if o.demo {
 		demoConns, stopDemo, err := demo.Start(ctx)

@@ -191,7 +191,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 
 	system := ops.Caller{Actor: "system:config", Role: ops.RoleAdmin}
 	for _, c := range cfg.Connections {
-		if _, err := s.Host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config}); err != nil {
+		if _, err := s.Host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config, ApprovedHosts: c.ApprovedHosts}); err != nil {
 			return nil, fmt.Errorf("server: connection %s: %w", c.Name, err)
 		}
 	}
