@@ -156,7 +156,7 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		request                   string
 		finID, finNS, durNS       sql.NullInt64
 		resTarget, code, msg, fld sql.NullString
-		outcome, note              sql.NullString
+		outcome, note             sql.NullString
 	)
 	for rows.Next() {
 		if err := rows.Scan(&e.ID, &startNS, &e.Actor, &e.ClientAddr, &e.RequestID,
