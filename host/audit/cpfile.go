@@ -123,7 +123,7 @@ var errCPEnd = errors.New("end of checkpoints")
 type partialLine struct{ line int }
 
 func (e partialLine) Error() string {
-	return fmt.Sprintf("line %d is incomplete (no newline): a crash while appending, or the file was cut", e.line)
+	return fmt.Sprintf("line %d is incomplete (no newline): a crash while appending (the host cuts such a line when it starts again), or the file was cut or edited", e.line)
 }
 
 // next returns the next checkpoint, errCPEnd after the last one, or an

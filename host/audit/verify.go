@@ -255,11 +255,8 @@ func (v *verifier) advance() {
 		return
 	}
 	cp, err := v.cps.next()
-	var partial partialLine
 	switch {
 	case errors.Is(err, errCPEnd):
-	case errors.As(err, &partial):
-		v.note("checkpoint log: %v; ignored", err)
 	case err != nil:
 		v.fail(StatusBadCheckpoint, 0, "checkpoint log: %v", err)
 	default:
@@ -325,22 +322,23 @@ func (v *verifier) end() {
 	}
 	if !v.done && v.pending != nil {
 		// Checkpoints beyond the last row: rows are missing, unless (an
-		// export) they were written after the export.
-		for p := v.pending; p != nil && !v.done; p = v.pending {
-			if v.after != nil && p.Time.After(*v.after) {
-				v.note("the checkpoint log goes on to %d rows at %s, after the export: rows written since", p.Rows, p.Time.Format(time.RFC3339))
-				v.advance()
-				for v.pending != nil { // still check every later line
-					v.advance()
-				}
-				break
-			}
-			status := StatusMissingRows
-			if n == 0 {
-				status = StatusEmptied
-			}
-			v.fail(status, n+1, "rows missing after the last checkpoint: the log has %d rows, the checkpoint of %s recorded %d",
-				n, p.Time.Format(time.RFC3339), p.Rows)
+		// export) they were written after the export. Every later line is
+		// still checked, and the newest one is reported.
+		newest := *v.pending
+		later := v.after != nil && newest.Time.After(*v.after)
+		for v.pending != nil && !v.done {
+			newest = *v.pending
+			v.advance()
+		}
+		switch {
+		case v.done:
+		case later:
+			v.note("the checkpoint log goes on to %d rows at %s, after the export: rows written since", newest.Rows, newest.Time.Format(time.RFC3339))
+		case n == 0:
+			v.fail(StatusEmptied, 1, "the table is empty, but the checkpoint of %s recorded %d rows", newest.Time.Format(time.RFC3339), newest.Rows)
+		default:
+			v.fail(StatusMissingRows, n+1, "rows missing after the last checkpoint: the log has %d rows, the checkpoint of %s recorded %d",
+				n, newest.Time.Format(time.RFC3339), newest.Rows)
 		}
 	}
 	if v.done {
