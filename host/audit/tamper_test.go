@@ -58,7 +58,7 @@ func sqlExec(t testing.TB, db *sql.DB, q string, args ...any) {
 // hash, as an attacker covering an edit would.
 func rechain(t testing.TB, db *sql.DB, from int64, hash func(*row) []byte) {
 	t.Helper()
-	rows, err := db.Query(`SELECT `+columns+` FROM audit_log ORDER BY id`)
+	rows, err := db.Query(`SELECT ` + columns + ` FROM audit_log ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
