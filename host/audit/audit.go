@@ -479,6 +479,3 @@ func failAll(batch []*request, err error) {
 		r.err = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit checkpoint failed: " + err.Error()}
 	}
 }
-
-// errClosed is reported by the writer when its connection is gone.
-var errClosed = errors.New("audit writer closed")

@@ -91,7 +91,7 @@ func fromExport(e exportRow) (row, error) {
 			return row{}, fmt.Errorf("unknown enc %q", e.Enc)
 		}
 		for _, s := range strs {
-			b, err := base64.StdEncoding.DecodeString(*s)
+			b, err := base64.StdEncoding.Strict().DecodeString(*s)
 			if err != nil || base64.StdEncoding.EncodeToString(b) != *s {
 				return row{}, errors.New("a base64 string is malformed")
 			}

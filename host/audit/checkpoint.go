@@ -85,7 +85,9 @@ func parseCheckpoint(line []byte, pub ed25519.PublicKey) (Checkpoint, error) {
 	if want := SigningKeyID(pub); c.Key != want {
 		return c, fmt.Errorf("signed by key %s, not by %s (the public key given)", c.Key, want)
 	}
-	sig, err := base64.StdEncoding.DecodeString(c.Sig)
+	// Strict: base64's spare bits of the last character must be zero, or
+	// the same signature would have several spellings.
+	sig, err := base64.StdEncoding.Strict().DecodeString(c.Sig)
 	if err != nil || !ed25519.Verify(pub, c.signedText(), sig) {
 		return c, fmt.Errorf("signature invalid")
 	}
