@@ -172,6 +172,8 @@ func (h *Host) platformState(ctx context.Context, e audit.Entry, o ReconcileOpti
 		return prefix + "the platform reports " + serviceState(e.Target, svc), true
 	case pluginapi.CodeOf(err) == pluginapi.CodeNotFound:
 		return fmt.Sprintf(prefix+"the platform reports no service %s (not found)", e.Target), true
+	case ctx.Err() != nil:
+		return fmt.Sprintf(prefix+"the platform did not answer before the recovery time budget (%s) ran out", o.Budget), true
 	case errors.Is(gctx.Err(), context.DeadlineExceeded):
 		return fmt.Sprintf(prefix+"the platform did not answer within %s", o.GetTimeout), true
 	default:
