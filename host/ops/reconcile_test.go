@@ -27,13 +27,11 @@ func TestReconcileIsBounded(t *testing.T) {
 			<-release
 		}
 	}
-	var ids []int64
 	for range 6 {
-		id, err := e.Audit.Start(ctx, audit.Event{Connection: opstest.Conn, Plugin: "fake", Operation: "service.update", Target: res.Service.ID})
+		_, err := e.Audit.Start(ctx, audit.Event{Connection: opstest.Conn, Plugin: "fake", Operation: "service.update", Target: res.Service.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
 	}
 	began := time.Now()
 	rep := e.Host.ReconcileAudit(ctx, ops.ReconcileOptions{GetTimeout: 200 * time.Millisecond, Budget: 300 * time.Millisecond})
