@@ -303,6 +303,15 @@ func TestNewRefusesWhatItCannotVouchFor(t *testing.T) {
 	}
 	fill(t, l, 1)
 	l.Close()
+	for _, f := range []string{ChainKeyFile, SigningKeyFile, CheckpointsFile} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
 
 	other := o
 	other.ChainKey = bytes.Repeat([]byte{7}, 32)
