@@ -63,9 +63,9 @@ func auditFilter(q url.Values) (audit.Filter, string) {
 		f.Until = t
 	}
 	switch f.Outcome {
-	case "", audit.OutcomeOK, audit.OutcomeError, audit.OutcomeIncomplete:
+	case "", audit.OutcomeOK, audit.OutcomeError, audit.OutcomeIncomplete, audit.OutcomeInterrupted:
 	default:
-		problems = append(problems, "Outcome: choose ok, error or incomplete")
+		problems = append(problems, "Outcome: choose ok, error, incomplete or interrupted")
 		f.Outcome = ""
 	}
 	return f, strings.Join(problems, "; ")

@@ -298,8 +298,8 @@ func (a *app) auditCmd() *cobra.Command {
 	var ef auditFlags
 	var format, outFile string
 	export := &cobra.Command{
-		Use: "export --format csv|jsonl [-O file]", Short: "Export audit entries", Args: cobra.NoArgs,
-		Example: "  wharf audit export --format csv -O audit.csv\n  wharf audit export --format jsonl --connection prod",
+		Use: "export --format csv|jsonl|chain [-O file]", Short: "Export audit entries", Args: cobra.NoArgs,
+		Example: "  wharf audit export --format csv -O audit.csv\n  wharf audit export --format jsonl --connection prod\n  wharf audit export --format chain -O audit.chain",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := ef.query()
 			q.Set("format", format)
@@ -323,32 +323,11 @@ func (a *app) auditCmd() *cobra.Command {
 			return nil
 		},
 	}
-	export.Flags().StringVar(&format, "format", "jsonl", "csv or jsonl")
+	export.Flags().StringVar(&format, "format", "jsonl", "csv, jsonl, or chain (the raw rows and newest signed checkpoint, for verify --export; no filters)")
 	export.Flags().StringVarP(&outFile, "out", "O", "", "write to this file instead of stdout")
 	ef.add(export, false)
 
-	verify := &cobra.Command{
-		Use: "verify", Short: "Check the audit log's hash chain", Args: cobra.NoArgs, Example: "  wharf audit verify",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var r audit.VerifyReport
-			raw, err := a.call(cmd.Context(), "GET", "/audit/verify", nil, nil, nil, &r)
-			if err != nil {
-				return err
-			}
-			if err := a.show(raw, func(w *tabwriter.Writer) {
-				if r.OK {
-					fmt.Fprintf(w, "ok: %d rows, hash chain intact\n", r.Rows)
-				}
-			}); err != nil {
-				return err
-			}
-			if !r.OK {
-				return pluginapi.Errorf(pluginapi.CodeConflict, "audit log damaged at row %d: %s", r.FirstBadID, r.Problem)
-			}
-			return nil
-		},
-	}
-	cmd.AddCommand(ls, export, verify)
+	cmd.AddCommand(ls, export, a.auditVerifyCmd(), a.auditPubkeyCmd())
 	return cmd
 }
 
@@ -365,7 +344,7 @@ func (f *auditFlags) add(cmd *cobra.Command, paging bool) {
 	fl.StringVar(&f.connection, "connection", "", "only this connection")
 	fl.StringVar(&f.target, "target", "", "only this target (service id or name)")
 	fl.StringVar(&f.operation, "operation", "", "only this operation, e.g. service.create")
-	fl.StringVar(&f.outcome, "outcome", "", "ok, error or incomplete")
+	fl.StringVar(&f.outcome, "outcome", "", "ok, error, incomplete or interrupted")
 	fl.IntVar(&f.limit, "limit", 0, "at most this many entries")
 	if paging {
 		fl.IntVar(&f.before, "before", 0, "entries with an id below this (paging)")

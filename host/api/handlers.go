@@ -352,9 +352,9 @@ func auditFilter(c echo.Context) (audit.Filter, error) {
 	f.Actor, f.Connection, f.Target = c.QueryParam("actor"), c.QueryParam("connection"), c.QueryParam("target")
 	f.Operation, f.Outcome = c.QueryParam("operation"), c.QueryParam("outcome")
 	switch f.Outcome {
-	case "", audit.OutcomeOK, audit.OutcomeError, audit.OutcomeIncomplete:
+	case "", audit.OutcomeOK, audit.OutcomeError, audit.OutcomeIncomplete, audit.OutcomeInterrupted:
 	default:
-		return f, pluginapi.Invalid("", "query parameter outcome must be ok, error or incomplete, not %q", f.Outcome)
+		return f, pluginapi.Invalid("", "query parameter outcome must be ok, error, incomplete or interrupted, not %q", f.Outcome)
 	}
 	return f, nil
 }
@@ -390,12 +390,15 @@ func (s *server) exportAudit(c echo.Context) error {
 	}
 	var ctype string
 	switch format {
-	case "jsonl":
+	case "jsonl", audit.FormatChain:
 		ctype = "application/x-ndjson"
 	case "csv":
 		ctype = "text/csv; charset=utf-8"
 	default:
-		return pluginapi.Invalid("", "query parameter format must be jsonl or csv, not %q", format)
+		return pluginapi.Invalid("", "query parameter format must be jsonl, csv or chain, not %q", format)
+	}
+	if format == audit.FormatChain && f != (audit.Filter{}) {
+		return pluginapi.Invalid("", "the chain export is the whole log, for verification: it takes no filters")
 	}
 	caller := CallerOf(c)
 	// Check the role before the status line goes out.

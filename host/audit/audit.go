@@ -3,23 +3,35 @@
 // Every mutating operation is recorded in two rows: a "start" row written
 // (durably) before the plugin runs, and a "finish" row, referencing it,
 // written with the outcome. A crash in between leaves the start row, which
-// Query reports with outcome "incomplete". Rows are never updated or
-// deleted (triggers refuse it), and each row carries a SHA-256 hash chain
-// value over the previous row's hash and its own content, so Verify can
-// find a row that was altered, inserted or removed after the fact
-// (removing only the newest rows cannot be detected by the chain alone).
+// Query reports with outcome "incomplete" until the host's next start
+// reconciles it as "interrupted". Rows are never updated or deleted
+// (triggers refuse it).
+//
+// Tamper evidence does not rest on the database alone. Each row carries an
+// HMAC-SHA256 chain value over the previous row's hash and its own content,
+// under a key kept outside the database, so a row altered and re-chained
+// by someone with only the database file does not verify. After every
+// group commit the chain's head (row count, last hash) is signed with
+// ed25519 and appended to a checkpoint log outside the database, before
+// any caller in the commit is acknowledged: deleting the newest rows, or
+// all of them, leaves fewer rows than a checkpoint recorded. Logs written
+// before the chain was keyed keep their unkeyed SHA-256 rows (re-chaining
+// them would launder any earlier tampering); the first checkpoint records
+// where keyed rows begin, and Verify checks the older rows the old way.
 //
 // Writes use group commit: one writer goroutine takes every Start and
-// Finish queued since its last commit, writes them in one transaction and
-// acknowledges each caller only after that transaction is committed
-// (synchronous=FULL), so throughput grows with concurrency while no caller
-// is ever told "written" before its row is on disk.
+// Finish queued since its last commit, writes them in one transaction,
+// checkpoints, and acknowledges each caller only after both are on disk
+// (synchronous=FULL, fsync), so throughput grows with concurrency while no
+// caller is ever told "written" before its row is durable and covered.
 package audit
 
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +71,12 @@ type Outcome struct {
 	// Duration is how long the operation took; if zero, Finish uses the
 	// time since the event's start.
 	Duration time.Duration
+	// Interrupted marks an operation the host stopped in the middle of (a
+	// crash), recorded when it recovers; Error should then be nil.
+	Interrupted bool
+	// Note says what is known beyond the outcome, e.g. for an interrupted
+	// operation what the platform reported at recovery.
+	Note string
 }
 
 // Outcomes of an Entry.
@@ -66,7 +84,13 @@ const (
 	OutcomeOK         = "ok"
 	OutcomeError      = "error"
 	OutcomeIncomplete = "incomplete" // started, no finish row (yet, or a crash)
+	// OutcomeInterrupted: the host stopped before the operation finished;
+	// it was reconciled at the next start (see Entry.Note).
+	OutcomeInterrupted = "interrupted"
 )
+
+// Outcomes lists every outcome a Filter accepts, for faces to offer.
+var Outcomes = []string{OutcomeOK, OutcomeError, OutcomeIncomplete, OutcomeInterrupted}
 
 // Entry is one operation as Query and Export report it: its start row
 // joined with its finish row, if any.
@@ -81,8 +105,11 @@ type Entry struct {
 	Operation  string          `json:"operation"`
 	Target     string          `json:"target"`
 	Request    json.RawMessage `json:"request,omitempty"`
-	// Outcome is OutcomeOK, OutcomeError or OutcomeIncomplete.
+	// Outcome is one of Outcomes.
 	Outcome string `json:"outcome"`
+	// Note is what is known beyond the outcome: for an interrupted
+	// operation, the platform's state at recovery.
+	Note string `json:"note,omitempty"`
 	// ResultTarget is Outcome.Target (e.g. the id a create produced).
 	ResultTarget string     `json:"result_target,omitempty"`
 	ErrorCode    string     `json:"error_code,omitempty"`
@@ -101,7 +128,7 @@ type Filter struct {
 	// Actor, Connection and Operation match exactly. Target matches the
 	// event's target or the outcome's result target.
 	Actor, Connection, Target, Operation string
-	// Outcome is "", OutcomeOK, OutcomeError or OutcomeIncomplete.
+	// Outcome is "" or one of Outcomes.
 	Outcome string
 	// Limit caps the number of entries: for Query 0 means DefaultLimit and
 	// values above MaxLimit are lowered to it; for Export 0 means all.
@@ -123,8 +150,21 @@ const maxBatch = 2048
 
 // Log is the audit log. It is safe for concurrent use.
 type Log struct {
-	db *sql.DB
-	w  *writer
+	db   *sql.DB
+	w    *writer
+	opts Options
+	pub  ed25519.PublicKey
+
+	// headMu is held by the writer from a batch's BEGIN until its
+	// checkpoint is on disk, and briefly by Verify and ExportChain to take
+	// a snapshot consistent with the checkpoint log.
+	headMu    sync.Mutex
+	cp        *cpFile
+	lastCP    Checkpoint // the newest checkpoint written
+	keyedFrom int64
+	// cpStale: the newest commit has no checkpoint yet (its append
+	// failed); no batch is written until one is.
+	cpStale bool
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -166,25 +206,128 @@ var migrations = []string{
 	BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 	CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 	BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
+	// Version 2: the keyed chain. outcome and note are covered by the keyed
+	// hash only (legacy rows must leave them empty). audit_chain records
+	// that the log was keyed, so that a deleted checkpoint log is noticed
+	// instead of starting a new one over rows nobody can vouch for.
+	`ALTER TABLE audit_log ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+	ALTER TABLE audit_log ADD COLUMN note TEXT NOT NULL DEFAULT '';
+	CREATE TABLE audit_chain (
+		id           INTEGER PRIMARY KEY CHECK (id = 1),
+		keyed_from   INTEGER NOT NULL,
+		chain_key_id TEXT NOT NULL
+	);`,
 }
 
-// New creates the audit tables if needed and starts the writer. db should
-// come from store.Open (its synchronous=FULL makes commits durable; the
-// writer also sets it on its own connection). Call Close to stop.
-func New(db *sql.DB) (*Log, error) {
+// New creates the audit tables if needed, checks o, opens the checkpoint
+// log and starts the writer. db should come from store.Open (its
+// synchronous=FULL makes commits durable; the writer also sets it on its
+// own connection). Call Close to stop.
+//
+// New refuses a log it cannot vouch for: a checkpoint log signed by
+// another key, a chain key other than the one the log was keyed with, or a
+// database that was keyed but whose checkpoint log is gone (restore it from
+// your copy). On a log written before the chain was keyed, New records the
+// upgrade in a signed checkpoint; keyed rows start after the last old row.
+func New(db *sql.DB, o Options) (*Log, error) {
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 	ctx := context.Background()
 	if err := store.Migrate(ctx, db, "audit", migrations); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	w, err := newWriter(ctx, db)
+	l := &Log{db: db, opts: o, pub: o.Signer.Public().(ed25519.PublicKey), done: make(chan struct{})}
+	l.cond = sync.NewCond(&l.mu)
+	cp, err := openCheckpoints(o.CheckpointPath)
 	if err != nil {
+		return nil, fmt.Errorf("audit: checkpoint log: %w", err)
+	}
+	l.cp = cp
+	if l.w, err = newWriter(ctx, db, o.ChainKey); err != nil {
+		cp.close()
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	l := &Log{db: db, w: w, done: make(chan struct{})}
-	l.cond = sync.NewCond(&l.mu)
+	if err := l.openChain(ctx); err != nil {
+		l.w.close()
+		cp.close()
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 	go l.run()
 	return l, nil
 }
+
+// openChain reconciles the database, its audit_chain record and the
+// checkpoint log, and checkpoints the head if it moved since the last
+// checkpoint (a crash after a commit).
+func (l *Log) openChain(ctx context.Context) error {
+	last, haveCP, err := l.cp.last(l.pub)
+	if err != nil {
+		return err
+	}
+	var keyedFrom int64
+	var keyID string
+	switch err := l.db.QueryRowContext(ctx, `SELECT keyed_from, chain_key_id FROM audit_chain WHERE id = 1`).Scan(&keyedFrom, &keyID); {
+	case errors.Is(err, sql.ErrNoRows):
+		keyedFrom = 0
+	case err != nil:
+		return err
+	}
+	myKey := ChainKeyID(l.opts.ChainKey)
+	headID, headHash, err := l.w.head(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case haveCP && last.ChainKey != myKey:
+		return fmt.Errorf("the chain key (id %s) is not the key this log was chained with (id %s): restore the original %s", myKey, last.ChainKey, ChainKeyFile)
+	case haveCP:
+		l.keyedFrom = last.KeyedFrom
+	case keyedFrom > 0:
+		return fmt.Errorf("the checkpoint log %s is missing or empty, but this database was keyed at row %d: restore the checkpoint log from your copy (a new one would vouch for rows nobody can check)", l.opts.CheckpointPath, keyedFrom)
+	default:
+		// A new log, or the upgrade of one written before the key: every
+		// row up to the head stays on the unkeyed chain.
+		l.keyedFrom = headID + 1
+	}
+	if keyedFrom == 0 {
+		// The checkpoint first: it is the signed record; audit_chain only
+		// says "a checkpoint log must exist", and is re-made from it.
+		if !haveCP {
+			if err := l.checkpoint(headID, headHash); err != nil {
+				return err
+			}
+		}
+		if _, err := l.db.ExecContext(ctx, `INSERT INTO audit_chain (id, keyed_from, chain_key_id) VALUES (1, ?, ?)`, l.keyedFrom, myKey); err != nil {
+			return err
+		}
+	}
+	if !haveCP {
+		return nil
+	}
+	l.lastCP = last
+	if last.Rows != headID || last.Hash != hex.EncodeToString(headHash) {
+		// Rows committed but not yet checkpointed when the host stopped,
+		// or rows removed while it was down: either way the head is
+		// recorded now, and Verify judges it against the older lines.
+		return l.checkpoint(headID, headHash)
+	}
+	return nil
+}
+
+// checkpoint signs the head and appends it to the checkpoint log.
+func (l *Log) checkpoint(rows int64, hash []byte) error {
+	cp := newCheckpoint(rows, hash, l.keyedFrom, ChainKeyID(l.opts.ChainKey), l.opts.Signer, time.Now())
+	if err := l.cp.append(cp); err != nil {
+		return err
+	}
+	l.lastCP = cp
+	return nil
+}
+
+// PublicKey is the key that checks this log's checkpoints: keep a copy
+// where an attacker of this machine cannot change it.
+func (l *Log) PublicKey() ed25519.PublicKey { return l.pub }
 
 // Close stops accepting writes, waits until every write already queued is
 // committed and answered, and releases the writer's connection. It does
@@ -200,7 +343,7 @@ func (l *Log) Close() error {
 	l.cond.Signal()
 	l.mu.Unlock()
 	<-l.done
-	return l.w.close()
+	return errors.Join(l.w.close(), l.cp.close())
 }
 
 // Start durably records that an operation is starting and returns its id,
@@ -283,7 +426,7 @@ func (l *Log) run() {
 		}
 		l.mu.Unlock()
 
-		l.w.write(batch)
+		l.writeBatch(batch)
 		l.batches.Add(1)
 		l.batched.Add(int64(len(batch)))
 		for i, r := range batch {
@@ -300,5 +443,39 @@ func (l *Log) run() {
 	}
 }
 
-// errClosed is reported by the writer when its connection is gone.
-var errClosed = errors.New("audit writer closed")
+// writeBatch commits batch and checkpoints the new head before anyone in
+// it is answered. If the checkpoint cannot be written, every caller whose
+// row was committed is told the write failed (their rows are on disk but
+// not covered), and no further batch is committed until a checkpoint is:
+// so at most one batch is ever uncovered.
+func (l *Log) writeBatch(batch []*request) {
+	l.headMu.Lock()
+	defer l.headMu.Unlock()
+	if l.cpStale {
+		if err := l.checkpoint(l.w.headID, l.w.headHash); err != nil {
+			failAll(batch, err)
+			return
+		}
+		l.cpStale = false
+	}
+	before := l.w.headID
+	l.w.write(batch)
+	if l.w.headID == before {
+		return
+	}
+	if err := l.checkpoint(l.w.headID, l.w.headHash); err != nil {
+		l.cpStale = true
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit checkpoint failed: " + err.Error()}
+			}
+		}
+	}
+}
+
+func failAll(batch []*request, err error) {
+	for _, r := range batch {
+		r.id = 0
+		r.err = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit checkpoint failed: " + err.Error()}
+	}
+}

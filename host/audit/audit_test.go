@@ -30,7 +30,7 @@ func openLog(t testing.TB, path string) (*Log, *sql.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := New(db)
+	l, err := New(db, testOptions(t, filepath.Dir(path)))
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
@@ -40,6 +40,16 @@ func openLog(t testing.TB, path string) (*Log, *sql.DB) {
 		db.Close()
 	})
 	return l, db
+}
+
+// testOptions keeps the keys and checkpoint log in dir.
+func testOptions(t testing.TB, dir string) Options {
+	t.Helper()
+	o, err := LoadOrCreateOptions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
 
 func newLog(t testing.TB) (*Log, *sql.DB) {
@@ -331,7 +341,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{"altered request", `UPDATE audit_log SET request = '{}' WHERE id = 5`, 5, "altered"},
 		{"altered time", `UPDATE audit_log SET time_ns = time_ns + 1 WHERE id = 3`, 3, "altered"},
 		{"wrong type", `UPDATE audit_log SET time_ns = 'yesterday' WHERE id = 3`, 3, "cannot be read"},
-		{"removed row", `DELETE FROM audit_log WHERE id = 4`, 5, "link"},
+		{"removed row", `DELETE FROM audit_log WHERE id = 4`, 5, "removed"},
 		{"rehashed row", `UPDATE audit_log SET actor = 'x', hash = zeroblob(32) WHERE id = 2`, 2, "altered"},
 		{"first row", `UPDATE audit_log SET prev_hash = x'01' WHERE id = 1`, 1, "link"},
 	} {
@@ -579,7 +589,7 @@ func TestCloseDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	l, err := New(db)
+	l, err := New(db, testOptions(t, filepath.Dir(path)))
 	if err != nil {
 		t.Fatal(err)
 	}

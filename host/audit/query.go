@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +16,8 @@ import (
 // entrySQL joins each start row with its finish row, if any.
 const entrySQL = `SELECT s.id, s.time_ns, s.actor, s.client_addr, s.request_id, s.connection,
 	s.plugin, s.operation, s.target, s.request,
-	f.id, f.time_ns, f.target, f.error_code, f.error_message, f.error_field, f.duration_ns
+	f.id, f.time_ns, f.target, f.error_code, f.error_message, f.error_field, f.duration_ns,
+	f.outcome, f.note
 	FROM audit_log s LEFT JOIN audit_log f ON f.ref_id = s.id
 	WHERE s.kind = 'start'`
 
@@ -46,18 +46,25 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 // Export formats.
 const (
 	FormatJSONL = "jsonl" // JSON Lines: one Entry object per line
-	FormatCSV   = "csv"   // RFC 4180 with a header row
+	FormatCSV   = "csv"   // RFC 4180 with a header row, cells safe for spreadsheets
 )
 
 // csvHeader names the CSV columns, in order.
 var csvHeader = []string{"id", "time", "actor", "client_addr", "request_id", "connection",
 	"plugin", "operation", "target", "outcome", "result_target", "error_code",
-	"error_message", "error_field", "finished_at", "duration_ms", "request"}
+	"error_message", "error_field", "finished_at", "duration_ms", "request", "note"}
 
 // Export writes the entries matching f (newest first; all of them unless
 // f.Limit is set) to w as format FormatJSONL or FormatCSV. Entries are
-// streamed: each is written as it is read.
+// streamed: each is written as it is read. FormatChain (the raw rows, for
+// VerifyExport) is the whole log: f must be empty.
 func (l *Log) Export(ctx context.Context, f Filter, format string, w io.Writer) error {
+	if format == FormatChain {
+		if f != (Filter{}) {
+			return pluginapi.Invalid("/format", "the %s export is the whole log, for verification: it takes no filters", FormatChain)
+		}
+		return l.ExportChain(ctx, w)
+	}
 	if f.Limit < 0 {
 		return pluginapi.Invalid("/limit", "limit must not be negative, got %d", f.Limit)
 	}
@@ -79,19 +86,8 @@ func (l *Log) Export(ctx context.Context, f Filter, format string, w io.Writer) 
 		}
 		return cw.Error()
 	default:
-		return pluginapi.Invalid("/format", "unknown export format %q: use %q or %q", format, FormatJSONL, FormatCSV)
+		return pluginapi.Invalid("/format", "unknown export format %q: use %q, %q or %q", format, FormatJSONL, FormatCSV, FormatChain)
 	}
-}
-
-func csvRecord(e *Entry) []string {
-	finished := ""
-	if e.FinishedAt != nil {
-		finished = e.FinishedAt.Format(time.RFC3339Nano)
-	}
-	return []string{strconv.FormatInt(e.ID, 10), e.Time.Format(time.RFC3339Nano), e.Actor,
-		e.ClientAddr, e.RequestID, e.Connection, e.Plugin, e.Operation, e.Target, e.Outcome,
-		e.ResultTarget, e.ErrorCode, e.ErrorMessage, e.ErrorField, finished,
-		strconv.FormatFloat(e.DurationMS, 'f', -1, 64), string(e.Request)}
 }
 
 // each runs fn on every entry matching f, newest first, at most limit of
@@ -126,14 +122,16 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 	switch f.Outcome {
 	case "":
 	case OutcomeOK:
-		cond("f.id IS NOT NULL AND f.error_code = ''")
+		cond("f.id IS NOT NULL AND f.error_code = '' AND f.outcome = ''")
 	case OutcomeError:
-		cond("f.error_code <> ''")
+		cond("f.error_code <> '' AND f.outcome = ''")
 	case OutcomeIncomplete:
 		cond("f.id IS NULL")
+	case OutcomeInterrupted:
+		cond("f.outcome = ?", storedInterrupted)
 	default:
-		return pluginapi.Invalid("/outcome", "unknown outcome %q: use %q, %q or %q",
-			f.Outcome, OutcomeOK, OutcomeError, OutcomeIncomplete)
+		return pluginapi.Invalid("/outcome", "unknown outcome %q: use one of %s",
+			f.Outcome, strings.Join(Outcomes, ", "))
 	}
 	if f.BeforeID < 0 {
 		return pluginapi.Invalid("/before_id", "before_id must not be negative, got %d", f.BeforeID)
@@ -158,11 +156,12 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		request                   string
 		finID, finNS, durNS       sql.NullInt64
 		resTarget, code, msg, fld sql.NullString
+		outcome, note             sql.NullString
 	)
 	for rows.Next() {
 		if err := rows.Scan(&e.ID, &startNS, &e.Actor, &e.ClientAddr, &e.RequestID,
 			&e.Connection, &e.Plugin, &e.Operation, &e.Target, &request,
-			&finID, &finNS, &resTarget, &code, &msg, &fld, &durNS); err != nil {
+			&finID, &finNS, &resTarget, &code, &msg, &fld, &durNS, &outcome, &note); err != nil {
 			return fmt.Errorf("audit: query: %w", err)
 		}
 		e.Time = time.Unix(0, startNS).UTC()
@@ -171,10 +170,12 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 			e.Request = json.RawMessage(request)
 		}
 		e.ResultTarget, e.ErrorCode, e.ErrorMessage, e.ErrorField = resTarget.String, code.String, msg.String, fld.String
-		e.FinishedAt, e.DurationMS = nil, 0
+		e.FinishedAt, e.DurationMS, e.Note = nil, 0, note.String
 		switch {
 		case !finID.Valid:
 			e.Outcome = OutcomeIncomplete
+		case outcome.String == storedInterrupted:
+			e.Outcome = OutcomeInterrupted
 		case code.String != "":
 			e.Outcome = OutcomeError
 		default:

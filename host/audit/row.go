@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
@@ -9,9 +10,19 @@ import (
 
 const hashSize = sha256.Size
 
-// chainVersion is hashed first, so a future change of the canonical form
-// cannot be confused with this one.
-const chainVersion = "wharf-audit-chain-v1"
+// Chain versions are hashed first, so no row of one version can be
+// mistaken for a row of another. Version 1 is the unkeyed SHA-256 chain of
+// logs written before the chain was keyed: such rows are checked the old
+// way and never re-chained (re-chaining would launder any tampering).
+// Version 2 is HMAC-SHA256 under a key that is not in the database, and
+// also covers the outcome and note columns.
+const (
+	chainV1 = "wharf-audit-chain-v1"
+	chainV2 = "wharf-audit-chain-v2-hmac-sha256"
+)
+
+// Stored outcome column values; ” means "derive from error_code".
+const storedInterrupted = "interrupted"
 
 // row is one audit_log row, as stored.
 type row struct {
@@ -31,6 +42,8 @@ type row struct {
 	ErrMessage string
 	ErrField   string
 	DurationNS int64
+	Outcome    string // finish: storedInterrupted or ''
+	Note       string // finish: what recovery found on the platform
 	PrevHash   []byte
 	Hash       []byte
 }
@@ -57,6 +70,10 @@ func finishRow(startID int64, at time.Time, startNS int64, o *Outcome) row {
 		TimeNS:     at.UnixNano(),
 		Target:     o.Target,
 		DurationNS: int64(o.Duration),
+		Note:       o.Note,
+	}
+	if o.Interrupted {
+		r.Outcome = storedInterrupted
 	}
 	if r.DurationNS == 0 {
 		r.DurationNS = max(0, r.TimeNS-startNS)
@@ -70,7 +87,12 @@ func finishRow(startID int64, at time.Time, startNS int64, o *Outcome) row {
 	return r
 }
 
-// args are the values for insertSQL, in its column order.
+// columns lists audit_log's columns in the order of args and scanArgs.
+const columns = `id, kind, ref_id, time_ns, actor, client_addr, request_id, connection, plugin,
+	operation, target, request, error_code, error_message, error_field, duration_ns, outcome, note,
+	prev_hash, hash`
+
+// args are the values for insertSQL, in the order of columns.
 func (r *row) args() []any {
 	var ref sql.NullInt64
 	if r.Kind == "finish" {
@@ -78,16 +100,41 @@ func (r *row) args() []any {
 	}
 	return []any{r.ID, r.Kind, ref, r.TimeNS, r.Actor, r.ClientAddr, r.RequestID,
 		r.Connection, r.Plugin, r.Operation, r.Target, r.Request, r.ErrCode, r.ErrMessage,
-		r.ErrField, r.DurationNS, r.PrevHash, r.Hash}
+		r.ErrField, r.DurationNS, r.Outcome, r.Note, r.PrevHash, r.Hash}
 }
 
-// chainHash is SHA-256 over the previous row's hash and the row's
-// canonical content: every column but the hashes, each integer as 8
-// big-endian bytes and each string prefixed by its length, so no two
-// different rows encode alike.
-func (r *row) chainHash() []byte {
-	b := make([]byte, 0, 256+len(r.Request)+len(r.ErrMessage))
-	b = appendStr(b, chainVersion)
+// scan reads a row selected with columns.
+func (r *row) scan(s interface{ Scan(...any) error }) error {
+	var ref sql.NullInt64
+	err := s.Scan(&r.ID, &r.Kind, &ref, &r.TimeNS, &r.Actor, &r.ClientAddr,
+		&r.RequestID, &r.Connection, &r.Plugin, &r.Operation, &r.Target, &r.Request,
+		&r.ErrCode, &r.ErrMessage, &r.ErrField, &r.DurationNS, &r.Outcome, &r.Note, &r.PrevHash, &r.Hash)
+	r.RefID = ref.Int64
+	return err
+}
+
+// legacyHash is the version 1 chain value: SHA-256 over the previous
+// row's hash and the row's canonical content (every column of the
+// original table but the hashes, integers as 8 big-endian bytes, strings
+// prefixed by their length, so no two different rows encode alike).
+func (r *row) legacyHash() []byte {
+	sum := sha256.Sum256(r.canonical(chainV1, false))
+	return sum[:]
+}
+
+// keyedHash is the version 2 chain value: HMAC-SHA256 under key of the
+// same encoding plus the outcome and note columns. Without the key nobody
+// can compute it, so a row altered and re-chained by someone who only has
+// the database file does not verify.
+func (r *row) keyedHash(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(r.canonical(chainV2, true))
+	return m.Sum(nil)
+}
+
+func (r *row) canonical(version string, v2 bool) []byte {
+	b := make([]byte, 0, 256+len(r.Request)+len(r.ErrMessage)+len(r.Note))
+	b = appendStr(b, version)
 	b = append(b, r.PrevHash...)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.ID))
 	b = appendStr(b, r.Kind)
@@ -98,8 +145,11 @@ func (r *row) chainHash() []byte {
 		b = appendStr(b, s)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(r.DurationNS))
-	sum := sha256.Sum256(b)
-	return sum[:]
+	if v2 {
+		b = appendStr(b, r.Outcome)
+		b = appendStr(b, r.Note)
+	}
+	return b
 }
 
 func appendStr(b []byte, s string) []byte {

@@ -27,22 +27,26 @@ type request struct {
 // writer owns one pinned connection with prepared statements; only the
 // Log's writer goroutine uses it.
 type writer struct {
+	key     []byte // the chain key
 	conn    *sql.Conn
 	last    *sql.Stmt // the newest row's id and hash
 	startOf *sql.Stmt // what a Finish refers to
 	insert  *sql.Stmt
+
+	// The chain's head after the last commit.
+	headID   int64
+	headHash []byte
 }
 
-const insertSQL = `INSERT INTO audit_log (id, kind, ref_id, time_ns, actor, client_addr, request_id,
-	connection, plugin, operation, target, request, error_code, error_message, error_field,
-	duration_ns, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertSQL = `INSERT INTO audit_log (` + columns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
+func newWriter(ctx context.Context, db *sql.DB, key []byte) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{conn: conn}
+	w := &writer{key: key, conn: conn}
 	// Durability must not depend on how the caller opened db.
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 		w.close()
@@ -63,6 +67,19 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		}
 	}
 	return w, nil
+}
+
+// head reads the chain's head from the table (id 0 and zeros when empty)
+// and remembers it.
+func (w *writer) head(ctx context.Context) (int64, []byte, error) {
+	id, hash := int64(0), make([]byte, hashSize)
+	switch err := w.last.QueryRowContext(ctx).Scan(&id, &hash); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, nil, err
+	}
+	w.headID, w.headHash = id, hash
+	return id, hash, nil
 }
 
 func (w *writer) close() error {
@@ -162,7 +179,7 @@ func (w *writer) writeTx(batch []*request) (err error) {
 		}
 		row.ID = lastID + 1
 		row.PrevHash = prev
-		row.Hash = row.chainHash()
+		row.Hash = row.keyedHash(w.key)
 		if _, err := w.insert.ExecContext(ctx, row.args()...); err != nil {
 			return rowError{fmt.Errorf("insert audit row %d: %w", row.ID, err)}
 		}
@@ -180,5 +197,6 @@ func (w *writer) writeTx(batch []*request) (err error) {
 	if _, err := w.conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return err
 	}
+	w.headID, w.headHash = lastID, prev
 	return nil
 }

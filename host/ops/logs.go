@@ -109,18 +109,21 @@ func (h *Host) QueryAudit(ctx context.Context, c Caller, f audit.Filter) ([]audi
 	return out, nil
 }
 
-// ExportAudit streams audit entries as "jsonl" or "csv" to w. Viewer.
+// ExportAudit streams audit entries as "jsonl" or "csv" to w, or the
+// whole log as "chain" (raw rows and the newest checkpoint, for offline
+// verification; no filters). Viewer.
 func (h *Host) ExportAudit(ctx context.Context, c Caller, f audit.Filter, format string, w io.Writer) error {
 	if err := authorize(c, RoleViewer, "exporting the audit log"); err != nil {
 		return err
 	}
-	if format != "jsonl" && format != "csv" {
-		return pluginapi.Invalid("/format", "format %q: use jsonl or csv", format)
+	if format != audit.FormatJSONL && format != audit.FormatCSV && format != audit.FormatChain {
+		return pluginapi.Invalid("/format", "format %q: use jsonl, csv or chain", format)
 	}
 	return auditErr(h.cfg.Audit.Export(ctx, f, format, w))
 }
 
-// VerifyAudit checks the audit log's hash chain. Viewer.
+// VerifyAudit checks the audit log's keyed hash chain against its signed
+// checkpoints. Viewer.
 func (h *Host) VerifyAudit(ctx context.Context, c Caller) (audit.VerifyReport, error) {
 	if err := authorize(c, RoleViewer, "verifying the audit log"); err != nil {
 		return audit.VerifyReport{}, err

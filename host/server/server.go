@@ -35,8 +35,13 @@ type Face func(e *echo.Echo, h *ops.Host) error
 // Config describes a host. DataDir is required; everything else has defaults.
 type Config struct {
 	// DataDir holds the SQLite database (wharf.db), the key that encrypts
-	// connection configs (connections.key) and the compilation cache (cache/).
+	// connection configs (connections.key), the audit chain and signing
+	// keys and checkpoint log (audit-chain.key, audit-signing.key,
+	// audit.checkpoints) and the compilation cache (cache/).
 	DataDir string
+	// AuditOptions, if set, replace the audit keys and checkpoint log kept
+	// in DataDir (keys from a secret store, checkpoints on another disk).
+	AuditOptions *audit.Options
 	// PluginsDir is scanned for *.wasm plugins. A plugin that fails to load
 	// is logged and skipped: one broken plugin does not stop the host.
 	PluginsDir string
@@ -119,7 +124,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.DB = db
 	s.closers = append(s.closers, func(context.Context) error { return db.Close() })
-	auditLog, err := audit.New(db)
+	var auditOpts audit.Options
+	if cfg.AuditOptions != nil {
+		auditOpts = *cfg.AuditOptions
+	} else if auditOpts, err = audit.LoadOrCreateOptions(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("server: audit keys: %w", err)
+	}
+	auditLog, err := audit.New(db, auditOpts)
 	if err != nil {
 		return nil, fmt.Errorf("server: audit log: %w", err)
 	}
@@ -185,6 +196,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	host := s.Host
 	s.closers = append(s.closers, func(context.Context) error { host.Close(); return nil })
+	// Operations the last run left unfinished (a crash) are marked
+	// interrupted before anything new starts.
+	s.Host.ReconcileAudit(ctx, ops.ReconcileOptions{})
 	if s.Host.Open() {
 		log.Warn("no API tokens configured: running open, every caller is an admin")
 	}

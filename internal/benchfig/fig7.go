@@ -69,7 +69,12 @@ func (e *Env) AuditLog(ctx context.Context, d time.Duration) (AuditResult, error
 		return AuditResult{}, err
 	}
 	defer db.Close()
-	l, err := audit.New(db)
+	ao, err := audit.LoadOrCreateOptions(path + ".keys")
+	if err != nil {
+		return AuditResult{}, err
+	}
+	defer os.RemoveAll(path + ".keys")
+	l, err := audit.New(db, ao)
 	if err != nil {
 		return AuditResult{}, err
 	}
