@@ -254,7 +254,7 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	if err != nil {
 		return err
 	}
-	out, err := t.p.rt.Call(ctx, op, in, hd)
+	out, err := t.p.rt.CallFor(ctx, t.conn.Name, op, in, hd)
 	if err != nil {
 		return fromPlugin(t.p.rt.Name(), err)
 	}

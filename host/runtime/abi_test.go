@@ -102,12 +102,12 @@ func callExport(t *testing.T, p *Plugin, name, input string) ([]byte, error) {
 // callExportHTTP is callExport with an HTTP handler for wharf_http.
 func callExportHTTP(t *testing.T, p *Plugin, name, input string, http HTTPHandler) ([]byte, error) {
 	t.Helper()
-	inst, err := p.pool.acquire(context.Background())
+	inst, err := p.pool.acquire(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep := false
-	defer func() { p.pool.release(inst, keep) }()
+	defer func() { p.pool.release(inst, "", keep) }()
 	return p.run(context.Background(), inst, name, []byte(input), http, &keep)
 }
 

@@ -69,10 +69,20 @@
 //
 // An instance runs one call at a time, and creating one costs far
 // more than a call (Go plugins initialise their runtime first). Each
-// [Plugin] therefore keeps a pool, empty after load: a call takes an idle instance, or creates
-// one while fewer than PoolSize exist, or waits (as long as its context
-// allows) for one to come back. Calls on different instances run in
-// parallel; idle instances are reused most-recent first.
+// [Plugin] therefore keeps a pool, empty after load: a call takes an idle
+// instance, or creates one while fewer than PoolSize exist, or waits for
+// one to come back. Calls on different instances run in parallel; idle
+// instances are reused most-recent first.
+//
+// The pool is shared by every connection of the plugin, so it is shared
+// fairly (pool.go): [Plugin.CallFor] names the connection a call is for,
+// one connection runs at most MaxConnectionCalls calls at once (half the
+// pool by default), and a freed instance goes to the waiting connections
+// in turn, not to whichever caller wins a race. No call waits longer than
+// MaxWait (10 s by default, a third of the call timeout): it then fails
+// with a retryable unavailable error saying whether its connection had
+// used its share or every instance was busy. A connection whose endpoint
+// never answers thus slows only itself.
 //
 // # Discard on failure
 //

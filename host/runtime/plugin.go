@@ -233,15 +233,26 @@ func (p *Plugin) label() string {
 // *pluginapi.Error: timeout, internal (trap, too much output), unavailable
 // (ctx done while waiting, plugin closed), unsupported (no such operation).
 func (p *Plugin) Call(ctx context.Context, op string, input []byte, http HTTPHandler) ([]byte, error) {
+	return p.CallFor(ctx, "", op, input, http)
+}
+
+// CallFor is Call made on behalf of key, the connection the call serves.
+// The calls of one key run on at most Config.MaxConnectionCalls of the
+// plugin's instances at once, and a freed instance goes to the waiting
+// keys in turn, so one slow or hostile connection cannot starve the
+// others of the same plugin. A call that gets no instance within
+// Config.MaxWait fails with a retryable unavailable error saying why. Call
+// is CallFor with no key, bounded by the pool size only.
+func (p *Plugin) CallFor(ctx context.Context, key, op string, input []byte, http HTTPHandler) ([]byte, error) {
 	if !p.ops[op] {
 		return nil, pluginapi.Unsupported("plugin %s does not offer operation %q", p.label(), op)
 	}
-	inst, err := p.pool.acquire(ctx)
+	inst, err := p.pool.acquire(ctx, key)
 	if err != nil {
-		return nil, p.waitError(op, err)
+		return nil, p.waitError(key, op, err)
 	}
 	keep := false
-	defer func() { p.pool.release(inst, keep && !inst.oversized()) }()
+	defer func() { p.pool.release(inst, key, keep && !inst.oversized()) }()
 	return p.run(ctx, inst, op, input, http, &keep)
 }
 
@@ -257,8 +268,14 @@ func (i *instance) oversized() bool {
 	return m != nil && uint64(m.Size()) > retainMemoryLimit
 }
 
-// waitError explains why no instance could be had.
-func (p *Plugin) waitError(op string, err error) error {
+// waitError explains why no instance could be had for a call of op made
+// for key.
+func (p *Plugin) waitError(key, op string, err error) error {
+	if busy := (*busyError)(nil); errors.As(err, &busy) {
+		return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true,
+			Message: fmt.Sprintf("plugin %s: %s: %v; try again later", p.label(), op, busy),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op, "connection": key}}
+	}
 	if errors.Is(err, errClosed) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
 	}
@@ -536,115 +553,3 @@ func (i *instance) call(ctx context.Context, op string) (uint32, error) {
 }
 
 func (i *instance) close() { _ = i.mod.Close(context.Background()) }
-
-// pool bounds the live instances of one plugin. A token in slots stands for
-// one busy instance; idle instances hold none. An instance is only created
-// by a caller holding a token when none is idle, so busy+idle never exceeds
-// size.
-type pool struct {
-	size    int
-	slots   chan struct{}
-	done    chan struct{} // closed by close
-	newInst func(context.Context) (*instance, error)
-
-	mu     sync.Mutex
-	idle   []*instance
-	live   int
-	closed bool
-}
-
-func newPool(size int, newInst func(context.Context) (*instance, error)) *pool {
-	return &pool{size: size, slots: make(chan struct{}, size), done: make(chan struct{}), newInst: newInst}
-}
-
-// errClosed is what acquire returns once the pool is closed.
-var errClosed = errors.New("plugin is closed")
-
-// acquire returns an idle instance or a new one, waiting for a free slot
-// until ctx is done.
-func (pl *pool) acquire(ctx context.Context) (*instance, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	select {
-	case pl.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-pl.done:
-		return nil, errClosed
-	}
-	pl.mu.Lock()
-	if pl.closed {
-		pl.mu.Unlock()
-		<-pl.slots
-		return nil, errClosed
-	}
-	if n := len(pl.idle); n > 0 {
-		inst := pl.idle[n-1] // most recently used: its memory is warm
-		pl.idle = pl.idle[:n-1]
-		pl.mu.Unlock()
-		return inst, nil
-	}
-	pl.live++
-	pl.mu.Unlock()
-
-	inst, err := pl.newInst(ctx)
-	if err != nil {
-		pl.mu.Lock()
-		pl.live--
-		pl.mu.Unlock()
-		<-pl.slots
-		return nil, err
-	}
-	return inst, nil
-}
-
-// release gives inst back, or closes it when keep is false.
-func (pl *pool) release(inst *instance, keep bool) {
-	pl.mu.Lock()
-	if keep && !pl.closed {
-		pl.idle = append(pl.idle, inst)
-		inst = nil
-	} else {
-		pl.live--
-	}
-	pl.mu.Unlock()
-	if inst != nil {
-		inst.close()
-	}
-	<-pl.slots
-}
-
-// close refuses new calls, closes idle instances and waits for busy ones
-// to come back until ctx is done.
-func (pl *pool) close(ctx context.Context) {
-	pl.mu.Lock()
-	if pl.closed {
-		pl.mu.Unlock()
-		return
-	}
-	pl.closed = true
-	idle := pl.idle
-	pl.idle = nil
-	pl.live -= len(idle)
-	pl.mu.Unlock()
-	close(pl.done)
-	for _, inst := range idle {
-		inst.close()
-	}
-	// Holding every slot means no instance is busy.
-	for range pl.size {
-		select {
-		case pl.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// stats reports the live and idle instances, for tests.
-func (pl *pool) stats() (live, idle int) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	return pl.live, len(pl.idle)
-}

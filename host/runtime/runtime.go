@@ -33,6 +33,7 @@ const (
 	DefaultCallTimeout      = 30 * time.Second
 	DefaultMemoryLimitBytes = 256 << 20
 	DefaultMaxOutputBytes   = 16 << 20
+	DefaultMaxWait          = 10 * time.Second
 )
 
 // wasmPageSize is the size of one WebAssembly memory page.
@@ -55,6 +56,15 @@ type Config struct {
 	MemoryLimitBytes uint64
 	// MaxOutputBytes bounds the JSON answer of one call.
 	MaxOutputBytes int
+	// MaxConnectionCalls is the most calls made for one connection (the
+	// key of Plugin.CallFor) that run at once on one plugin; 0 means half
+	// the plugin's pool size, at least 1. It is capped at the pool size.
+	MaxConnectionCalls int
+	// MaxWait bounds how long a call waits for a free instance before it
+	// fails with a retryable unavailable error; 0 means DefaultMaxWait.
+	// Keep it well below CallTimeout, so that a caller learns of a full
+	// pool before its own deadline.
+	MaxWait time.Duration
 	// Logger receives load events and what plugins write to stderr.
 	Logger *slog.Logger
 }
@@ -84,6 +94,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("runtime config: call timeout %s is negative", cfg.CallTimeout)
 	case cfg.MaxOutputBytes < 0:
 		return nil, fmt.Errorf("runtime config: max output bytes %d is negative", cfg.MaxOutputBytes)
+	case cfg.MaxConnectionCalls < 0:
+		return nil, fmt.Errorf("runtime config: max connection calls %d is negative", cfg.MaxConnectionCalls)
+	case cfg.MaxWait < 0:
+		return nil, fmt.Errorf("runtime config: max wait %s is negative", cfg.MaxWait)
 	case cfg.MemoryLimitBytes > maxMemoryBytes:
 		return nil, fmt.Errorf("runtime config: memory limit %d exceeds the 4 GiB a wasm memory can address", cfg.MemoryLimitBytes)
 	case cfg.MemoryLimitBytes != 0 && cfg.MemoryLimitBytes < wasmPageSize:
@@ -100,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	if cfg.MaxOutputBytes == 0 {
 		cfg.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = DefaultMaxWait
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -281,7 +298,7 @@ func (r *Runtime) register(p *Plugin) error {
 	r.plugins[p.name] = p
 	p.registered = true
 	r.log.Info("plugin loaded", "plugin", p.name, "version", p.describe.Version, "path", p.path,
-		"sha256", p.digest, "pool_size", p.pool.size, "timeout", p.timeout, "memory_limit", p.memoryLimit)
+		"sha256", p.digest, "pool_size", p.pool.size, "connection_calls", p.pool.perKey, "timeout", p.timeout, "memory_limit", p.memoryLimit)
 	return nil
 }
 
@@ -423,7 +440,11 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 	if err := p.checkDescribe(rec, man.Name); err != nil {
 		return nil, probed, fail("%v", err)
 	}
-	p.pool = newPool(poolSize, p.newInstance)
+	perConn := r.cfg.MaxConnectionCalls
+	if perConn == 0 {
+		perConn = poolSize / 2
+	}
+	p.pool = newPool(poolSize, perConn, r.cfg.MaxWait, p.newInstance)
 	if !cached {
 		r.storeDescribe(digest, memLimit, rec)
 		if r.cfg.CacheDir != "" {
