@@ -67,7 +67,7 @@ type busyError struct {
 }
 
 func (e *busyError) Error() string {
-	if e.running >= e.perKey {
+	if e.key != "" && e.running >= e.perKey {
 		return fmt.Sprintf("connection %s already has %d calls running, the most one connection may run at once; no slot came free within %s", e.key, e.running, e.wait)
 	}
 	return fmt.Sprintf("all %d instances were busy for %s", e.size, e.wait)
