@@ -22,7 +22,11 @@
 // signature) is refused at load, naming the import. [Runtime.LoadDir]
 // does this for every *.wasm file of a folder, several at a time, and
 // reports each file that failed on its own, so one bad plugin never keeps
-// the others out.
+// the others out. Before wazero sees a module, checkModule (wasmcheck.go)
+// walks it without allocating and refuses a file over 128 MiB or one that
+// declares more entries or bytes than it holds: wazero's decoder allocates
+// what a module declares, and a 15-byte file declaring 2^32 functions made
+// it ask for 16 GiB, a fatal out of memory under a memory limit.
 //
 // # Machine code on demand
 //

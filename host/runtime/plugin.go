@@ -130,7 +130,7 @@ func (p *Plugin) compileFlight(f *flight) {
 // compilation cache. compiled says the code was built now rather than read
 // from the cache: the compiler's scratch memory is then worth freeing.
 func (p *Plugin) compileCode() (_ *code, compiled bool, _ error) {
-	wasm, err := os.ReadFile(p.path)
+	wasm, err := readModule(p.path)
 	if err != nil {
 		return nil, false, err
 	}

@@ -391,8 +391,11 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 	r.mu.Unlock()
 	defer r.loading.Done()
 
-	wasm, err := os.ReadFile(wasmPath)
+	wasm, err := readModule(wasmPath)
 	if err != nil {
+		return nil, probed, fail("%v", err)
+	}
+	if err := checkModule(wasm); err != nil {
 		return nil, probed, fail("%v", err)
 	}
 	sum := sha256.Sum256(wasm)
@@ -491,13 +494,39 @@ func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm [
 // wazero 1.12's validator panics on some malformed modules (a block type
 // naming a type index out of range, found by FuzzInstrumentLoops), and a
 // broken plugin file must not take the host down.
+//
+// Every module is checked by checkModule first, as wazero's decoder would
+// allocate whatever sizes a malformed module declares.
 func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazero.CompiledModule, err error) {
+	if err := checkModule(wasm); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			m, err = nil, fmt.Errorf("invalid module (the compiler panicked: %v)", v)
 		}
 	}()
 	return rt.CompileModule(ctx, wasm)
+}
+
+// readModule reads a wasm file, refusing one larger than maxModuleBytes
+// before reading it.
+func readModule(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if st.Size() > maxModuleBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than the %d MiB allowed", errMalformed, st.Size(), maxModuleBytes>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxModuleBytes+1))
+	if err == nil && len(b) > maxModuleBytes {
+		err = fmt.Errorf("%w: more than the %d MiB allowed", errMalformed, maxModuleBytes>>20)
+	}
+	return b, err
 }
 
 // describeRecord is what load learns by running a plugin: its describe
