@@ -19,7 +19,7 @@ import (
 )
 
 func TestBlockMemory(t *testing.T) {
-	m := newBlockMemory(64 << 10)
+	m := newBlockMemory(64<<10, &memoryBudget{limit: 1 << 30})
 	a := m.alloc(10)
 	b := m.alloc(3)
 	if a == 0 || a%blockAlign != 0 || b <= a || b%blockAlign != 0 {
@@ -79,7 +79,7 @@ func TestBlockMemory(t *testing.T) {
 	}
 
 	// A memory grown for a big answer is not kept for the next call.
-	big := newBlockMemory(8 << 20)
+	big := newBlockMemory(8<<20, &memoryBudget{limit: 1 << 30})
 	if off := big.alloc(2 << 20); off == 0 {
 		t.Fatal("alloc of 2 MiB under an 8 MiB limit failed")
 	}

@@ -88,6 +88,22 @@
 // used its share or every instance was busy. A connection whose endpoint
 // never answers thus slows only itself.
 //
+// # Memory
+//
+// Each instance's memory is bounded by its plugin's limit, and all of them
+// together by Config.MaxTotalMemoryBytes (budget.go): a wasm memory or an
+// Extism block memory takes its bytes from that budget as it grows, and a
+// growth the budget cannot cover fails inside the plugin, whose call then
+// ends with a retryable unavailable error naming the budget rather than
+// the plugin's own limit. On Linux and macOS a wasm memory lives in an
+// anonymous mapping of its own, reserved at its maximum and made usable as
+// it grows (mapping_unix.go): it never moves, so growing copies nothing
+// (wazero's own memories are Go slices, copied on every growth, which took
+// eight hungry calls to 1.8 GB of RSS and 30-second timeouts), and it is
+// unmapped, back to the system, when its instance is dropped. A memory
+// wazero frees while a call still runs on it (a plugin closed under a
+// running call) is unmapped when that call returns.
+//
 // # Discard on failure
 //
 // A call that traps, times out or runs out of memory leaves its instance in

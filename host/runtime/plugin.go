@@ -16,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wharfhq/wharf/pluginapi"
@@ -279,6 +280,11 @@ func (p *Plugin) waitError(key, op string, err error) error {
 	if errors.Is(err, errClosed) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
 	}
+	if errors.Is(err, errBudget) {
+		return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true,
+			Message: fmt.Sprintf("plugin %s: cannot start an instance for %s: %v", p.label(), op, err),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op, "connection": key}}
+	}
 	if errors.Is(err, errCodeWait) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s: gave up waiting for %s: %v", p.label(), op, err)
 	}
@@ -303,7 +309,11 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 	}
 
 	inst.stderr.Reset()
+	if !inst.memory.enter() {
+		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
+	}
 	rc, err := inst.call(context.WithValue(callCtx, stateKey{}, st), op)
+	overBudget := inst.memory.leave() || st.mem.refused
 	stderr := inst.stderr.String()
 	if stderr != "" {
 		p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
@@ -320,6 +330,11 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 		// plugin that panicked has exited, a timed-out module was closed by
 		// wazero, and a trapped one may hold half-written memory.
 		e := p.callError(ctx, callCtx, op, err, stderr)
+		if overBudget && e.Code == pluginapi.CodeInternal {
+			// Not the plugin's fault: the host's other instances hold the memory it needed.
+			e.Code, e.Retryable = pluginapi.CodeUnavailable, true
+			e.Message = fmt.Sprintf("plugin %s: %s ran out of memory: %s", p.label(), op, budgetError(p.rt.budget))
+		}
 		p.log.Warn("plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
 		return nil, e
 	}
@@ -443,6 +458,7 @@ type instance struct {
 	stderr *stderrBuffer
 	state  *callState
 	stack  [1]uint64 // an operation's result, without allocating one per call
+	memory *instanceMemory
 }
 
 // stderrLimit bounds what is kept of one call's stderr.
@@ -472,11 +488,13 @@ func (p *Plugin) instantiate(ctx context.Context, rt wazero.Runtime, m wazero.Co
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := rt.InstantiateModule(ctx, m, cfg)
+	im := &instanceMemory{budget: p.rt.budget}
+	mod, err := instantiateWith(ctx, rt, m, cfg, im)
 	if err != nil {
+		im.close()
 		return nil, err
 	}
-	inst := &instance{mod: mod, fns: map[string]api.Function{}, stderr: buf, state: newCallState(p)}
+	inst := &instance{mod: mod, fns: map[string]api.Function{}, stderr: buf, state: newCallState(p), memory: im}
 	if err := p.initialize(ctx, inst, m.ExportedFunctions()); err != nil {
 		inst.close()
 		return nil, err
@@ -514,7 +532,15 @@ func (p *Plugin) initialize(ctx context.Context, inst *instance, exports map[str
 	for _, name := range inits {
 		fn := inst.mod.ExportedFunction(name)
 		params := make([]uint64, len(fn.Definition().ParamTypes())) // hs_init(0, 0)
-		if _, err := fn.Call(callCtx, params...); err != nil {
+		if !inst.memory.enter() {
+			return errClosed
+		}
+		_, err := fn.Call(callCtx, params...)
+		overBudget := inst.memory.leave() || st.mem.refused
+		if err != nil && overBudget {
+			return fmt.Errorf("%w: %s: %s", errBudget, name, budgetError(p.rt.budget))
+		}
+		if err != nil {
 			why := crashText(inst.stderr.String())
 			if why == "" {
 				why = firstLine(err.Error())
@@ -552,4 +578,38 @@ func (i *instance) call(ctx context.Context, op string) (uint32, error) {
 	return api.DecodeU32(i.stack[0]), nil
 }
 
-func (i *instance) close() { _ = i.mod.Close(context.Background()) }
+// close closes the module and gives its memories back to the system and
+// the budget.
+func (i *instance) close() {
+	_ = i.mod.Close(context.Background())
+	i.memory.close()
+	i.state.mem.release()
+}
+
+// errBudget marks an instance that could not be made within the host's
+// memory budget.
+var errBudget = errors.New("memory budget")
+
+// instantiateWith instantiates m with its memory allocated by im. A
+// minimum memory the budget cannot cover is refused up front; wazero
+// panics when an allocator refuses it, which is caught here as well.
+func instantiateWith(ctx context.Context, rt wazero.Runtime, m wazero.CompiledModule, cfg wazero.ModuleConfig, im *instanceMemory) (mod api.Module, err error) {
+	var need uint64
+	for _, def := range m.ExportedMemories() {
+		need += uint64(def.Min()) * wasmPageSize
+	}
+	if avail := im.budget.limit - im.budget.used.Load(); need > avail {
+		return nil, fmt.Errorf("%w: %s (an instance needs %d MiB to start)", errBudget, budgetError(im.budget), need>>20)
+	}
+	im.enter() // nothing is allocated yet: always true
+	defer func() {
+		refused := im.leave()
+		if v := recover(); v != nil {
+			if !refused {
+				panic(v)
+			}
+			mod, err = nil, fmt.Errorf("%w: %s", errBudget, budgetError(im.budget))
+		}
+	}()
+	return rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, im), m, cfg)
+}

@@ -34,6 +34,7 @@ const (
 	DefaultMemoryLimitBytes = 256 << 20
 	DefaultMaxOutputBytes   = 16 << 20
 	DefaultMaxWait          = 10 * time.Second
+	DefaultMaxTotalMemory   = 1 << 30
 )
 
 // wasmPageSize is the size of one WebAssembly memory page.
@@ -60,6 +61,12 @@ type Config struct {
 	// key of Plugin.CallFor) that run at once on one plugin; 0 means half
 	// the plugin's pool size, at least 1. It is capped at the pool size.
 	MaxConnectionCalls int
+	// MaxTotalMemoryBytes bounds the memory of every plugin instance of
+	// the Runtime together (wasm memories and Extism block memories); 0
+	// means DefaultMaxTotalMemory, 1 GiB. A call that needs more fails
+	// with a retryable unavailable error saying so. Memory is given back
+	// to the system as soon as an instance is dropped.
+	MaxTotalMemoryBytes uint64
 	// MaxWait bounds how long a call waits for a free instance before it
 	// fails with a retryable unavailable error; 0 means DefaultMaxWait.
 	// Keep it well below CallTimeout, so that a caller learns of a full
@@ -71,8 +78,9 @@ type Config struct {
 
 // Runtime loads and runs plugins. It is safe for concurrent use.
 type Runtime struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	budget *memoryBudget // every instance's memory
 
 	mu        sync.Mutex
 	plugins   map[string]*Plugin // loaded plugins by name
@@ -118,6 +126,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = DefaultMaxWait
 	}
+	if cfg.MaxTotalMemoryBytes == 0 {
+		cfg.MaxTotalMemoryBytes = DefaultMaxTotalMemory
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -130,7 +141,8 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 		_ = c.Close(ctx)
 	}
-	return &Runtime{cfg: cfg, log: cfg.Logger, plugins: map[string]*Plugin{}}, nil
+	return &Runtime{cfg: cfg, log: cfg.Logger, plugins: map[string]*Plugin{},
+		budget: &memoryBudget{limit: cfg.MaxTotalMemoryBytes}}, nil
 }
 
 // newCache opens a compilation cache for one plugin's code: on disk with
