@@ -274,7 +274,7 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	if err != nil {
 		return err
 	}
-	out, err := t.p.rt.Call(withScrubber(ctx, sc), op, in, hd)
+	out, err := t.p.rt.CallFor(withScrubber(ctx, sc), t.conn.Name, op, in, hd)
 	if err != nil {
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}

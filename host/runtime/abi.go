@@ -43,13 +43,14 @@ type callState struct {
 }
 
 func newCallState(p *Plugin) *callState {
-	return &callState{p: p, mem: newBlockMemory(p.memoryLimit)}
+	return &callState{p: p, mem: newBlockMemory(p.memoryLimit, p.rt.budget)}
 }
 
 // begin resets the state for a call of op and copies input into a block.
 func (s *callState) begin(ctx context.Context, op string, input []byte, http HTTPHandler) error {
 	s.ctx, s.op, s.http = ctx, op, http
 	s.mem.reset()
+	s.mem.refused = false
 	s.outputOff, s.outLen, s.errorOff = 0, 0, 0
 	clear(s.vars)
 	s.varBytes = 0

@@ -19,7 +19,7 @@ import (
 )
 
 func TestBlockMemory(t *testing.T) {
-	m := newBlockMemory(64 << 10)
+	m := newBlockMemory(64<<10, &memoryBudget{limit: 1 << 30})
 	a := m.alloc(10)
 	b := m.alloc(3)
 	if a == 0 || a%blockAlign != 0 || b <= a || b%blockAlign != 0 {
@@ -79,7 +79,7 @@ func TestBlockMemory(t *testing.T) {
 	}
 
 	// A memory grown for a big answer is not kept for the next call.
-	big := newBlockMemory(8 << 20)
+	big := newBlockMemory(8<<20, &memoryBudget{limit: 1 << 30})
 	if off := big.alloc(2 << 20); off == 0 {
 		t.Fatal("alloc of 2 MiB under an 8 MiB limit failed")
 	}
@@ -102,12 +102,12 @@ func callExport(t *testing.T, p *Plugin, name, input string) ([]byte, error) {
 // callExportHTTP is callExport with an HTTP handler for wharf_http.
 func callExportHTTP(t *testing.T, p *Plugin, name, input string, http HTTPHandler) ([]byte, error) {
 	t.Helper()
-	inst, err := p.pool.acquire(context.Background())
+	inst, err := p.pool.acquire(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep := false
-	defer func() { p.pool.release(inst, keep) }()
+	defer func() { p.pool.release(inst, "", keep) }()
 	return p.run(context.Background(), inst, name, []byte(input), http, &keep)
 }
 

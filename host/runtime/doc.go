@@ -22,7 +22,11 @@
 // signature) is refused at load, naming the import. [Runtime.LoadDir]
 // does this for every *.wasm file of a folder, several at a time, and
 // reports each file that failed on its own, so one bad plugin never keeps
-// the others out.
+// the others out. Before wazero sees a module, checkModule (wasmcheck.go)
+// walks it without allocating and refuses a file over 128 MiB or one that
+// declares more entries or bytes than it holds: wazero's decoder allocates
+// what a module declares, and a 15-byte file declaring 2^32 functions made
+// it ask for 16 GiB, a fatal out of memory under a memory limit.
 //
 // # Machine code on demand
 //
@@ -69,10 +73,36 @@
 //
 // An instance runs one call at a time, and creating one costs far
 // more than a call (Go plugins initialise their runtime first). Each
-// [Plugin] therefore keeps a pool, empty after load: a call takes an idle instance, or creates
-// one while fewer than PoolSize exist, or waits (as long as its context
-// allows) for one to come back. Calls on different instances run in
-// parallel; idle instances are reused most-recent first.
+// [Plugin] therefore keeps a pool, empty after load: a call takes an idle
+// instance, or creates one while fewer than PoolSize exist, or waits for
+// one to come back. Calls on different instances run in parallel; idle
+// instances are reused most-recent first.
+//
+// The pool is shared by every connection of the plugin, so it is shared
+// fairly (pool.go): [Plugin.CallFor] names the connection a call is for,
+// one connection runs at most MaxConnectionCalls calls at once (half the
+// pool by default), and a freed instance goes to the waiting connections
+// in turn, not to whichever caller wins a race. No call waits longer than
+// MaxWait (10 s by default, a third of the call timeout): it then fails
+// with a retryable unavailable error saying whether its connection had
+// used its share or every instance was busy. A connection whose endpoint
+// never answers thus slows only itself.
+//
+// # Memory
+//
+// Each instance's memory is bounded by its plugin's limit, and all of them
+// together by Config.MaxTotalMemoryBytes (budget.go): a wasm memory or an
+// Extism block memory takes its bytes from that budget as it grows, and a
+// growth the budget cannot cover fails inside the plugin, whose call then
+// ends with a retryable unavailable error naming the budget rather than
+// the plugin's own limit. On Linux and macOS a wasm memory lives in an
+// anonymous mapping of its own, reserved at its maximum and made usable as
+// it grows (mapping_unix.go): it never moves, so growing copies nothing
+// (wazero's own memories are Go slices, copied on every growth, which took
+// eight hungry calls to 1.8 GB of RSS and 30-second timeouts), and it is
+// unmapped, back to the system, when its instance is dropped. A memory
+// wazero frees while a call still runs on it (a plugin closed under a
+// running call) is unmapped when that call returns.
 //
 // # Discard on failure
 //

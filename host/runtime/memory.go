@@ -22,6 +22,9 @@ type blockMemory struct {
 	blocks []block // every block, live or free, by increasing offset
 	nfree  int     // free entries in blocks
 	limit  uint64  // the most bytes mem may grow to
+	budget *memoryBudget
+	// refused says the budget refused a growth during the call.
+	refused bool
 }
 
 type block struct {
@@ -45,8 +48,10 @@ const (
 	keepMemory = 1 << 20
 )
 
-func newBlockMemory(limit uint64) blockMemory {
-	return blockMemory{top: firstBlock, limit: limit}
+// newBlockMemory makes an empty memory of at most limit bytes, which
+// takes its bytes from budget.
+func newBlockMemory(limit uint64, budget *memoryBudget) blockMemory {
+	return blockMemory{top: firstBlock, limit: limit, budget: budget}
 }
 
 // alloc reserves a block of n bytes and returns its offset, or 0 when n is
@@ -73,21 +78,36 @@ func (m *blockMemory) alloc(n uint64) uint64 {
 	if end > m.limit {
 		return 0
 	}
-	if end > uint64(len(m.mem)) {
-		m.grow(end)
+	if end > uint64(len(m.mem)) && !m.grow(end) {
+		return 0
 	}
 	m.blocks = append(m.blocks, block{off: off, size: size, used: n})
 	m.top = end
 	return off
 }
 
-// grow makes mem at least end bytes long, doubling to keep appends cheap.
-func (m *blockMemory) grow(end uint64) {
+// grow makes mem at least end bytes long, doubling to keep appends cheap,
+// or reports false when the host's budget cannot cover it.
+func (m *blockMemory) grow(end uint64) bool {
 	n := max(end, 2*uint64(len(m.mem)), minMemory)
 	n = min(n, m.limit)
+	if !m.budget.take(n - uint64(len(m.mem))) {
+		if !m.budget.take(end - uint64(len(m.mem))) { // without doubling, then
+			m.refused = true
+			return false
+		}
+		n = end
+	}
 	grown := make([]byte, n)
 	copy(grown, m.mem)
 	m.mem = grown
+	return true
+}
+
+// release gives the memory back to the Go heap and its bytes to the budget.
+func (m *blockMemory) release() {
+	m.budget.give(uint64(len(m.mem)))
+	m.mem = nil
 }
 
 // find returns the index of the block starting at off.
@@ -155,7 +175,7 @@ func (m *blockMemory) write(b []byte) uint64 {
 // nothing of one call is readable in the next.
 func (m *blockMemory) reset() {
 	if cap(m.mem) > keepMemory {
-		m.mem = nil
+		m.release()
 	} else {
 		clear(m.mem[:min(m.top, uint64(len(m.mem)))])
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wharfhq/wharf/pluginapi"
@@ -130,7 +131,7 @@ func (p *Plugin) compileFlight(f *flight) {
 // compilation cache. compiled says the code was built now rather than read
 // from the cache: the compiler's scratch memory is then worth freeing.
 func (p *Plugin) compileCode() (_ *code, compiled bool, _ error) {
-	wasm, err := os.ReadFile(p.path)
+	wasm, err := readModule(p.path)
 	if err != nil {
 		return nil, false, err
 	}
@@ -233,15 +234,26 @@ func (p *Plugin) label() string {
 // *pluginapi.Error: timeout, internal (trap, too much output), unavailable
 // (ctx done while waiting, plugin closed), unsupported (no such operation).
 func (p *Plugin) Call(ctx context.Context, op string, input []byte, http HTTPHandler) ([]byte, error) {
+	return p.CallFor(ctx, "", op, input, http)
+}
+
+// CallFor is Call made on behalf of key, the connection the call serves.
+// The calls of one key run on at most Config.MaxConnectionCalls of the
+// plugin's instances at once, and a freed instance goes to the waiting
+// keys in turn, so one slow or hostile connection cannot starve the
+// others of the same plugin. A call that gets no instance within
+// Config.MaxWait fails with a retryable unavailable error saying why. Call
+// is CallFor with no key, bounded by the pool size only.
+func (p *Plugin) CallFor(ctx context.Context, key, op string, input []byte, http HTTPHandler) ([]byte, error) {
 	if !p.ops[op] {
 		return nil, pluginapi.Unsupported("plugin %s does not offer operation %q", p.label(), op)
 	}
-	inst, err := p.pool.acquire(ctx)
+	inst, err := p.pool.acquire(ctx, key)
 	if err != nil {
-		return nil, p.waitError(op, err)
+		return nil, p.waitError(key, op, err)
 	}
 	keep := false
-	defer func() { p.pool.release(inst, keep && !inst.oversized()) }()
+	defer func() { p.pool.release(inst, key, keep && !inst.oversized()) }()
 	return p.run(ctx, inst, op, input, http, &keep)
 }
 
@@ -257,10 +269,21 @@ func (i *instance) oversized() bool {
 	return m != nil && uint64(m.Size()) > retainMemoryLimit
 }
 
-// waitError explains why no instance could be had.
-func (p *Plugin) waitError(op string, err error) error {
+// waitError explains why no instance could be had for a call of op made
+// for key.
+func (p *Plugin) waitError(key, op string, err error) error {
+	if busy := (*busyError)(nil); errors.As(err, &busy) {
+		return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true,
+			Message: fmt.Sprintf("plugin %s: %s: %v; try again later", p.label(), op, busy),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op, "connection": key}}
+	}
 	if errors.Is(err, errClosed) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
+	}
+	if errors.Is(err, errBudget) {
+		return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true,
+			Message: fmt.Sprintf("plugin %s: cannot start an instance for %s: %v", p.label(), op, err),
+			Detail:  map[string]any{"plugin": p.label(), "operation": op, "connection": key}}
 	}
 	if errors.Is(err, errCodeWait) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s: gave up waiting for %s: %v", p.label(), op, err)
@@ -286,7 +309,11 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 	}
 
 	inst.stderr.Reset()
+	if !inst.memory.enter() {
+		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
+	}
 	rc, err := inst.call(context.WithValue(callCtx, stateKey{}, st), op)
+	overBudget := inst.memory.leave() || st.mem.refused
 	stderr := inst.stderr.String()
 	if stderr != "" {
 		p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
@@ -303,6 +330,11 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 		// plugin that panicked has exited, a timed-out module was closed by
 		// wazero, and a trapped one may hold half-written memory.
 		e := p.callError(ctx, callCtx, op, err, stderr)
+		if overBudget && e.Code == pluginapi.CodeInternal {
+			// Not the plugin's fault: the host's other instances hold the memory it needed.
+			e.Code, e.Retryable = pluginapi.CodeUnavailable, true
+			e.Message = fmt.Sprintf("plugin %s: %s ran out of memory: %s", p.label(), op, budgetError(p.rt.budget))
+		}
 		p.log.Warn("plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
 		return nil, e
 	}
@@ -426,6 +458,7 @@ type instance struct {
 	stderr *stderrBuffer
 	state  *callState
 	stack  [1]uint64 // an operation's result, without allocating one per call
+	memory *instanceMemory
 }
 
 // stderrLimit bounds what is kept of one call's stderr.
@@ -455,11 +488,13 @@ func (p *Plugin) instantiate(ctx context.Context, rt wazero.Runtime, m wazero.Co
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := rt.InstantiateModule(ctx, m, cfg)
+	im := &instanceMemory{budget: p.rt.budget}
+	mod, err := instantiateWith(ctx, rt, m, cfg, im)
 	if err != nil {
+		im.close()
 		return nil, err
 	}
-	inst := &instance{mod: mod, fns: map[string]api.Function{}, stderr: buf, state: newCallState(p)}
+	inst := &instance{mod: mod, fns: map[string]api.Function{}, stderr: buf, state: newCallState(p), memory: im}
 	if err := p.initialize(ctx, inst, m.ExportedFunctions()); err != nil {
 		inst.close()
 		return nil, err
@@ -497,7 +532,15 @@ func (p *Plugin) initialize(ctx context.Context, inst *instance, exports map[str
 	for _, name := range inits {
 		fn := inst.mod.ExportedFunction(name)
 		params := make([]uint64, len(fn.Definition().ParamTypes())) // hs_init(0, 0)
-		if _, err := fn.Call(callCtx, params...); err != nil {
+		if !inst.memory.enter() {
+			return errClosed
+		}
+		_, err := fn.Call(callCtx, params...)
+		overBudget := inst.memory.leave() || st.mem.refused
+		if err != nil && overBudget {
+			return fmt.Errorf("%w: %s: %s", errBudget, name, budgetError(p.rt.budget))
+		}
+		if err != nil {
 			why := crashText(inst.stderr.String())
 			if why == "" {
 				why = firstLine(err.Error())
@@ -535,116 +578,38 @@ func (i *instance) call(ctx context.Context, op string) (uint32, error) {
 	return api.DecodeU32(i.stack[0]), nil
 }
 
-func (i *instance) close() { _ = i.mod.Close(context.Background()) }
-
-// pool bounds the live instances of one plugin. A token in slots stands for
-// one busy instance; idle instances hold none. An instance is only created
-// by a caller holding a token when none is idle, so busy+idle never exceeds
-// size.
-type pool struct {
-	size    int
-	slots   chan struct{}
-	done    chan struct{} // closed by close
-	newInst func(context.Context) (*instance, error)
-
-	mu     sync.Mutex
-	idle   []*instance
-	live   int
-	closed bool
+// close closes the module and gives its memories back to the system and
+// the budget.
+func (i *instance) close() {
+	_ = i.mod.Close(context.Background())
+	i.memory.close()
+	i.state.mem.release()
 }
 
-func newPool(size int, newInst func(context.Context) (*instance, error)) *pool {
-	return &pool{size: size, slots: make(chan struct{}, size), done: make(chan struct{}), newInst: newInst}
-}
+// errBudget marks an instance that could not be made within the host's
+// memory budget.
+var errBudget = errors.New("memory budget")
 
-// errClosed is what acquire returns once the pool is closed.
-var errClosed = errors.New("plugin is closed")
-
-// acquire returns an idle instance or a new one, waiting for a free slot
-// until ctx is done.
-func (pl *pool) acquire(ctx context.Context) (*instance, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+// instantiateWith instantiates m with its memory allocated by im. A
+// minimum memory the budget cannot cover is refused up front; wazero
+// panics when an allocator refuses it, which is caught here as well.
+func instantiateWith(ctx context.Context, rt wazero.Runtime, m wazero.CompiledModule, cfg wazero.ModuleConfig, im *instanceMemory) (mod api.Module, err error) {
+	var need uint64
+	for _, def := range m.ExportedMemories() {
+		need += uint64(def.Min()) * wasmPageSize
 	}
-	select {
-	case pl.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-pl.done:
-		return nil, errClosed
+	if avail := im.budget.limit - im.budget.used.Load(); need > avail {
+		return nil, fmt.Errorf("%w: %s (an instance needs %d MiB to start)", errBudget, budgetError(im.budget), need>>20)
 	}
-	pl.mu.Lock()
-	if pl.closed {
-		pl.mu.Unlock()
-		<-pl.slots
-		return nil, errClosed
-	}
-	if n := len(pl.idle); n > 0 {
-		inst := pl.idle[n-1] // most recently used: its memory is warm
-		pl.idle = pl.idle[:n-1]
-		pl.mu.Unlock()
-		return inst, nil
-	}
-	pl.live++
-	pl.mu.Unlock()
-
-	inst, err := pl.newInst(ctx)
-	if err != nil {
-		pl.mu.Lock()
-		pl.live--
-		pl.mu.Unlock()
-		<-pl.slots
-		return nil, err
-	}
-	return inst, nil
-}
-
-// release gives inst back, or closes it when keep is false.
-func (pl *pool) release(inst *instance, keep bool) {
-	pl.mu.Lock()
-	if keep && !pl.closed {
-		pl.idle = append(pl.idle, inst)
-		inst = nil
-	} else {
-		pl.live--
-	}
-	pl.mu.Unlock()
-	if inst != nil {
-		inst.close()
-	}
-	<-pl.slots
-}
-
-// close refuses new calls, closes idle instances and waits for busy ones
-// to come back until ctx is done.
-func (pl *pool) close(ctx context.Context) {
-	pl.mu.Lock()
-	if pl.closed {
-		pl.mu.Unlock()
-		return
-	}
-	pl.closed = true
-	idle := pl.idle
-	pl.idle = nil
-	pl.live -= len(idle)
-	pl.mu.Unlock()
-	close(pl.done)
-	for _, inst := range idle {
-		inst.close()
-	}
-	// Holding every slot means no instance is busy.
-	for range pl.size {
-		select {
-		case pl.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
+	im.enter() // nothing is allocated yet: always true
+	defer func() {
+		refused := im.leave()
+		if v := recover(); v != nil {
+			if !refused {
+				panic(v)
+			}
+			mod, err = nil, fmt.Errorf("%w: %s", errBudget, budgetError(im.budget))
 		}
-	}
-}
-
-// stats reports the live and idle instances, for tests.
-func (pl *pool) stats() (live, idle int) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	return pl.live, len(pl.idle)
+	}()
+	return rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, im), m, cfg)
 }

@@ -508,9 +508,19 @@ func (r *reader) fail(format string, args ...any) {
 	}
 }
 
+// errTruncated marks input that ends before what it declares.
+var errTruncated = errors.New("unexpected end")
+
+// failEnd records that the input ended early.
+func (r *reader) failEnd() {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %w at byte %d", errUnsupported, errTruncated, r.p)
+	}
+}
+
 func (r *reader) peek() byte {
 	if r.err != nil || r.p >= len(r.b) {
-		r.fail("unexpected end at byte %d", r.p)
+		r.failEnd()
 		return 0
 	}
 	return r.b[r.p]
@@ -526,7 +536,7 @@ func (r *reader) byte() byte {
 
 func (r *reader) bytes(n int) []byte {
 	if r.err != nil || n < 0 || n > len(r.b)-r.p {
-		r.fail("unexpected end at byte %d", r.p)
+		r.failEnd()
 		return nil
 	}
 	r.p += n

@@ -208,6 +208,11 @@ func TestTimeoutWithoutInstrumentation(t *testing.T) {
 
 // FuzzInstrumentLoops: whatever the bytes, the rewrite returns an error or
 // a module, never panics; a valid module it accepts stays valid.
+//
+// Inputs are bounded (fuzzMaxBytes, fuzzCompilable) so that the target runs in bounded
+// memory and time: wazero's validator and compiler cost grows with the
+// functions, their sizes and their nesting, and unbounded inputs took the
+// fuzzer to 9–11 GB. Every compiled module is closed again.
 func FuzzInstrumentLoops(f *testing.F) {
 	f.Add(testModule(false))
 	f.Add(testModule(true))
@@ -216,16 +221,80 @@ func FuzzInstrumentLoops(f *testing.F) {
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		bin, _, err := instrumentLoops(wasm)
+		if len(wasm) > fuzzMaxBytes {
+			return
+		}
+		bin, loops, err := instrumentLoops(wasm)
 		if err != nil {
 			return
 		}
-		if _, verr := compileModule(ctx, rt, wasm); verr == nil {
-			if _, err := compileModule(ctx, rt, bin); err != nil {
-				t.Fatalf("valid module became invalid: %v", err)
+		if len(bin) > len(wasm)+64+20*loops {
+			t.Fatalf("a %d-byte module with %d loops grew to %d bytes", len(wasm), loops, len(bin))
+		}
+		if !fuzzCompilable(wasm) {
+			return
+		}
+		m, verr := compileModule(ctx, rt, wasm)
+		if verr != nil {
+			return
+		}
+		_ = m.Close(ctx)
+		m, err = compileModule(ctx, rt, bin)
+		if err != nil {
+			t.Fatalf("valid module became invalid: %v", err)
+		}
+		_ = m.Close(ctx)
+	})
+}
+
+// Bounds of FuzzInstrumentLoops' inputs.
+const (
+	fuzzMaxBytes     = 64 << 10
+	fuzzMaxFunctions = 256
+	fuzzMaxBody      = 8 << 10
+	fuzzMaxNesting   = 64
+)
+
+// fuzzCompilable reports whether wasm is small enough to compile while
+// fuzzing: few functions, body bytes and nested blocks, and sizes wazero
+// can decode without allocating more than the module holds (checkModule).
+func fuzzCompilable(wasm []byte) bool {
+	if len(wasm) < 8 || checkModule(wasm) != nil {
+		return false
+	}
+	r := reader{b: wasm, p: 8}
+	for !r.done() && r.err == nil {
+		id := r.byte()
+		s := reader{b: r.bytes(int(r.u32()))}
+		if id != secCode {
+			continue
+		}
+		n := s.u32()
+		if n > fuzzMaxFunctions {
+			return false
+		}
+		for ; n > 0 && s.err == nil; n-- {
+			body := s.bytes(int(s.u32()))
+			if len(body) > fuzzMaxBody {
+				return false
+			}
+			// Bytes that look like block, loop, if and end: immediates
+			// are miscounted too, which only makes the bound stricter
+			// or looser by a little.
+			depth := 0
+			for _, b := range body {
+				switch b {
+				case 0x02, 0x03, 0x04:
+					if depth++; depth > fuzzMaxNesting {
+						return false
+					}
+				case opEnd:
+					depth = max(depth-1, 0)
+				}
 			}
 		}
-	})
+	}
+	return true
 }
 
 // TestInstrumentedCodeIsCached: the rewrite runs once per wasm digest; a

@@ -33,6 +33,8 @@ const (
 	DefaultCallTimeout      = 30 * time.Second
 	DefaultMemoryLimitBytes = 256 << 20
 	DefaultMaxOutputBytes   = 16 << 20
+	DefaultMaxWait          = 10 * time.Second
+	DefaultMaxTotalMemory   = 1 << 30
 )
 
 // wasmPageSize is the size of one WebAssembly memory page.
@@ -55,14 +57,30 @@ type Config struct {
 	MemoryLimitBytes uint64
 	// MaxOutputBytes bounds the JSON answer of one call.
 	MaxOutputBytes int
+	// MaxConnectionCalls is the most calls made for one connection (the
+	// key of Plugin.CallFor) that run at once on one plugin; 0 means half
+	// the plugin's pool size, at least 1. It is capped at the pool size.
+	MaxConnectionCalls int
+	// MaxTotalMemoryBytes bounds the memory of every plugin instance of
+	// the Runtime together (wasm memories and Extism block memories); 0
+	// means DefaultMaxTotalMemory, 1 GiB. A call that needs more fails
+	// with a retryable unavailable error saying so. Memory is given back
+	// to the system as soon as an instance is dropped.
+	MaxTotalMemoryBytes uint64
+	// MaxWait bounds how long a call waits for a free instance before it
+	// fails with a retryable unavailable error; 0 means DefaultMaxWait.
+	// Keep it well below CallTimeout, so that a caller learns of a full
+	// pool before its own deadline.
+	MaxWait time.Duration
 	// Logger receives load events and what plugins write to stderr.
 	Logger *slog.Logger
 }
 
 // Runtime loads and runs plugins. It is safe for concurrent use.
 type Runtime struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	budget *memoryBudget // every instance's memory
 
 	mu        sync.Mutex
 	plugins   map[string]*Plugin // loaded plugins by name
@@ -84,6 +102,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("runtime config: call timeout %s is negative", cfg.CallTimeout)
 	case cfg.MaxOutputBytes < 0:
 		return nil, fmt.Errorf("runtime config: max output bytes %d is negative", cfg.MaxOutputBytes)
+	case cfg.MaxConnectionCalls < 0:
+		return nil, fmt.Errorf("runtime config: max connection calls %d is negative", cfg.MaxConnectionCalls)
+	case cfg.MaxWait < 0:
+		return nil, fmt.Errorf("runtime config: max wait %s is negative", cfg.MaxWait)
 	case cfg.MemoryLimitBytes > maxMemoryBytes:
 		return nil, fmt.Errorf("runtime config: memory limit %d exceeds the 4 GiB a wasm memory can address", cfg.MemoryLimitBytes)
 	case cfg.MemoryLimitBytes != 0 && cfg.MemoryLimitBytes < wasmPageSize:
@@ -101,6 +123,12 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MaxOutputBytes == 0 {
 		cfg.MaxOutputBytes = DefaultMaxOutputBytes
 	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.MaxTotalMemoryBytes == 0 {
+		cfg.MaxTotalMemoryBytes = DefaultMaxTotalMemory
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -113,7 +141,8 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 		_ = c.Close(ctx)
 	}
-	return &Runtime{cfg: cfg, log: cfg.Logger, plugins: map[string]*Plugin{}}, nil
+	return &Runtime{cfg: cfg, log: cfg.Logger, plugins: map[string]*Plugin{},
+		budget: &memoryBudget{limit: cfg.MaxTotalMemoryBytes}}, nil
 }
 
 // newCache opens a compilation cache for one plugin's code: on disk with
@@ -281,7 +310,7 @@ func (r *Runtime) register(p *Plugin) error {
 	r.plugins[p.name] = p
 	p.registered = true
 	r.log.Info("plugin loaded", "plugin", p.name, "version", p.describe.Version, "path", p.path,
-		"sha256", p.digest, "pool_size", p.pool.size, "timeout", p.timeout, "memory_limit", p.memoryLimit)
+		"sha256", p.digest, "pool_size", p.pool.size, "connection_calls", p.pool.perKey, "timeout", p.timeout, "memory_limit", p.memoryLimit)
 	return nil
 }
 
@@ -374,8 +403,11 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 	r.mu.Unlock()
 	defer r.loading.Done()
 
-	wasm, err := os.ReadFile(wasmPath)
+	wasm, err := readModule(wasmPath)
 	if err != nil {
+		return nil, probed, fail("%v", err)
+	}
+	if err := checkModule(wasm); err != nil {
 		return nil, probed, fail("%v", err)
 	}
 	sum := sha256.Sum256(wasm)
@@ -423,7 +455,11 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 	if err := p.checkDescribe(rec, man.Name); err != nil {
 		return nil, probed, fail("%v", err)
 	}
-	p.pool = newPool(poolSize, p.newInstance)
+	perConn := r.cfg.MaxConnectionCalls
+	if perConn == 0 {
+		perConn = poolSize / 2
+	}
+	p.pool = newPool(poolSize, perConn, r.cfg.MaxWait, p.newInstance)
 	if !cached {
 		r.storeDescribe(digest, memLimit, rec)
 		if r.cfg.CacheDir != "" {
@@ -470,13 +506,39 @@ func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm [
 // wazero 1.12's validator panics on some malformed modules (a block type
 // naming a type index out of range, found by FuzzInstrumentLoops), and a
 // broken plugin file must not take the host down.
+//
+// Every module is checked by checkModule first, as wazero's decoder would
+// allocate whatever sizes a malformed module declares.
 func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazero.CompiledModule, err error) {
+	if err := checkModule(wasm); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			m, err = nil, fmt.Errorf("invalid module (the compiler panicked: %v)", v)
 		}
 	}()
 	return rt.CompileModule(ctx, wasm)
+}
+
+// readModule reads a wasm file, refusing one larger than maxModuleBytes
+// before reading it.
+func readModule(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if st.Size() > maxModuleBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than the %d MiB allowed", errMalformed, st.Size(), maxModuleBytes>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxModuleBytes+1))
+	if err == nil && len(b) > maxModuleBytes {
+		err = fmt.Errorf("%w: more than the %d MiB allowed", errMalformed, maxModuleBytes>>20)
+	}
+	return b, err
 }
 
 // describeRecord is what load learns by running a plugin: its describe

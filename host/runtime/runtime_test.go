@@ -729,7 +729,8 @@ func BenchmarkCall(b *testing.B) {
 // An instance whose memory grew large in a call is not pooled again, so that
 // one big answer does not pin its memory for good; small ones are reused.
 func TestOversizedInstanceIsNotPooled(t *testing.T) {
-	r := newRuntime(t, Config{MaxOutputBytes: 256 << 20, MemoryLimitBytes: 1 << 30, PoolSize: 1})
+	// Reading 80 MB through go-pdk takes 10M host calls: seconds on a loaded machine.
+	r := newRuntime(t, Config{MaxOutputBytes: 256 << 20, MemoryLimitBytes: 1 << 30, PoolSize: 1, CallTimeout: time.Minute})
 	p := load(t, r, "good")
 	idle := func() int {
 		p.pool.mu.Lock()

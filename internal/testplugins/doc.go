@@ -1,7 +1,7 @@
 // Package testplugins holds small Wharf plugins that the runtime tests load
 // as real wasm: one that behaves and several that misbehave on purpose
-// (panic, loop, allocate without end, speak another ABI, lack an export,
-// reach a refused host), one that calls the Extism host functions one by
+// (panic, loop, allocate without end or fill what it allocates, speak
+// another ABI, lack an export, reach a refused host), one that calls the Extism host functions one by
 // one (abi) and one doing a real plugin's JSON work for benchmarks
 // (roundtrip). Each lives in its own main package; build one in
 // a test with internal/wasmbuild:
