@@ -316,7 +316,7 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 	overBudget := inst.memory.leave() || st.mem.refused
 	stderr := inst.stderr.String()
 	if stderr != "" {
-		p.log.Debug("plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
+		p.log.DebugContext(ctx, "plugin stderr", "plugin", p.label(), "op", op, "stderr", stderr)
 	}
 	if exit := (*sys.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() == 0 {
 		// The plugin exited cleanly (proc_exit(0)): its answer stands, as
@@ -335,7 +335,7 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 			e.Code, e.Retryable = pluginapi.CodeUnavailable, true
 			e.Message = fmt.Sprintf("plugin %s: %s ran out of memory: %s", p.label(), op, budgetError(p.rt.budget))
 		}
-		p.log.Warn("plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
+		p.log.WarnContext(ctx, "plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
 		return nil, e
 	}
 	if st.errorOff != 0 {
