@@ -22,6 +22,7 @@ import (
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/demo"
 	"github.com/wharfhq/wharf/web"
@@ -48,6 +49,10 @@ type serveOptions struct {
 	// Server limits.
 	readTimeout, idleTimeout time.Duration
 	maxConns, maxConnsPerIP  int
+	// Plugin limits (host/runtime.Config).
+	pluginWait         time.Duration
+	pluginMemoryMiB    uint64
+	pluginCallsPerConn int
 
 	// ready, when set (tests), receives the listening address.
 	ready func(addr string)
@@ -135,6 +140,9 @@ Roles: viewer, operator, admin.`,
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
 	f.IntVar(&o.maxConns, "max-conns", 1024, "most connections held at once; more wait in the backlog")
 	f.IntVar(&o.maxConnsPerIP, "max-conns-per-client", 64, "most connections one client address holds at once (trusted proxies excepted)")
+	f.DurationVar(&o.pluginWait, "plugin-wait", 10*time.Second, "longest wait for a free plugin instance before a call fails with a retryable 503")
+	f.Uint64Var(&o.pluginMemoryMiB, "plugin-memory-mib", 1024, "memory budget of all plugin instances together, in MiB")
+	f.IntVar(&o.pluginCallsPerConn, "plugin-calls-per-connection", 0, "most calls one connection runs at once on its plugin (0: half the plugin's pool, at least 1)")
 	return cmd
 }
 
@@ -184,11 +192,13 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	}
 
 	s, err := server.New(ctx, server.Config{
-		DataDir:        o.dataDir,
-		PluginsDir:     pluginsDir,
-		Tokens:         fc.Tokens,
-		Connections:    conns,
-		Egress:         egress.Options{Logger: log},
+		DataDir:     o.dataDir,
+		PluginsDir:  pluginsDir,
+		Tokens:      fc.Tokens,
+		Connections: conns,
+		Egress:      egress.Options{Logger: log},
+		Runtime: runtime.Config{MaxWait: o.pluginWait, MaxTotalMemoryBytes: o.pluginMemoryMiB << 20,
+			MaxConnectionCalls: o.pluginCallsPerConn},
 		Faces:          []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})},
 		Logger:         log,
 		PublicURL:      o.publicURL,
