@@ -119,8 +119,6 @@ func re(p string) *regexp.Regexp { return regexp.MustCompile(`^` + p + `$`) }
 
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
 
-type ctxVersion struct{}
-
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
@@ -89,7 +89,7 @@ func TestOfficialClient(t *testing.T) {
 		t.Fatalf("id %q", created.ID)
 	}
 	_, err = cli.ServiceCreate(ctx, webSpec("web", 1), swarm.ServiceCreateOptions{})
-	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "already exists") {
+	if !cerrdefs.IsConflict(err) || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate name: %v", err)
 	}
 	other := webSpec("worker", 1)
@@ -132,7 +132,7 @@ func TestOfficialClient(t *testing.T) {
 		}
 	}
 	_, err = cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("bogus", "x"))})
-	if !errdefs.IsInvalidParameter(err) {
+	if !cerrdefs.IsInvalidArgument(err) {
 		t.Fatalf("bogus filter: %v", err)
 	}
 
@@ -176,7 +176,7 @@ func TestOfficialClient(t *testing.T) {
 		t.Fatalf("endpoint: %+v", svc.Endpoint)
 	}
 	_, _, err = cli.ServiceInspectWithRaw(ctx, "nope", swarm.ServiceInspectOptions{})
-	if !errdefs.IsNotFound(err) {
+	if !cerrdefs.IsNotFound(err) {
 		t.Fatalf("inspect missing: %v", err)
 	}
 
@@ -194,7 +194,7 @@ func TestOfficialClient(t *testing.T) {
 	if err != nil || tk.ID != tasks[0].ID || !bytes.Contains(raw, []byte(`"DesiredState":"running"`)) {
 		t.Fatalf("task inspect: %v %s", err, raw)
 	}
-	if _, _, err := cli.TaskInspectWithRaw(ctx, "nope"); !errdefs.IsNotFound(err) {
+	if _, _, err := cli.TaskInspectWithRaw(ctx, "nope"); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("task inspect missing: %v", err)
 	}
 
@@ -236,7 +236,7 @@ func TestOfficialClient(t *testing.T) {
 		t.Fatalf("rollback not completed: %+v", svc.UpdateStatus)
 	}
 	w, _, _ := cli.ServiceInspectWithRaw(ctx, "worker", swarm.ServiceInspectOptions{})
-	if _, err := cli.ServiceUpdate(ctx, "worker", w.Version, w.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"}); !errdefs.IsInvalidParameter(err) || !strings.Contains(err.Error(), "does not have a previous spec") {
+	if _, err := cli.ServiceUpdate(ctx, "worker", w.Version, w.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"}); !cerrdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "does not have a previous spec") {
 		t.Fatalf("rollback without previous: %v", err)
 	}
 
@@ -277,14 +277,14 @@ func TestOfficialClient(t *testing.T) {
 	if err := cli.ServiceRemove(ctx, "web"); err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.ServiceRemove(ctx, "web"); !errdefs.IsNotFound(err) {
+	if err := cli.ServiceRemove(ctx, "web"); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("remove twice: %v", err)
 	}
-	if _, _, err := cli.ServiceInspectWithRaw(ctx, created.ID, swarm.ServiceInspectOptions{}); !errdefs.IsNotFound(err) {
+	if _, _, err := cli.ServiceInspectWithRaw(ctx, created.ID, swarm.ServiceInspectOptions{}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("inspect removed: %v", err)
 	}
 	// The filter names a removed service: the engine answers 404.
-	if _, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))}); !errdefs.IsNotFound(err) {
+	if _, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("tasks of removed service: %v", err)
 	}
 }
@@ -297,7 +297,7 @@ func TestNotInSwarm(t *testing.T) {
 		t.Fatalf("ping: %+v %v", ping, err)
 	}
 	_, err = cli.ServiceList(ctx, swarm.ServiceListOptions{})
-	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "This node is not part of a swarm") {
+	if !cerrdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "This node is not part of a swarm") {
 		t.Fatalf("list: %v", err)
 	}
 }

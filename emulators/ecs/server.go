@@ -73,7 +73,6 @@ type Server struct {
 	rng      *rand.Rand
 	services map[string]*service // key: cluster + "/" + name
 	taskDefs map[string][]*taskDef
-	seq      int
 }
 
 // New returns an emulator with the given options.

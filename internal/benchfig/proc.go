@@ -66,7 +66,7 @@ func (e *Env) StartProc(ctx context.Context, o ProcOptions) (*Proc, error) {
 			Connections []conn `json:"connections"`
 		}
 		for _, c := range o.Conns {
-			cfg.Connections = append(cfg.Connections, conn{c.Name, c.Plugin, c.Config})
+			cfg.Connections = append(cfg.Connections, conn(c))
 		}
 		b, _ := json.Marshal(cfg)
 		file := filepath.Join(e.Scratch, fmt.Sprintf("wharf-%d.json", time.Now().UnixNano()))

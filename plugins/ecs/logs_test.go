@@ -90,7 +90,7 @@ func TestLogsFollow(t *testing.T) {
 	before := e.doer.count("GetLogEvents")
 	r = e.logs(map[string]any{"id": "web", "cursor": r.Cursor})
 	record(r)
-	r = e.logs(map[string]any{"id": "web", "cursor": r.Cursor})
+	e.logs(map[string]any{"id": "web", "cursor": r.Cursor})
 	if calls := e.doer.count("GetLogEvents") - before; calls > 2+2+2 {
 		t.Fatalf("finished streams still polled: %d calls", calls)
 	}

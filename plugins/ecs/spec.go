@@ -263,7 +263,7 @@ func (s *spec) networkToECS() *ecsNetwork {
 func (s *spec) loadBalancersToECS() []ecsLB {
 	out := []ecsLB{}
 	for _, lb := range s.LoadBalancers {
-		out = append(out, ecsLB{TargetGroupArn: lb.TargetGroupArn, LoadBalancerName: lb.LoadBalancerName, ContainerName: lb.ContainerName, ContainerPort: lb.ContainerPort})
+		out = append(out, ecsLB(lb))
 	}
 	return out
 }
@@ -332,8 +332,7 @@ func specOf(svc *ecsService) *spec {
 			AssignPublicIP: n.AwsvpcConfiguration.AssignPublicIP == "ENABLED"}
 	}
 	for _, lb := range svc.LoadBalancers {
-		s.LoadBalancers = append(s.LoadBalancers, specLB{TargetGroupArn: lb.TargetGroupArn, LoadBalancerName: lb.LoadBalancerName,
-			ContainerName: lb.ContainerName, ContainerPort: lb.ContainerPort})
+		s.LoadBalancers = append(s.LoadBalancers, specLB(lb))
 	}
 	if d := svc.DeploymentConfiguration; d != nil {
 		s.DeploymentConfiguration = &specDeploy{MaximumPercent: d.MaximumPercent, MinimumHealthyPercent: d.MinimumHealthyPercent}
