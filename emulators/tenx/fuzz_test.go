@@ -1,29 +1,14 @@
 package tenxemu
 
 import (
-	"fmt"
 	"net/http"
-	"sort"
 	"testing"
 
 	"github.com/wharfhq/wharf/internal/emufuzz"
 )
 
 // state is a snapshot of every service, to tell whether a request changed one.
-func (s *Server) state() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.services))
-	for k := range s.services {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := fmt.Sprint(len(keys))
-	for _, k := range keys {
-		out += fmt.Sprintf("|%s %+v", k, *s.services[k])
-	}
-	return out
-}
+func (s *Server) state() string { return emufuzz.Snapshot(&s.mu, s.services) }
 
 // FuzzRequest: any request with the right credentials answers a real
 // status, JSON when it says so and errors the platform's way; the same

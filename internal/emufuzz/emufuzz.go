@@ -6,9 +6,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -87,4 +91,17 @@ func CheckAuth(t testing.TB, h http.Handler, r Request, header, good, bad string
 	if after := state(); after != before {
 		t.Fatalf("%s %s with %s %q changed the platform", r.Method, r.Target, header, bad)
 	}
+}
+
+// Snapshot prints every entry of services (under mu) in key order, so a
+// fuzz target can tell whether a request changed any of them.
+func Snapshot[T any](mu *sync.Mutex, services map[string]*T) string {
+	mu.Lock()
+	defer mu.Unlock()
+	keys := slices.Sorted(maps.Keys(services))
+	out := fmt.Sprint(len(keys))
+	for _, k := range keys {
+		out += fmt.Sprintf("|%s %+v", k, *services[k])
+	}
+	return out
 }

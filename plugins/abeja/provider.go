@@ -345,7 +345,7 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 		return nil, &pluginapi.Error{Code: pluginapi.CodeConflict,
 			Message: fmt.Sprintf("service %s changed since version %s (now %s): fetch it again", req.ID, req.Version, cur.ModifiedAt)}
 	}
-	patch := changes(old.mutable(), s.mutable())
+	patch := rest.Changes(old.mutable(), s.mutable())
 	if len(patch) == 0 {
 		return &pluginapi.ServiceResponse{Service: c.service(cur)}, nil // nothing changes: no PATCH, modified_at stays
 	}
@@ -358,18 +358,6 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 		return nil, err
 	}
 	return &pluginapi.ServiceResponse{Service: c.service(a)}, nil
-}
-
-// changes is the PATCH body: the members of want that differ from cur.
-// ABEJA's PATCH changes only what it is sent.
-func changes(cur, want map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range want {
-		if string(rest.MustJSON(v)) != string(rest.MustJSON(cur[k])) {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // Delete removes a service.

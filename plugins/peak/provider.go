@@ -333,7 +333,7 @@ func update(ctx context.Context, id string, s *spec, version string) (*pluginapi
 		return nil, &pluginapi.Error{Code: pluginapi.CodeConflict,
 			Message: fmt.Sprintf("service %s changed since version %s (now %s): fetch it again", cur.Name, version, cur.UpdatedAt)}
 	}
-	patch := changes(cur.spec().body(false), s.body(false))
+	patch := rest.Changes(cur.spec().body(false), s.body(false))
 	if len(patch) == 0 {
 		return &pluginapi.ServiceResponse{Service: cur.service()}, nil // nothing changes: no PATCH, no new updatedAt
 	}
@@ -345,19 +345,6 @@ func update(ctx context.Context, id string, s *spec, version string) (*pluginapi
 		return nil, err
 	}
 	return &pluginapi.ServiceResponse{Service: p.service()}, nil
-}
-
-// changes is the PATCH body: the members of want that differ from cur.
-// Peak's PATCH keeps what it is not sent, so members the plugin does not
-// model (tags, and anything Peak adds) are never touched.
-func changes(cur, want map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range want {
-		if string(rest.MustJSON(v)) != string(rest.MustJSON(cur[k])) {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // overlay puts the top-level members of patch onto base (both JSON objects).

@@ -282,3 +282,16 @@ func MustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// Changes is the body of a partial update (a PATCH that changes only what
+// it is sent): the members of want whose JSON differs from cur's. Members
+// the plugin does not model are absent from want and so never sent.
+func Changes(cur, want map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range want {
+		if string(MustJSON(v)) != string(MustJSON(cur[k])) {
+			out[k] = v
+		}
+	}
+	return out
+}

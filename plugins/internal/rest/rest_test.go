@@ -59,3 +59,18 @@ func TestDecodeSpecNamesTheField(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestChanges(t *testing.T) {
+	cur := map[string]any{"a": 1, "b": map[string]any{"x": "y"}, "c": "kept"}
+	want := map[string]any{"a": 1, "b": map[string]any{"x": "z"}, "d": nil, "e": "new"}
+	got := Changes(cur, want)
+	if len(got) != 2 || got["e"] != "new" || got["b"].(map[string]any)["x"] != "z" {
+		t.Fatalf("changes: %v", got)
+	}
+	if _, sent := got["c"]; sent {
+		t.Fatal("a member the caller does not name was sent")
+	}
+	if len(Changes(cur, map[string]any{"a": 1})) != 0 {
+		t.Fatal("an unchanged member was sent")
+	}
+}
