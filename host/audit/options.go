@@ -3,15 +3,15 @@ package audit
 import (
 	"crypto/ed25519"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wharfhq/wharf/internal/keyfile"
 )
 
 // Files in a data folder, as LoadOrCreateOptions names them.
@@ -77,16 +77,9 @@ func LoadOrCreateOptions(dir string) (Options, error) {
 // ReadKeyFile reads a 32-byte key file as LoadOrCreateOptions writes it
 // (hex on one line; 32 raw bytes are accepted too).
 func ReadKeyFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	key, err := keyfile.Read(path, secretSize)
 	if err != nil {
 		return nil, fmt.Errorf("audit: key file: %w", err)
-	}
-	if len(b) == secretSize {
-		return b, nil
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != secretSize {
-		return nil, fmt.Errorf("audit: key file %s must hold %d hex-encoded bytes (%d hex digits)", path, secretSize, 2*secretSize)
 	}
 	return key, nil
 }
@@ -102,46 +95,11 @@ func SignerFromSeed(seed []byte) (ed25519.PrivateKey, error) {
 const secretSize = 32
 
 func loadOrCreateSecret(path string) ([]byte, error) {
-	key, err := ReadKeyFile(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return key, err
-	}
-	key = make([]byte, secretSize)
-	rand.Read(key)
-	// Write a whole temporary file, then link it into place: the key
-	// appears complete or not at all, and if another process made one
-	// meanwhile the link fails and theirs is used.
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".audit-key-*")
+	key, err := keyfile.LoadOrCreate(path, secretSize)
 	if err != nil {
-		return nil, fmt.Errorf("audit: create key: %w", err)
+		return nil, fmt.Errorf("audit: key %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
-	switch {
-	case errors.Is(err, fs.ErrExist):
-		return ReadKeyFile(path)
-	case err != nil:
-		return nil, fmt.Errorf("audit: create key %s: %w", path, err)
-	}
-	syncDir(filepath.Dir(path))
 	return key, nil
-}
-
-// syncDir makes a new directory entry durable; best effort.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // ChainKeyID names a chain key without revealing it: checkpoints record
