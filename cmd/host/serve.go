@@ -49,6 +49,7 @@ type serveOptions struct {
 	// Server limits.
 	readTimeout, idleTimeout time.Duration
 	maxConns, maxConnsPerIP  int
+	viewersPerClient         int
 	// Plugin limits (host/runtime.Config).
 	pluginWait         time.Duration
 	pluginMemoryMiB    uint64
@@ -140,6 +141,7 @@ Roles: viewer, operator, admin.`,
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept")
 	f.IntVar(&o.maxConns, "max-conns", 1024, "most connections held at once; more wait in the backlog")
 	f.IntVar(&o.maxConnsPerIP, "max-conns-per-client", 64, "most connections one client address holds at once (trusted proxies excepted)")
+	f.IntVar(&o.viewersPerClient, "max-log-viewers-per-client", 16, "most live log viewers (portal websockets) one client address holds at once")
 	f.DurationVar(&o.pluginWait, "plugin-wait", 10*time.Second, "longest wait for a free plugin instance before a call fails with a retryable 503")
 	f.Uint64Var(&o.pluginMemoryMiB, "plugin-memory-mib", 1024, "memory budget of all plugin instances together, in MiB")
 	f.IntVar(&o.pluginCallsPerConn, "plugin-calls-per-connection", 0, "most calls one connection runs at once on its plugin (0: half the plugin's pool, at least 1)")
@@ -199,7 +201,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		Egress:      egress.Options{Logger: log},
 		Runtime: runtime.Config{MaxWait: o.pluginWait, MaxTotalMemoryBytes: o.pluginMemoryMiB << 20,
 			MaxConnectionCalls: o.pluginCallsPerConn},
-		Faces:          []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})},
+		Faces:          []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})},
 		Logger:         log,
 		PublicURL:      o.publicURL,
 		AllowedHosts:   allowedHosts,
@@ -273,8 +275,8 @@ func (o *serveOptions) httpServer(h http.Handler, log *slog.Logger) *http.Server
 // specific address is served under itself, a wildcard address (0.0.0.0,
 // [::]) needs --public-url or --allowed-host.
 func (o *serveOptions) checkExposure(addr net.Addr, open bool) ([]string, error) {
-	if o.readTimeout < 0 || o.idleTimeout < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 {
-		return nil, errors.New("--read-timeout, --idle-timeout, --max-conns and --max-conns-per-client must be positive")
+	if o.readTimeout < 0 || o.idleTimeout < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.viewersPerClient < 0 {
+		return nil, errors.New("--read-timeout, --idle-timeout, --max-conns, --max-conns-per-client and --max-log-viewers-per-client must be positive")
 	}
 	// Zero (options built in code, not by flags) takes the flags' defaults.
 	o.readTimeout = cmp.Or(o.readTimeout, 60*time.Second)

@@ -101,7 +101,10 @@ func (e *Env) LiveLogs(ctx context.Context, o LiveLogsOptions) (LiveLogsResult, 
 	}
 	defer os.RemoveAll(data)
 	opts := ProcOptions{DataDir: data, PluginsDir: pdir, Plugins: len(ProviderPlugins),
-		Conns: []Conn{{Name: "bench-swarm", Plugin: "docker", Config: d.Config()}}}
+		Conns: []Conn{{Name: "bench-swarm", Plugin: "docker", Config: d.Config()}},
+		// The viewers stand for 200 people; from one loopback address they
+		// would meet the per-client caps that bound a single client.
+		Args: []string{"--max-conns-per-client", "1024", "--max-log-viewers-per-client", "1024"}}
 	// A host that has run before: its first start compiles the five
 	// plugins in the background (figure 4), some 15 s of up to ~150 MB of
 	// compiler memory each that would otherwise fall in the window.

@@ -32,8 +32,9 @@ type Proc struct {
 type ProcOptions struct {
 	DataDir    string // reused across starts for a warm compilation cache
 	PluginsDir string
-	Plugins    int    // plugins /api/v1/plugins must list
-	Conns      []Conn // written to a --config file
+	Plugins    int      // plugins /api/v1/plugins must list
+	Conns      []Conn   // written to a --config file
+	Args       []string // more flags for wharf serve
 }
 
 func freePort() (string, error) {
@@ -75,6 +76,7 @@ func (e *Env) StartProc(ctx context.Context, o ProcOptions) (*Proc, error) {
 		}
 		args = append(args, "--config", file)
 	}
+	args = append(args, o.Args...)
 	if extra := os.Getenv("WHARF_BENCH_SERVE_ARGS"); extra != "" {
 		args = append(args, strings.Fields(extra)...)
 	}
