@@ -148,6 +148,12 @@ const (
 // latency of the callers in a batch.
 const maxBatch = 2048
 
+// maxUncovered bounds the rows committed but not yet checkpointed at any
+// moment: the batch being checkpointed and the next, committed meanwhile.
+// None of them has been acknowledged: callers are answered only once a
+// checkpoint covers their rows.
+const maxUncovered = 2 * maxBatch
+
 // Log is the audit log. It is safe for concurrent use.
 type Log struct {
 	db   *sql.DB
@@ -155,16 +161,22 @@ type Log struct {
 	opts Options
 	pub  ed25519.PublicKey
 
-	// headMu is held by the writer from a batch's BEGIN until its
-	// checkpoint is on disk, and briefly by Verify and ExportChain to take
-	// a snapshot consistent with the checkpoint log.
+	// headMu is held by the writer while it commits a batch, and briefly
+	// by Verify and ExportChain to take a database snapshot; cpMu guards
+	// the checkpoint log. The checkpoint of a batch is written while the
+	// next batch commits (two fsyncs overlap), so a snapshot is at most
+	// maxUncovered rows ahead of the checkpoint log.
 	headMu    sync.Mutex
+	cpMu      sync.Mutex
 	cp        *cpFile
 	lastCP    Checkpoint // the newest checkpoint written
-	keyedFrom int64
-	// cpStale: the newest commit has no checkpoint yet (its append
-	// failed); no batch is written until one is.
-	cpStale bool
+	cpWritten bool       // lastCP was written by this process
+	// cpCaughtUp is signalled (under cpMu) after each checkpoint.
+	cpCaughtUp *sync.Cond
+	keyedFrom  int64
+	// cpStale: a checkpoint append failed, so committed rows may lack
+	// one; no batch is committed until a checkpoint succeeds.
+	cpStale atomic.Bool
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -239,6 +251,7 @@ func New(db *sql.DB, o Options) (*Log, error) {
 	}
 	l := &Log{db: db, opts: o, pub: o.Signer.Public().(ed25519.PublicKey), done: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
+	l.cpCaughtUp = sync.NewCond(&l.cpMu)
 	cp, err := openCheckpoints(o.CheckpointPath)
 	if err != nil {
 		return nil, fmt.Errorf("audit: checkpoint log: %w", err)
@@ -315,14 +328,39 @@ func (l *Log) openChain(ctx context.Context) error {
 	return nil
 }
 
-// checkpoint signs the head and appends it to the checkpoint log.
+// checkpoint signs the head and appends it to the checkpoint log. A head
+// older than one this process checkpointed already (the checkpointer and a
+// retry after a failure can race) is covered by it and is not written, so
+// the row counts this process writes never go backwards.
 func (l *Log) checkpoint(rows int64, hash []byte) error {
+	l.cpMu.Lock()
+	defer l.cpMu.Unlock()
+	if l.cpWritten && rows <= l.lastCP.Rows {
+		return nil
+	}
 	cp := newCheckpoint(rows, hash, l.keyedFrom, ChainKeyID(l.opts.ChainKey), l.opts.Signer, time.Now())
 	if err := l.cp.append(cp); err != nil {
+		// Committed rows may lack a checkpoint now: no batch is committed
+		// until one is written, and a waiting caughtUp gives up.
+		l.cpStale.Store(true)
+		l.cpCaughtUp.Broadcast()
 		return err
 	}
-	l.lastCP = cp
+	l.lastCP, l.cpWritten = cp, true
+	l.cpCaughtUp.Broadcast()
 	return nil
+}
+
+// caughtUp waits, with headMu held (no commit under way), until the
+// checkpoint log covers every committed row, so a snapshot taken now and
+// the checkpoint log describe the same log. It gives up when a checkpoint
+// append has failed: Verify then reports the uncovered rows. Callers hold
+// cpMu when it returns.
+func (l *Log) caughtUp() {
+	l.cpMu.Lock()
+	for l.lastCP.Rows < l.w.headID && !l.cpStale.Load() {
+		l.cpCaughtUp.Wait()
+	}
 }
 
 // PublicKey is the key that checks this log's checkpoints: keep a copy
@@ -403,11 +441,17 @@ func (l *Log) submit(ctx context.Context, r *request) error {
 	return r.err
 }
 
-// run is the writer goroutine: it takes everything queued, writes it in
-// one transaction, answers, and repeats; on Close it drains and exits.
+// run is the writer goroutine: it takes everything queued, commits it in
+// one transaction and hands it to the checkpointer, which answers it once
+// a checkpoint covers it; on Close it drains and exits.
 func (l *Log) run() {
 	defer close(l.done)
-	var spare []*request
+	// Unbuffered: a batch is handed over only when the checkpointer is
+	// free, so at most two batches are ever uncovered (maxUncovered).
+	jobs := make(chan cpJob)
+	checkpointed := make(chan struct{})
+	go l.checkpointer(jobs, checkpointed)
+	defer func() { close(jobs); <-checkpointed }()
 	for {
 		l.mu.Lock()
 		for len(l.pending) == 0 && !l.closed {
@@ -419,56 +463,67 @@ func (l *Log) run() {
 		}
 		var batch []*request
 		if len(l.pending) <= maxBatch {
-			batch, l.pending = l.pending, spare[:0]
+			batch, l.pending = l.pending, nil
 		} else {
-			batch = append(spare[:0], l.pending[:maxBatch]...)
+			batch = append([]*request(nil), l.pending[:maxBatch]...)
 			l.pending = append(l.pending[:0], l.pending[maxBatch:]...)
 		}
 		l.mu.Unlock()
-
-		l.writeBatch(batch)
-		l.batches.Add(1)
-		l.batched.Add(int64(len(batch)))
-		for i, r := range batch {
-			close(r.done)
-			batch[i] = nil // let the request be collected
-		}
-		spare = batch
-		if len(spare) > 1 {
-			// Under concurrency, let the callers just released run and
-			// queue their next write before taking the next batch: fuller
-			// batches, fewer commits. Costs nothing when idle.
-			runtime.Gosched()
-		}
+		jobs <- l.commitBatch(batch)
 	}
 }
 
-// writeBatch commits batch and checkpoints the new head before anyone in
-// it is answered. If the checkpoint cannot be written, every caller whose
-// row was committed is told the write failed (their rows are on disk but
-// not covered), and no further batch is committed until a checkpoint is:
-// so at most one batch is ever uncovered.
-func (l *Log) writeBatch(batch []*request) {
+// cpJob is a committed batch waiting for its checkpoint.
+type cpJob struct {
+	batch []*request
+	moved bool // the batch added rows: the head below needs a checkpoint
+	rows  int64
+	hash  []byte
+}
+
+// commitBatch commits batch. If an earlier checkpoint failed, a
+// checkpoint of the current head must succeed first: otherwise nothing is
+// committed and every caller in batch gets the error.
+func (l *Log) commitBatch(batch []*request) cpJob {
 	l.headMu.Lock()
 	defer l.headMu.Unlock()
-	if l.cpStale {
+	if l.cpStale.Load() {
 		if err := l.checkpoint(l.w.headID, l.w.headHash); err != nil {
 			failAll(batch, err)
-			return
+			return cpJob{batch: batch}
 		}
-		l.cpStale = false
+		l.cpStale.Store(false)
 	}
 	before := l.w.headID
 	l.w.write(batch)
-	if l.w.headID == before {
-		return
-	}
-	if err := l.checkpoint(l.w.headID, l.w.headHash); err != nil {
-		l.cpStale = true
-		for _, r := range batch {
-			if r.err == nil {
-				r.err = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit checkpoint failed: " + err.Error()}
+	return cpJob{batch: batch, moved: l.w.headID != before, rows: l.w.headID, hash: l.w.headHash}
+}
+
+// checkpointer checkpoints each committed batch and only then answers its
+// callers. If the checkpoint cannot be written, every caller whose row was
+// committed is told the write failed (the row is on disk but not covered).
+func (l *Log) checkpointer(jobs <-chan cpJob, done chan<- struct{}) {
+	defer close(done)
+	for job := range jobs {
+		if job.moved {
+			if err := l.checkpoint(job.rows, job.hash); err != nil {
+				for _, r := range job.batch {
+					if r.err == nil {
+						r.err = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit checkpoint failed: " + err.Error()}
+					}
+				}
 			}
+		}
+		l.batches.Add(1)
+		l.batched.Add(int64(len(job.batch)))
+		for _, r := range job.batch {
+			close(r.done)
+		}
+		if len(job.batch) > 1 {
+			// Under concurrency, let the callers just released run and
+			// queue their next write before the writer takes the next
+			// batch: fuller batches, fewer commits. Costs nothing when idle.
+			runtime.Gosched()
 		}
 	}
 }

@@ -124,7 +124,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 	hash := make([]byte, hashSize)
 	b.ResetTimer()
 	for i := range b.N {
-		if err := l.checkpoint(int64(i), hash); err != nil {
+		if err := l.checkpoint(int64(i)+1, hash); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -139,7 +139,9 @@ func (l *Log) ExportChain(ctx context.Context, w io.Writer) error {
 	}
 	defer conn.Close()
 	l.headMu.Lock()
+	l.caughtUp()
 	cp := l.lastCP
+	l.cpMu.Unlock()
 	err = beginSnapshot(ctx, conn)
 	l.headMu.Unlock()
 	if err != nil {

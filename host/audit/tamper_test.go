@@ -257,7 +257,7 @@ func TestAttackCheckpointLog(t *testing.T) {
 		l.w.key = l.opts.ChainKey
 		tx, _ := db.Begin()
 		prev := l.w.headHash
-		for id := int64(7); id <= 7+maxBatch; id++ {
+		for id := int64(7); id <= 7+maxUncovered; id++ {
 			r := row{ID: id, Kind: "start", TimeNS: 1, Operation: "x", PrevHash: prev}
 			r.Hash = r.keyedHash(l.opts.ChainKey)
 			if _, err := tx.Exec(`INSERT INTO audit_log (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.args()...); err != nil {

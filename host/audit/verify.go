@@ -110,11 +110,13 @@ func (l *Log) Verify(ctx context.Context) (VerifyReport, error) {
 		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer conn.Close()
-	// Under headMu every committed batch is checkpointed (the writer
-	// appends before it lets go), so the snapshot pinned here and the
-	// checkpoint log's first size bytes describe the same log.
+	// Under headMu no batch is being committed; once the checkpointer has
+	// caught up, the snapshot pinned here and the checkpoint log's first
+	// size bytes (its whole lines when it is read) describe the same log.
 	l.headMu.Lock()
+	l.caughtUp()
 	size := l.cp.size
+	l.cpMu.Unlock()
 	err = beginSnapshot(ctx, conn)
 	l.headMu.Unlock()
 	if err != nil {
@@ -357,10 +359,10 @@ func (v *verifier) end() {
 		}
 		v.fail(StatusNoCheckpoints, 0, "%s: the newest rows, or all of them, could have been removed unnoticed", why)
 		return
-	case n-v.last.Rows > maxBatch:
+	case n-v.last.Rows > maxUncovered:
 		v.rep.UncoveredRows = n - v.last.Rows
 		v.fail(StatusUncovered, v.last.Rows+1, "%d rows after the last checkpoint (%d rows): at most %d can be uncovered after a crash; the checkpoint log was cut or rows were added around the writer",
-			n-v.last.Rows, v.last.Rows, maxBatch)
+			n-v.last.Rows, v.last.Rows, maxUncovered)
 		return
 	case n > v.last.Rows:
 		v.rep.UncoveredRows = n - v.last.Rows
