@@ -1,12 +1,8 @@
 // Package server assembles a whole Wharf host from its parts — storage,
 // audit log, wasm runtime, plugins, egress, the operations facade and the
 // HTTP faces mounted on one echo instance. `wharf serve` uses it, and so can
-// a platform team embedding Wharf in its own Go program:
-//
-//	srv, err := server.New(ctx, server.Config{DataDir: "data", PluginsDir: "plugins",
-//		Faces: []server.Face{api.Register, web.Register}})
-//	...
-//	http.ListenAndServe(addr, srv.Handler())
+// a platform team embedding Wharf in its own Go program: see ExampleNew.
+// The faces (api.Face, web.Face) all have the shape of Face.
 package server
 
 import (
