@@ -366,7 +366,8 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) erro
 		return storeErr(err)
 	}
 	defer h.scrubs.Delete(name)
-	return h.audited(ctx, c, auditEvent{op: "connection.delete", conn: name, plugin: cur.Plugin, target: name},
+	return h.audited(ctx, c, auditEvent{op: "connection.delete", conn: name, plugin: cur.Plugin, target: name,
+		scrub: h.storedScrubberOf(cur)},
 		func() (string, error) { return "", storeErrOrNil(h.cfg.Connections.Delete(ctx, name)) })
 }
 

@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -215,8 +215,9 @@ type cachedScrubber struct {
 	s       *scrubber
 }
 
-// scrubberFor returns the scrubber of t's stored secrets (full is its
-// config), built once per stored version of the connection.
+// scrubberFor returns the scrubber of t's stored secrets, built once per
+// stored version of the connection; full is its decoded config when the
+// caller has it, else nil (decoded here when the cache misses).
 func (h *Host) scrubberFor(t *target, full map[string]any) *scrubber {
 	if v, ok := h.scrubs.Load(t.conn.Name); ok {
 		c := v.(*cachedScrubber)
@@ -224,26 +225,22 @@ func (h *Host) scrubberFor(t *target, full map[string]any) *scrubber {
 			return c.s
 		}
 	}
+	if full == nil {
+		full = decodeConfig(t.conn.Config)
+	}
 	s := t.p.scrubberOf(full)
 	h.scrubs.Store(t.conn.Name, &cachedScrubber{plugin: t.conn.Plugin, version: t.conn.Version, updated: t.conn.UpdatedAt, s: s})
 	return s
 }
 
-// storedScrubber is the scrubber of a connection's stored secrets, or nil
-// when it has none (or cannot be read: then there is nothing to scrub with).
-func (h *Host) storedScrubber(ctx context.Context, name string) *scrubber {
-	if name == "" {
-		return nil
-	}
-	c, err := h.cfg.Connections.Get(ctx, name)
-	if err != nil {
-		return nil
-	}
+// storedScrubberOf is the scrubber of a stored connection's secrets, or
+// nil when its plugin is not loaded (nothing to scrub with).
+func (h *Host) storedScrubberOf(c connstore.Connection) *scrubber {
 	p := h.plugins[c.Plugin]
 	if p == nil {
 		return nil
 	}
-	return p.scrubberOf(decodeConfig(c.Config))
+	return h.scrubberFor(&target{conn: c, p: p}, nil)
 }
 
 // decodeConfig reads a stored config; a malformed one is empty.

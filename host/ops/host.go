@@ -319,7 +319,8 @@ func (t *target) supports(op string) error {
 type auditEvent struct {
 	op, conn, plugin, target string
 	request                  any // JSON-encoded, secrets already redacted
-	// scrub cleans the record of secret values; nil: those of conn as stored.
+	// scrub cleans the record of the connection's secret values; every
+	// caller has the connection at hand, so none is read again here.
 	scrub *scrubber
 }
 
@@ -334,9 +335,6 @@ func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (
 			return pluginapi.Errorf(pluginapi.CodeInternal, "encode audit record: %v", err)
 		}
 		body = b
-	}
-	if ev.scrub == nil {
-		ev.scrub = h.storedScrubber(ctx, ev.conn)
 	}
 	body = ev.scrub.JSON(body)
 	id, err := h.cfg.Audit.Start(ctx, audit.Event{Actor: c.Actor, ClientAddr: c.ClientAddr, RequestID: c.RequestID,

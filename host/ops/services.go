@@ -259,7 +259,7 @@ func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec js
 		return nil, err
 	}
 	var resp pluginapi.ServiceResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.create", conn: conn, plugin: t.conn.Plugin, target: specName(spec),
+	err = h.audited(ctx, c, auditEvent{op: "service.create", conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: specName(spec),
 		request: map[string]any{"spec": schema.Redact(spec, t.p.specSecr)}}, func() (string, error) {
 		if err := h.call(ctx, t, pluginapi.OpCreate, pluginapi.CreateRequest{Request: t.request(), Spec: spec}, &resp); err != nil {
 			return "", err
@@ -296,7 +296,7 @@ func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spe
 
 func (h *Host) update(ctx context.Context, c Caller, t *target, id string, spec json.RawMessage, version string, record any) (*ServiceResult, error) {
 	var resp pluginapi.ServiceResponse
-	err := h.audited(ctx, c, auditEvent{op: "service.update", conn: t.conn.Name, plugin: t.conn.Plugin, target: id, request: record},
+	err := h.audited(ctx, c, auditEvent{op: "service.update", conn: t.conn.Name, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id, request: record},
 		func() (string, error) {
 			return "", h.call(ctx, t, pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: t.request(), ID: id, Spec: spec, Version: version}, &resp)
 		})
@@ -365,7 +365,7 @@ func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, for
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
 	var resp pluginapi.ServiceResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.delete", conn: conn, plugin: t.conn.Plugin, target: id,
+	err = h.audited(ctx, c, auditEvent{op: "service.delete", conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id,
 		request: map[string]any{"force": force}}, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpDelete, pluginapi.DeleteRequest{Request: t.request(), ID: id, Force: force}, &resp)
 	})
@@ -416,7 +416,7 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 		params = doc
 	}
 	var resp pluginapi.ServiceResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.action:" + action, conn: conn, plugin: t.conn.Plugin, target: id,
+	err = h.audited(ctx, c, auditEvent{op: "service.action:" + action, conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id,
 		request: map[string]any{"action": action, "params": params}}, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: t.request(), ID: id, Action: action, Params: params}, &resp)
 	})
@@ -547,7 +547,7 @@ func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeI
 	}
 	sort.Strings(headers)
 	var resp pluginapi.InvokeResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.invoke", conn: conn, plugin: t.conn.Plugin, target: id,
+	err = h.audited(ctx, c, auditEvent{op: "service.invoke", conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id,
 		request: map[string]any{"method": in.Method, "path": in.Path, "content_type": in.ContentType,
 			"header_names": headers, "body_bytes": len(in.Body)}}, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpInvoke, pluginapi.InvokeRequest{Request: t.request(), ID: id, Method: in.Method,
