@@ -36,7 +36,7 @@ commands are a client of a running host's REST API (--server, --token).`,
 	root.SetErr(stderr)
 	root.AddCommand(a.serveCmd(), a.pluginVerifyCmd(), a.tokenCmd())
 
-	clients := []*cobra.Command{a.pluginsCmd(), a.connCmd(), a.svcCmd(), a.logsCmd(), a.instancesCmd(),
+	clients := []*cobra.Command{a.pluginsCmd(), a.connCmd(), a.svcCmd(), a.logsCmd(), newInstancesCmd(a, nil),
 		a.deploymentsCmd(), a.invokeCmd(), a.auditCmd()}
 	for _, c := range clients {
 		a.clientFlags(c)
