@@ -75,6 +75,31 @@ type DescribeResponse struct {
 	ListFilters []string `json:"list_filters,omitempty"`
 	// Logs says which log options the plugin honours.
 	Logs *LogsCapabilities `json:"logs,omitempty"`
+	// Get (ABI 1.3) says which get options the plugin honours.
+	Get *GetCapabilities `json:"get,omitempty"`
+	// Instances (ABI 1.3) says which instance filters and listings the
+	// plugin offers, when it offers "instances".
+	Instances *InstancesCapabilities `json:"instances,omitempty"`
+}
+
+// GetCapabilities (ABI 1.3) says which GetRequest options a plugin honours.
+// The host refuses an option a plugin does not declare (unsupported), so
+// no caller is silently answered without it.
+type GetCapabilities struct {
+	// InsertDefaults: the plugin can answer with the platform's defaults
+	// filled in (GetRequest.InsertDefaults).
+	InsertDefaults bool `json:"insert_defaults,omitempty"`
+}
+
+// InstancesCapabilities (ABI 1.3) describes a plugin's "instances".
+type InstancesCapabilities struct {
+	// Filters names the filter keys the plugin understands in "instances";
+	// the host refuses other keys (invalid) before calling the plugin.
+	Filters []string `json:"filters,omitempty"`
+	// All: the plugin lists every service's instances of a connection when
+	// InstancesRequest.ID is empty, paged with PageSize and PageToken, and
+	// fills in Instance.ServiceID and ServiceName.
+	All bool `json:"all,omitempty"`
 }
 
 // Action describes one lifecycle action.

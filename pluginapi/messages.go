@@ -58,6 +58,12 @@ type ServiceResponse struct {
 type GetRequest struct {
 	Request
 	ID string `json:"id"`
+	// InsertDefaults (ABI 1.3) asks for the service with the platform's
+	// defaults filled in (Docker's inspect with insertDefaults): Raw and Spec
+	// show the values the platform would use for what the stored object
+	// leaves out. The host sets it only for a plugin that declares
+	// GetCapabilities.InsertDefaults; others never see it.
+	InsertDefaults bool `json:"insert_defaults,omitempty"`
 }
 
 // UpdateRequest replaces a service's spec. Spec is complete (the host merges
@@ -146,18 +152,36 @@ type ScaleParams struct {
 	Replicas int `json:"replicas"`
 }
 
-// InstancesRequest lists a service's instances, or fetches one by InstanceID.
+// InstancesRequest lists a service's instances, or fetches one by
+// InstanceID. Since ABI 1.3 an empty ID lists the instances of every
+// service of the connection (Docker's tasks without a service filter),
+// sent only to a plugin declaring InstancesCapabilities.All.
 type InstancesRequest struct {
 	Request
-	ID         string              `json:"id"`
-	InstanceID string              `json:"instance_id,omitempty"`
-	Filters    map[string][]string `json:"filters,omitempty"`
+	ID         string `json:"id"`
+	InstanceID string `json:"instance_id,omitempty"`
+	// Filters by key, values OR, keys AND, as in ListRequest. Common keys:
+	// "desired_state" (the platform's word), "node", "name", "id", "label".
+	// The host sends only keys the plugin declares in
+	// InstancesCapabilities.Filters; a plugin refuses any other key with
+	// CodeInvalid (field "/filters/<key>") rather than ignore it.
+	Filters map[string][]string `json:"filters,omitempty"`
+	// Services (ABI 1.3, with an empty ID only) keeps the instances of these
+	// services, by id or name; empty means every service.
+	Services []string `json:"services,omitempty"`
+	// PageSize and PageToken (ABI 1.3, with an empty ID only) page a
+	// connection-wide listing: PageSize is a hint, 0 the plugin's default.
+	PageSize  int    `json:"page_size,omitempty"`
+	PageToken string `json:"page_token,omitempty"`
 }
 
 // InstancesResponse lists instances.
 type InstancesResponse struct {
 	Response
 	Instances []Instance `json:"instances"`
+	// NextPageToken (ABI 1.3) continues a connection-wide listing; empty
+	// means the last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
 // DeploymentsRequest lists a service's rollout history, or fetches one by DeploymentID.

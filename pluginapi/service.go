@@ -85,8 +85,12 @@ type Endpoint struct {
 
 // Instance is one running unit of a service: a task, a container, a pod.
 type Instance struct {
-	ID           string          `json:"id"`
-	Name         string          `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// ServiceID and ServiceName (ABI 1.3) name the instance's service; a
+	// connection-wide listing sets them.
+	ServiceID    string          `json:"service_id,omitempty"`
+	ServiceName  string          `json:"service_name,omitempty"`
 	Status       Status          `json:"status"`
 	NativeStatus string          `json:"native_status,omitempty"`
 	DesiredState string          `json:"desired_state,omitempty"`

@@ -81,14 +81,14 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	}
 	s := &server{h: h, log: opts.Logger}
 	root := e.Group(Prefix)
-	root.GET("/healthz", s.healthz)
-	root.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", OpenAPI) })
+	root.GET("/healthz", s.healthz, checkQuery)
+	root.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", OpenAPI) }, checkQuery)
 
 	// Bodies are JSON or nothing: a plain HTML form or a no-cors fetch
 	// cannot send these types, so it cannot reach a handler. Checked, with
 	// the size cap and the credentials, before any body is read.
 	g := e.Group(Prefix, httpguard.RequireContentType(echo.MIMEApplicationJSON, MIMEMergePatch),
-		middleware.BodyLimit(opts.BodyLimit), s.authenticate)
+		middleware.BodyLimit(opts.BodyLimit), s.authenticate, checkQuery)
 	g.GET("/plugins", s.listPlugins)
 	g.GET("/plugins/:name", s.getPlugin)
 
@@ -109,6 +109,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	g.DELETE("/connections/:conn/services/:id", s.deleteService)
 	g.POST("/connections/:conn/services/:id/actions/:action", s.runAction)
 	g.GET("/connections/:conn/services/:id/logs", s.logs)
+	g.GET("/connections/:conn/instances", s.listConnectionInstances)
 	g.GET("/connections/:conn/services/:id/instances", s.listInstances)
 	g.GET("/connections/:conn/services/:id/instances/:iid", s.getInstance)
 	g.GET("/connections/:conn/services/:id/deployments", s.listDeployments)

@@ -145,29 +145,14 @@ func (s *server) listAllServices(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// listParams are the query parameters of a service list that are not filters.
-var listParams = map[string]bool{"page_size": true, "page_token": true, "filter": true}
-
 func (s *server) listServices(c echo.Context) error {
 	size, err := queryInt(c, "page_size")
 	if err != nil {
 		return err
 	}
-	filters := map[string][]string{}
-	for _, f := range c.QueryParams()["filter"] {
-		k, v, ok := cutFilter(f)
-		if !ok {
-			return pluginapi.Invalid("", "query parameter filter must be key=value, not %q", f)
-		}
-		filters[k] = append(filters[k], v)
-	}
-	for k, vs := range c.QueryParams() {
-		if !listParams[k] {
-			filters[k] = append(filters[k], vs...)
-		}
-	}
-	if len(filters) == 0 {
-		filters = nil
+	filters, err := filtersOf(c, []string{"page_size", "page_token"})
+	if err != nil {
+		return err
 	}
 	out, err := s.h.ListServices(c.Request().Context(), CallerOf(c), c.Param("conn"),
 		ops.ListOptions{Filters: filters, PageSize: size, PageToken: c.QueryParam("page_token")})
@@ -175,16 +160,6 @@ func (s *server) listServices(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// cutFilter splits "key=value" at the first "=" (a label value "k=v" keeps its own).
-func cutFilter(f string) (string, string, bool) {
-	for i := 0; i < len(f); i++ {
-		if f[i] == '=' {
-			return f[:i], f[i+1:], i > 0
-		}
-	}
-	return "", "", false
 }
 
 func (s *server) createService(c echo.Context) error {
@@ -203,7 +178,11 @@ func (s *server) createService(c echo.Context) error {
 }
 
 func (s *server) getService(c echo.Context) error {
-	out, err := s.h.GetService(c.Request().Context(), CallerOf(c), c.Param("conn"), c.Param("id"))
+	defaults, err := queryBool(c, "insert_defaults")
+	if err != nil {
+		return err
+	}
+	out, err := s.h.GetServiceWith(c.Request().Context(), CallerOf(c), c.Param("conn"), c.Param("id"), ops.GetOptions{InsertDefaults: defaults})
 	if err != nil {
 		return err
 	}
@@ -262,11 +241,34 @@ func (s *server) runAction(c echo.Context) error {
 }
 
 func (s *server) listInstances(c echo.Context) error {
-	out, err := s.h.ListInstances(c.Request().Context(), CallerOf(c), c.Param("conn"), c.Param("id"))
+	filters, err := filtersOf(c, nil)
+	if err != nil {
+		return err
+	}
+	out, err := s.h.ListInstancesWith(c.Request().Context(), CallerOf(c), c.Param("conn"), c.Param("id"), ops.InstancesOptions{Filters: filters})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"instances": out})
+}
+
+// listConnectionInstances lists the instances of every service of a
+// connection, or of the services named by service=.
+func (s *server) listConnectionInstances(c echo.Context) error {
+	size, err := queryInt(c, "page_size")
+	if err != nil {
+		return err
+	}
+	filters, err := filtersOf(c, []string{"service", "page_size", "page_token"})
+	if err != nil {
+		return err
+	}
+	out, err := s.h.ListConnectionInstances(c.Request().Context(), CallerOf(c), c.Param("conn"), ops.ConnectionInstancesOptions{
+		Services: queryList(c, "service"), Filters: filters, PageSize: size, PageToken: c.QueryParam("page_token")})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *server) getInstance(c echo.Context) error {

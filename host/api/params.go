@@ -94,7 +94,7 @@ func queryInt(c echo.Context, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, pluginapi.Invalid("", "query parameter %s must be a non-negative integer, not %q", name, v)
+		return 0, pluginapi.Invalid(name, "query parameter %s must be a non-negative integer, not %q", name, v)
 	}
 	return n, nil
 }
@@ -106,7 +106,7 @@ func queryBool(c echo.Context, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, pluginapi.Invalid("", "query parameter %s must be true or false, not %q", name, v)
+		return false, pluginapi.Invalid(name, "query parameter %s must be true or false, not %q", name, v)
 	}
 	return b, nil
 }
@@ -124,7 +124,7 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 		t := time.Unix(n, 0).UTC()
 		return &t, nil
 	}
-	return nil, pluginapi.Invalid("", "query parameter %s must be an RFC 3339 time or unix seconds, not %q", name, v)
+	return nil, pluginapi.Invalid(name, "query parameter %s must be an RFC 3339 time or unix seconds, not %q", name, v)
 }
 
 // queryList returns every value of a repeated parameter, also splitting

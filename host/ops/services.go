@@ -180,6 +180,13 @@ func contains[T comparable](list []T, v T) bool {
 
 // GetService returns one service. Viewer.
 func (h *Host) GetService(ctx context.Context, c Caller, conn, id string) (*pluginapi.Service, error) {
+	return h.GetServiceWith(ctx, c, conn, id, GetOptions{})
+}
+
+// GetServiceWith returns one service read with options; an option the
+// plugin does not declare (DescribeResponse.Get) is unsupported rather
+// than silently left out. Viewer.
+func (h *Host) GetServiceWith(ctx context.Context, c Caller, conn, id string, o GetOptions) (*pluginapi.Service, error) {
 	if err := authorize(c, RoleViewer, "reading a service"); err != nil {
 		return nil, err
 	}
@@ -187,15 +194,24 @@ func (h *Host) GetService(ctx context.Context, c Caller, conn, id string) (*plug
 	if err != nil {
 		return nil, err
 	}
-	return h.get(ctx, t, id)
+	if o.InsertDefaults && (t.p.desc.Get == nil || !t.p.desc.Get.InsertDefaults) {
+		return nil, pluginapi.Unsupported("plugin %s (connection %s) cannot fill in the platform's defaults (insert_defaults)", t.p.rt.Name(), conn)
+	}
+	return h.getWith(ctx, t, id, o)
 }
 
+// get reads a service as the platform stores it (the base of a patch).
 func (h *Host) get(ctx context.Context, t *target, id string) (*pluginapi.Service, error) {
+	return h.getWith(ctx, t, id, GetOptions{})
+}
+
+func (h *Host) getWith(ctx context.Context, t *target, id string, o GetOptions) (*pluginapi.Service, error) {
 	if id == "" {
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
 	var resp pluginapi.ServiceResponse
-	if err := h.call(ctx, t, pluginapi.OpGet, pluginapi.GetRequest{Request: t.request(), ID: id}, &resp); err != nil {
+	req := pluginapi.GetRequest{Request: t.request(), ID: id, InsertDefaults: o.InsertDefaults}
+	if err := h.call(ctx, t, pluginapi.OpGet, req, &resp); err != nil {
 		return nil, err
 	}
 	if resp.Service == nil {
@@ -424,54 +440,6 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 		return nil, err
 	}
 	return h.serviceResult(&resp), nil
-}
-
-// ListInstances lists a service's instances; unsupported when the plugin
-// does not offer "instances". Viewer.
-func (h *Host) ListInstances(ctx context.Context, c Caller, conn, id string) ([]pluginapi.Instance, error) {
-	resp, err := h.instances(ctx, c, conn, id, "")
-	if err != nil {
-		return nil, err
-	}
-	if resp.Instances == nil {
-		resp.Instances = []pluginapi.Instance{}
-	}
-	return resp.Instances, nil
-}
-
-// GetInstance returns one instance. Viewer.
-func (h *Host) GetInstance(ctx context.Context, c Caller, conn, id, instanceID string) (*pluginapi.Instance, error) {
-	if instanceID == "" {
-		return nil, pluginapi.Invalid("/instance_id", "an instance id is required")
-	}
-	resp, err := h.instances(ctx, c, conn, id, instanceID)
-	if err != nil {
-		return nil, err
-	}
-	for i := range resp.Instances {
-		if resp.Instances[i].ID == instanceID {
-			return &resp.Instances[i], nil
-		}
-	}
-	return nil, pluginapi.NotFound("instance %s of service %s not found", instanceID, id)
-}
-
-func (h *Host) instances(ctx context.Context, c Caller, conn, id, iid string) (*pluginapi.InstancesResponse, error) {
-	if err := authorize(c, RoleViewer, "reading instances"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.supports(pluginapi.OpInstances); err != nil {
-		return nil, err
-	}
-	var resp pluginapi.InstancesResponse
-	if err := h.call(ctx, t, pluginapi.OpInstances, pluginapi.InstancesRequest{Request: t.request(), ID: id, InstanceID: iid}, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
 }
 
 // ListDeployments lists a service's rollout history; unsupported when the

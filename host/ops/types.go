@@ -187,6 +187,39 @@ type AllServicesPage struct {
 	Errors []ConnectionError `json:"errors,omitempty"`
 }
 
+// GetOptions select how a service is read (GetServiceWith).
+type GetOptions struct {
+	// InsertDefaults asks for the platform's defaults filled in; only for
+	// plugins that declare it.
+	InsertDefaults bool
+}
+
+// InstancesOptions select a service's instances (ListInstancesWith).
+type InstancesOptions struct {
+	// Filters by key (values OR, keys AND); only keys the plugin declares
+	// in DescribeResponse.Instances.Filters.
+	Filters map[string][]string
+}
+
+// ConnectionInstancesOptions select a page of the instances of a
+// connection's services (ListConnectionInstances).
+type ConnectionInstancesOptions struct {
+	// Services keeps the instances of these services (ids or names); empty
+	// means every service.
+	Services []string
+	// Filters as in InstancesOptions.
+	Filters map[string][]string
+	// PageSize defaults to 100 (max 1000); PageToken comes from a previous page.
+	PageSize  int
+	PageToken string
+}
+
+// InstancePage is one page of a connection's instances.
+type InstancePage struct {
+	Instances     []pluginapi.Instance `json:"instances"`
+	NextPageToken string               `json:"next_page_token,omitempty"`
+}
+
 // ServiceResult answers a change to a service. Service may be nil after a
 // delete when the platform returns nothing.
 type ServiceResult struct {

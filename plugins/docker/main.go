@@ -47,6 +47,8 @@ func (provider) Describe() pluginapi.DescribeResponse {
 		},
 		ListFilters: []string{"id", "name", "label", "mode", "status"},
 		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Streams: true, Timestamps: true, Details: true, PollIntervalMS: 75},
+		Get:         &pluginapi.GetCapabilities{InsertDefaults: true},
+		Instances:   &pluginapi.InstancesCapabilities{Filters: []string{"desired_state", "node", "name", "id", "label"}, All: true},
 	}
 }
 

@@ -97,9 +97,15 @@ func needsTasks(svc swarm.Service, c *swarm.ServiceStatus) bool {
 	return c == nil || c.RunningTasks < c.DesiredTasks || svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
 }
 
-// service fetches and normalizes one service.
+// service fetches and normalizes one service as the engine stores it.
 func (e *engine) service(id string) (pluginapi.Service, swarm.Service, error) {
-	svc, raw, err := e.fetch(id)
+	return e.serviceView(id, false)
+}
+
+// serviceView fetches and normalizes one service, with the engine's
+// defaults filled in or not.
+func (e *engine) serviceView(id string, defaults bool) (pluginapi.Service, swarm.Service, error) {
+	svc, raw, err := e.inspect(id, defaults)
 	if err != nil {
 		return pluginapi.Service{}, svc, err
 	}
@@ -143,13 +149,16 @@ func (provider) Create(ctx context.Context, req *pluginapi.CreateRequest) (*plug
 	return &pluginapi.ServiceResponse{Service: &svc, Warnings: created.Warnings}, nil
 }
 
-// Get returns one service.
+// Get returns one service as the engine stores it, as docker-py's
+// inspect_service does, or with the engine's defaults filled in when
+// req.InsertDefaults asks (inspect_service(insert_defaults=True), docker
+// service inspect).
 func (provider) Get(ctx context.Context, req *pluginapi.GetRequest) (*pluginapi.ServiceResponse, error) {
 	e, err := newEngine(ctx, req.Request)
 	if err != nil {
 		return nil, err
 	}
-	svc, _, err := e.service(req.ID)
+	svc, _, err := e.serviceView(req.ID, req.InsertDefaults)
 	if err != nil {
 		return nil, err
 	}
@@ -392,11 +401,22 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// Instances lists a service's tasks, or returns one by InstanceID.
+// Instances lists a service's tasks, or returns one by InstanceID; with
+// an empty ID, the tasks of every service (see alltasks.go).
 func (provider) Instances(ctx context.Context, req *pluginapi.InstancesRequest) (*pluginapi.InstancesResponse, error) {
 	e, err := newEngine(ctx, req.Request)
 	if err != nil {
 		return nil, err
+	}
+	f, err := taskFilters(req.Filters)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(req.ID) == "" && req.InstanceID == "" {
+		return e.allTasks(req, f)
+	}
+	if len(req.Services) > 0 {
+		return nil, pluginapi.Invalid("/services", "services selects among all services: it goes with an empty id")
 	}
 	svc, _, err := e.fetch(req.ID)
 	if err != nil {
@@ -411,51 +431,94 @@ func (provider) Instances(ctx context.Context, req *pluginapi.InstancesRequest) 
 		if t.ServiceID != svc.ID {
 			return nil, pluginapi.NotFound("task %q is not a task of service %s", req.InstanceID, svc.Spec.Name)
 		}
-		return &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{toInstance(svc.Spec.Name, t, raw)}}, nil
+		return &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{taskInstance(svc.Spec.Name, t, raw)}}, nil
 	}
-	f := map[string][]string{"service": {svc.ID}}
-	for key, vals := range req.Filters {
-		switch key {
-		case "desired-state":
-			for _, v := range vals {
-				if v != "running" && v != "shutdown" && v != "accepted" {
-					return nil, pluginapi.Invalid("/filters/desired-state", "desired-state must be running, shutdown or accepted, not %q", v)
-				}
-			}
-		case "node", "name", "id", "label":
-		default:
-			return nil, pluginapi.Invalid("/filters/"+key, "unknown filter %q: instances filter on desired-state, node, name, id and label", key)
-		}
-		f[key] = vals
-	}
-	var raws []json.RawMessage
-	if _, err := e.getJSON(call{method: "GET", path: "/tasks", query: url.Values{"filters": {filtersJSON(f)}}}, &raws); err != nil {
+	f["service"] = []string{svc.ID}
+	items, err := e.tasks(f)
+	if err != nil {
 		return nil, notFoundAs(err, "service %q not found", req.ID)
 	}
-	type item struct {
-		t   swarm.Task
-		raw json.RawMessage
+	sortTasks(items, nil)
+	resp := &pluginapi.InstancesResponse{Instances: make([]pluginapi.Instance, 0, len(items))}
+	for _, it := range items {
+		resp.Instances = append(resp.Instances, taskInstance(svc.Spec.Name, it.t, it.raw))
 	}
-	items := make([]item, 0, len(raws))
+	return resp, nil
+}
+
+// taskFilterKeys are the instance filters, as the Docker engine names them.
+var taskFilterKeys = map[string]string{"desired_state": "desired-state", "node": "node", "name": "name", "id": "id", "label": "label"}
+
+// taskFilters turns instance filters into the engine's task filters.
+func taskFilters(in map[string][]string) (map[string][]string, error) {
+	f := map[string][]string{}
+	for key, vals := range in {
+		dkey, ok := taskFilterKeys[key]
+		if !ok {
+			return nil, pluginapi.Invalid("/filters/"+key, "unknown filter %q: instances filter on desired_state, node, name, id and label", key)
+		}
+		if key == "desired_state" {
+			for _, v := range vals {
+				if v != "running" && v != "shutdown" && v != "accepted" {
+					return nil, pluginapi.Invalid("/filters/desired_state", "desired_state must be running, shutdown or accepted, not %q", v)
+				}
+			}
+		}
+		f[dkey] = vals
+	}
+	return f, nil
+}
+
+// task is one task from the engine, with its raw JSON.
+type task struct {
+	t   swarm.Task
+	raw json.RawMessage
+}
+
+// tasks lists the tasks matching the engine filters f.
+func (e *engine) tasks(f map[string][]string) ([]task, error) {
+	var raws []json.RawMessage
+	if _, err := e.getJSON(call{method: "GET", path: "/tasks", query: url.Values{"filters": {filtersJSON(f)}}}, &raws); err != nil {
+		return nil, err
+	}
+	items := make([]task, 0, len(raws))
 	for _, raw := range raws {
 		var t swarm.Task
 		if err := json.Unmarshal(raw, &t); err != nil {
 			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected task from the Docker engine: %v", err)
 		}
-		items = append(items, item{t, raw})
+		items = append(items, task{t, raw})
 	}
+	return items, nil
+}
+
+// sortTasks orders tasks by service name (names maps service IDs to
+// names; nil for one service's tasks), slot, then newest first within a
+// slot, as docker service ps shows them; ties by ID so that pages hold.
+func sortTasks(items []task, names map[string]string) {
 	sort.SliceStable(items, func(i, j int) bool {
 		a, b := items[i].t, items[j].t
+		if na, nb := names[a.ServiceID], names[b.ServiceID]; na != nb {
+			return na < nb
+		}
+		if a.ServiceID != b.ServiceID {
+			return a.ServiceID < b.ServiceID
+		}
 		if a.Slot != b.Slot {
 			return a.Slot < b.Slot
 		}
-		return a.CreatedAt.After(b.CreatedAt) // newest first within a slot, as docker service ps
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID < b.ID
 	})
-	resp := &pluginapi.InstancesResponse{Instances: make([]pluginapi.Instance, 0, len(items))}
-	for _, it := range items {
-		resp.Instances = append(resp.Instances, toInstance(svc.Spec.Name, it.t, it.raw))
-	}
-	return resp, nil
+}
+
+// taskInstance normalizes a task of the service called serviceName.
+func taskInstance(serviceName string, t swarm.Task, raw json.RawMessage) pluginapi.Instance {
+	in := toInstance(serviceName, t, raw)
+	in.ServiceID, in.ServiceName = t.ServiceID, serviceName
+	return in
 }
 
 // Lifecycle runs start, stop, restart, scale and rollback. Each edits the

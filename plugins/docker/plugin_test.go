@@ -404,8 +404,8 @@ func TestInstances(t *testing.T) {
 	if all := instances(nil); len(all) != 4 || all[0].Slot != 1 || all[0].DesiredState != "running" || all[1].DesiredState != "shutdown" {
 		t.Fatalf("after restart: %+v", all)
 	}
-	if got := instances(map[string][]string{"desired-state": {"running"}}); len(got) != 2 {
-		t.Fatalf("desired-state filter: %d", len(got))
+	if got := instances(map[string][]string{"desired_state": {"running"}}); len(got) != 2 {
+		t.Fatalf("desired_state filter: %d", len(got))
 	}
 	if got := instances(map[string][]string{"name": {"web.2"}}); len(got) != 2 || got[0].Slot != 2 {
 		t.Fatalf("name filter: %+v", got)
@@ -419,9 +419,9 @@ func TestInstances(t *testing.T) {
 	wantCode(t, err, pluginapi.CodeNotFound, "not a task of service other")
 	err = h.call(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID, InstanceID: "nope"}, nil)
 	wantCode(t, err, pluginapi.CodeNotFound, "not found")
-	err = h.call(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID, Filters: map[string][]string{"desired-state": {"dreaming"}}}, nil)
-	if err == nil || err.Field != "/filters/desired-state" {
-		t.Fatalf("bad desired-state: %v", err)
+	err = h.call(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID, Filters: map[string][]string{"desired_state": {"dreaming"}}}, nil)
+	if err == nil || err.Field != "/filters/desired_state" {
+		t.Fatalf("bad desired_state: %v", err)
 	}
 	err = h.call(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID, Filters: map[string][]string{"color": {"x"}}}, nil)
 	if err == nil || err.Field != "/filters/color" {
@@ -615,9 +615,9 @@ func TestVersionNegotiation(t *testing.T) {
 	}
 }
 
-// TestServiceSpecIsValidInput: the spec a get returns (with the engine's
-// defaults) passes the spec schema and the plugin's checks, so that an edit
-// form can send it back unchanged.
+// TestServiceSpecIsValidInput: the spec a get returns, as stored or with
+// the engine's defaults, passes the spec schema and the plugin's checks,
+// so that an edit form can send it back unchanged.
 func TestServiceSpecIsValidInput(t *testing.T) {
 	sch, err := schema.Compile(provider{}.Describe().SpecSchema)
 	if err != nil {
@@ -632,13 +632,16 @@ func TestServiceSpecIsValidInput(t *testing.T) {
 		`{"name":"once","image":"x:1","mode":"global-job","endpoint_mode":"dnsrr"}`,
 	} {
 		svc := h.create(spec)
+		for _, defaults := range []bool{true, false} {
+			got := h.getWith(svc.ID, defaults).Spec
+			if err := sch.Validate(got); err != nil {
+				t.Errorf("%s: spec back (defaults %v) %s: %v", svc.Name, defaults, got, err)
+			}
+			if _, err := decodeSpec(got); err != nil {
+				t.Errorf("%s: spec back (defaults %v) %s: %v", svc.Name, defaults, got, err)
+			}
+		}
 		got := h.get(svc.ID)
-		if err := sch.Validate(got.Spec); err != nil {
-			t.Errorf("%s: spec back %s: %v", svc.Name, got.Spec, err)
-		}
-		if _, err := decodeSpec(got.Spec); err != nil {
-			t.Errorf("%s: spec back %s: %v", svc.Name, got.Spec, err)
-		}
 		// Sending it back unchanged keeps the task template as the engine has it.
 		var up pluginapi.ServiceResponse
 		h.mustCall(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: got.Spec, Version: got.Version}, &up)

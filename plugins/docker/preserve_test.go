@@ -259,13 +259,14 @@ func TestUpdatePassesUnknownMembersThrough(t *testing.T) {
 	}
 }
 
-// TestUpdateDefaultsViewIsNoChange: the spec a get shows has the engine's
-// defaults filled in; sending it back must not write them into the stored
-// spec (the real engine would then restart every task).
+// TestUpdateDefaultsViewIsNoChange: the spec a get with insert_defaults
+// shows has the engine's defaults filled in (docker service inspect, and
+// what a docker-py user may edit); sending it back must not write them
+// into the stored spec (the real engine would then restart every task).
 func TestUpdateDefaultsViewIsNoChange(t *testing.T) {
 	h := newHarness(t, dockeremu.Options{})
 	svc := h.create(`{"name":"bare","image":"x:1"}`)
-	got := h.get(svc.ID)
+	got := *h.getWith(svc.ID, true)
 	if sp := specOf(t, got); sp.RestartPolicy == nil || sp.UpdateConfig == nil {
 		t.Fatalf("the get should show the engine's defaults: %s", got.Spec)
 	}

@@ -126,7 +126,7 @@ func TestRealEngine(t *testing.T) {
 		t.Fatalf("list by label: %+v", list.Services)
 	}
 	var inst pluginapi.InstancesResponse
-	h.mustCall(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID, Filters: map[string][]string{"desired-state": {"running"}}}, &inst)
+	h.mustCall(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: svc.ID, Filters: map[string][]string{"desired_state": {"running"}}}, &inst)
 	if len(inst.Instances) != 2 || inst.Instances[0].Status != pluginapi.StatusRunning || inst.Instances[0].Name != name+".1" {
 		t.Fatalf("instances: %+v", inst.Instances)
 	}

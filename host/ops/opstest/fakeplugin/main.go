@@ -62,6 +62,8 @@ func (provider) Describe() pluginapi.DescribeResponse {
 			{Name: pluginapi.ActionRollback, Title: "Roll back"},
 		},
 		ListFilters: []string{"name", "status", "label"},
+		Get:         &pluginapi.GetCapabilities{InsertDefaults: true},
+		Instances:   &pluginapi.InstancesCapabilities{Filters: []string{"desired_state"}, All: true},
 		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Streams: true, Details: true, PollIntervalMS: 20},
 	}
 }
@@ -173,6 +175,10 @@ func (provider) Get(ctx context.Context, req *pluginapi.GetRequest) (*pluginapi.
 	var s service
 	if err := call(ctx, "GET", "/services/"+url.PathEscape(req.ID), nil, nil, nil, &s); err != nil {
 		return nil, err
+	}
+	if req.InsertDefaults && s.Spec.Env == nil {
+		// The fake platform's default environment, shown explicitly.
+		s.Spec.Env = map[string]string{"PATH": "/usr/bin"}
 	}
 	return &pluginapi.ServiceResponse{Service: normalize(&s)}, nil
 }
@@ -301,8 +307,33 @@ func (provider) Instances(ctx context.Context, req *pluginapi.InstancesRequest) 
 		State string `json:"state"`
 		Slot  int    `json:"slot"`
 	}
-	conv := func(i inst) pluginapi.Instance {
-		return pluginapi.Instance{ID: i.ID, Status: pluginapi.StatusRunning, NativeStatus: i.State, Slot: i.Slot}
+	for k, vs := range req.Filters {
+		if k != "desired_state" {
+			return nil, pluginapi.Invalid("/filters/"+k, "unknown filter %q: instances filter on desired_state", k)
+		}
+		for _, v := range vs {
+			if v != "RUNNING" && v != "STOPPED" {
+				return nil, pluginapi.Invalid("/filters/desired_state", "desired_state must be RUNNING or STOPPED, not %q", v)
+			}
+		}
+	}
+	keep := func(i inst) bool {
+		vs := req.Filters["desired_state"]
+		return len(vs) == 0 || contains(vs, i.State)
+	}
+	conv := func(svc string, i inst) pluginapi.Instance {
+		return pluginapi.Instance{ID: i.ID, Name: i.ID, ServiceID: svc, ServiceName: svc, Status: pluginapi.StatusRunning,
+			NativeStatus: i.State, DesiredState: i.State, Slot: i.Slot}
+	}
+	list := func(id string) ([]inst, error) {
+		var out struct {
+			Instances []inst `json:"instances"`
+		}
+		err := call(ctx, "GET", "/services/"+url.PathEscape(id)+"/instances", nil, nil, nil, &out)
+		return out.Instances, err
+	}
+	if req.ID == "" {
+		return allInstances(ctx, req, list, keep, conv)
 	}
 	base := "/services/" + url.PathEscape(req.ID) + "/instances"
 	if req.InstanceID != "" {
@@ -310,19 +341,72 @@ func (provider) Instances(ctx context.Context, req *pluginapi.InstancesRequest) 
 		if err := call(ctx, "GET", base+"/"+url.PathEscape(req.InstanceID), nil, nil, nil, &i); err != nil {
 			return nil, err
 		}
-		return &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{conv(i)}}, nil
+		return &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{conv(req.ID, i)}}, nil
 	}
-	var out struct {
-		Instances []inst `json:"instances"`
-	}
-	if err := call(ctx, "GET", base, nil, nil, nil, &out); err != nil {
+	all, err := list(req.ID)
+	if err != nil {
 		return nil, err
 	}
 	resp := &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{}}
-	for _, i := range out.Instances {
-		resp.Instances = append(resp.Instances, conv(i))
+	for _, i := range all {
+		if keep(i) {
+			resp.Instances = append(resp.Instances, conv(req.ID, i))
+		}
 	}
 	return resp, nil
+}
+
+// allInstances is the connection-wide listing: every service's instances
+// (or req.Services'), one listing per service, paged by offset.
+func allInstances[I any](ctx context.Context, req *pluginapi.InstancesRequest, list func(string) ([]I, error),
+	keep func(I) bool, conv func(string, I) pluginapi.Instance) (*pluginapi.InstancesResponse, error) {
+	ids := req.Services
+	if len(ids) == 0 {
+		var out struct {
+			Services []service `json:"services"`
+		}
+		if err := call(ctx, "GET", "/services", url.Values{"page_size": {"1000"}}, nil, nil, &out); err != nil {
+			return nil, err
+		}
+		for _, s := range out.Services {
+			ids = append(ids, s.ID)
+		}
+	}
+	var all []pluginapi.Instance
+	for _, id := range ids {
+		got, err := list(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range got {
+			if keep(i) {
+				all = append(all, conv(id, i))
+			}
+		}
+	}
+	offset, _ := strconv.Atoi(req.PageToken)
+	size := req.PageSize
+	if size <= 0 {
+		size = 100
+	}
+	resp := &pluginapi.InstancesResponse{Instances: []pluginapi.Instance{}}
+	if offset < len(all) {
+		end := min(offset+size, len(all))
+		resp.Instances = append(resp.Instances, all[offset:end]...)
+		if end < len(all) {
+			resp.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return resp, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 func (provider) Deployments(ctx context.Context, req *pluginapi.DeploymentsRequest) (*pluginapi.DeploymentsResponse, error) {

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/host/ops"
+)
+
+// connLsOptions are the inputs of "wharf conn ls".
+type connLsOptions struct {
+	app *app
+	cmd *cobra.Command
+}
+
+func newConnLsCmd(a *app, runF func(*connLsOptions) error) *cobra.Command {
+	o := &connLsOptions{app: a}
+	return &cobra.Command{
+		Use: "ls", Short: "List connections", Args: cobra.NoArgs, Example: "  wharf conn ls",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.cmd = cmd
+			if runF != nil {
+				return runF(o)
+			}
+			return connLsRun(o)
+		},
+	}
+}
+
+func connLsRun(o *connLsOptions) error {
+	var out struct{ Connections []ops.Connection }
+	raw, err := o.app.call(o.cmd.Context(), "GET", "/connections", nil, nil, nil, &out)
+	if err != nil {
+		return err
+	}
+	return o.app.show(raw, func(w *tabwriter.Writer) {
+		fmt.Fprintln(w, "NAME\tPLUGIN\tVERSION\tSECRETS SET\tUPDATED")
+		for _, c := range out.Connections {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", c.Name, c.Plugin, c.Version, orDash(strings.Join(c.SecretsSet, ",")), c.UpdatedAt.Format(time.RFC3339))
+		}
+	})
+}

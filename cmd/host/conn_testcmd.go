@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/host/ops"
+)
+
+// connTestOptions are the inputs of "wharf conn test".
+type connTestOptions struct {
+	app  *app
+	cmd  *cobra.Command
+	Name string
+}
+
+func newConnTestCmd(a *app, runF func(*connTestOptions) error) *cobra.Command {
+	o := &connTestOptions{app: a}
+	return &cobra.Command{
+		Use: "test NAME", Short: "Check that a connection works (a one-item list)", Args: cobra.ExactArgs(1),
+		Example: "  wharf conn test prod",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.cmd, o.Name = cmd, args[0]
+			if runF != nil {
+				return runF(o)
+			}
+			return connTestRun(o)
+		},
+	}
+}
+
+func connTestRun(o *connTestOptions) error {
+	var r ops.TestResult
+	raw, err := o.app.call(o.cmd.Context(), "POST", connPath(o.Name)+"/test", nil, nil, nil, &r)
+	if err != nil {
+		return err
+	}
+	if err := o.app.show(raw, func(w *tabwriter.Writer) {
+		if r.OK {
+			fmt.Fprintf(w, "ok (%d ms)\n", r.DurationMS)
+		}
+	}); err != nil {
+		return err
+	}
+	if !r.OK {
+		return r.Error
+	}
+	return nil
+}

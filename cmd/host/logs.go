@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/host/logfanout"
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+func (a *app) logsCmd() *cobra.Command {
+	var follow, stdout, stderr, details bool
+	var tail, limit int
+	var since, instance, cursor string
+	cmd := &cobra.Command{
+		Use: "logs CONNECTION ID [-f] [--tail N] [--since TIME]", Short: "Print or follow a service's logs",
+		Args: cobra.ExactArgs(2),
+		Example: `  wharf logs prod web --tail 100
+  wharf logs prod web -f --since 2024-05-01T10:00:00Z
+  wharf logs prod web -f --stderr`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := url.Values{}
+			if tail > 0 {
+				q.Set("tail", strconv.Itoa(tail))
+			}
+			if limit > 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			for k, v := range map[string]string{"since": since, "instance": instance, "cursor": cursor} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			for k, v := range map[string]bool{"stdout": stdout, "stderr": stderr, "details": details, "follow": follow} {
+				if v {
+					q.Set(k, "true")
+				}
+			}
+			path := svcPath(args[0], args[1]) + "/logs"
+			if !follow {
+				var page ops.LogsPage
+				raw, err := a.call(cmd.Context(), "GET", path, q, nil, nil, &page)
+				if err != nil {
+					return err
+				}
+				if a.output == "json" {
+					return a.show(raw, nil)
+				}
+				for i := range page.Entries {
+					a.printEntry(&page.Entries[i])
+				}
+				return nil
+			}
+			resp, err := a.request(cmd.Context(), "GET", path, q, nil, nil)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 64<<10), 4<<20)
+			for sc.Scan() {
+				if a.output == "json" {
+					fmt.Fprintln(a.stdout, sc.Text())
+					continue
+				}
+				var it logfanout.Item
+				if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
+					continue
+				}
+				switch {
+				case it.Entry != nil:
+					a.printEntry(it.Entry)
+				case it.Skipped > 0:
+					fmt.Fprintf(a.stdout, "... skipped %d lines (this client fell behind) ...\n", it.Skipped)
+				case it.Error != nil:
+					fmt.Fprintf(a.stderr, "log follower: %v\n", it.Error)
+				}
+			}
+			if cmd.Context().Err() != nil {
+				return nil // interrupted: a normal way to stop following
+			}
+			if err := sc.Err(); err != nil {
+				return pluginapi.Errorf(pluginapi.CodeUnavailable, "log stream interrupted: %v", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&follow, "follow", "f", false, "keep printing new lines until interrupted")
+	f.IntVar(&tail, "tail", 0, "only the last N lines")
+	f.StringVar(&since, "since", "", "only lines at or after (RFC 3339 or unix seconds)")
+	f.BoolVar(&stdout, "stdout", false, "stdout only")
+	f.BoolVar(&stderr, "stderr", false, "stderr only")
+	f.BoolVar(&details, "details", false, "show platform details")
+	f.StringVar(&instance, "instance", "", "one instance only")
+	f.StringVar(&cursor, "cursor", "", "continue after a previous batch (not with -f)")
+	f.IntVar(&limit, "limit", 0, "at most this many lines (not with -f)")
+	return cmd
+}
+
+func (a *app) printEntry(e *pluginapi.LogEntry) {
+	var parts []string
+	if e.Time != nil {
+		parts = append(parts, e.Time.Format(time.RFC3339Nano))
+	}
+	if e.Instance != "" {
+		parts = append(parts, e.Instance)
+	}
+	if e.Stream == "stderr" {
+		parts = append(parts, "[stderr]")
+	}
+	parts = append(parts, e.Message)
+	for k, v := range e.Details {
+		parts = append(parts, k+"="+v)
+	}
+	fmt.Fprintln(a.stdout, strings.Join(parts, " "))
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// svcCmd groups the service verbs; each lives in its own svc_*.go file
+// with an options struct and a run function.
+func (a *app) svcCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "svc", Aliases: []string{"services"}, Short: "Manage services",
+		Example: "  wharf svc ls --all\n  wharf svc create prod -f web.json\n  wharf svc action prod web scale --replicas 3"}
+	cmd.AddCommand(newSvcLsCmd(a, nil), newSvcGetCmd(a, nil), newSvcCreateCmd(a, nil), newSvcUpdateCmd(a, nil),
+		newSvcPatchCmd(a, nil), newSvcDeleteCmd(a, nil), newSvcActionCmd(a, nil))
+	return cmd
+}
+
+func svcPath(conn, id string) string {
+	p := "/connections/" + url.PathEscape(conn) + "/services"
+	if id != "" {
+		p += "/" + url.PathEscape(id)
+	}
+	return p
+}
+
+func versionHeader(v string) map[string]string {
+	if v == "" {
+		return nil
+	}
+	return map[string]string{"If-Match": `"` + v + `"`}
+}
+
+// serviceChange sends a change to a service and prints the answer.
+func (a *app) serviceChange(cmd *cobra.Command, method, path string, body []byte, headers map[string]string) error {
+	var r ops.ServiceResult
+	raw, err := a.call(cmd.Context(), method, path, nil, body, headers, &r)
+	if err != nil {
+		return err
+	}
+	return a.show(raw, func(w *tabwriter.Writer) {
+		if r.Service != nil {
+			printService(w, r.Service)
+		}
+		for _, warn := range r.Warnings {
+			fmt.Fprintf(w, "Warning:\t%s\n", warn)
+		}
+	})
+}
+
+func printService(w *tabwriter.Writer, s *pluginapi.Service) {
+	fmt.Fprintf(w, "ID:\t%s\nName:\t%s\nStatus:\t%s (%s)\n", s.ID, s.Name, s.Status, orDash(s.NativeStatus))
+	if s.StatusMessage != "" {
+		fmt.Fprintf(w, "Message:\t%s\n", s.StatusMessage)
+	}
+	fmt.Fprintf(w, "Running/desired:\t%s/%s\nImage:\t%s\nVersion:\t%s\n", intOrDash(s.Running), intOrDash(s.Desired), orDash(s.Image), orDash(s.Version))
+	for _, e := range s.Endpoints {
+		fmt.Fprintf(w, "Endpoint:\t%s %s %d→%d\n", e.URL, e.Protocol, e.Port, e.Public)
+	}
+	if len(s.Spec) > 0 {
+		fmt.Fprintf(w, "Spec:\t%s\n", compact(s.Spec))
+	}
+}

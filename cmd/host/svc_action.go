@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// svcActionOptions are the inputs of "wharf svc action".
+type svcActionOptions struct {
+	app              *app
+	cmd              *cobra.Command
+	Conn, ID, Action string
+	// Replicas is sent as {"replicas": N} when HasReplicas (--replicas given).
+	Replicas    int
+	HasReplicas bool
+	Params      string // the params as JSON; wins over --replicas
+}
+
+func newSvcActionCmd(a *app, runF func(*svcActionOptions) error) *cobra.Command {
+	o := &svcActionOptions{app: a}
+	cmd := &cobra.Command{
+		Use: "action CONNECTION ID ACTION [--replicas N] [--params JSON]", Short: "Run a lifecycle action (start, stop, restart, scale, rollback ...)",
+		Args: cobra.ExactArgs(3),
+		Example: `  wharf svc action prod web restart
+  wharf svc action prod web scale --replicas 5`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.cmd, o.Conn, o.ID, o.Action = cmd, args[0], args[1], args[2]
+			o.HasReplicas = cmd.Flags().Changed("replicas")
+			if runF != nil {
+				return runF(o)
+			}
+			return svcActionRun(o)
+		},
+	}
+	cmd.Flags().IntVar(&o.Replicas, "replicas", 0, "replicas, for scale")
+	cmd.Flags().StringVar(&o.Params, "params", "", "the action's params as JSON")
+	return cmd
+}
+
+func svcActionRun(o *svcActionOptions) error {
+	var body []byte
+	switch {
+	case o.Params != "":
+		if !json.Valid([]byte(o.Params)) {
+			return pluginapi.Invalid("", "--params is not valid JSON")
+		}
+		body = []byte(o.Params)
+	case o.HasReplicas:
+		body, _ = json.Marshal(pluginapi.ScaleParams{Replicas: o.Replicas})
+	}
+	return o.app.serviceChange(o.cmd, "POST", svcPath(o.Conn, o.ID)+"/actions/"+url.PathEscape(o.Action), body, nil)
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"net/url"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// svcGetOptions are the inputs of "wharf svc get".
+type svcGetOptions struct {
+	app      *app
+	cmd      *cobra.Command
+	Conn, ID string
+	// InsertDefaults asks for the platform's defaults filled in.
+	InsertDefaults bool
+}
+
+func newSvcGetCmd(a *app, runF func(*svcGetOptions) error) *cobra.Command {
+	o := &svcGetOptions{app: a}
+	cmd := &cobra.Command{
+		Use: "get CONNECTION ID [--insert-defaults]", Short: "Show a service", Args: cobra.ExactArgs(2),
+		Example: "  wharf svc get prod web\n  wharf svc get prod web -o json\n  wharf svc get prod web --insert-defaults -o json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.cmd, o.Conn, o.ID = cmd, args[0], args[1]
+			if runF != nil {
+				return runF(o)
+			}
+			return svcGetRun(o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.InsertDefaults, "insert-defaults", false, "show the platform's defaults filled in (plugins that offer it, such as docker)")
+	return cmd
+}
+
+func svcGetRun(o *svcGetOptions) error {
+	var q url.Values
+	if o.InsertDefaults {
+		q = url.Values{"insert_defaults": {"true"}}
+	}
+	var s pluginapi.Service
+	raw, err := o.app.call(o.cmd.Context(), "GET", svcPath(o.Conn, o.ID), q, nil, nil, &s)
+	if err != nil {
+		return err
+	}
+	return o.app.show(raw, func(w *tabwriter.Writer) { printService(w, &s) })
+}
