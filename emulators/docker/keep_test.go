@@ -47,7 +47,7 @@ func TestKeepsEverySpecField(t *testing.T) {
 				Platforms:   []swarm.Platform{{Architecture: "amd64", OS: "linux"}}},
 			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: 1 << 28, Pids: 100},
 				Reservations: &swarm.Resources{GenericResources: []swarm.GenericResource{{DiscreteResourceSpec: &swarm.DiscreteGenericResource{Kind: "gpu", Value: 1}}}}},
-			Networks:  []swarm.NetworkAttachmentConfig{{Target: "front", Aliases: []string{"web"}, DriverOpts: map[string]string{"k": "v"}}},
+			Networks: []swarm.NetworkAttachmentConfig{{Target: "front", Aliases: []string{"web"}, DriverOpts: map[string]string{"k": "v"}}},
 		},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: u64(2)}},
 		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: []swarm.PortConfig{{Name: "http", Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: swarm.PortConfigPublishModeIngress}}},

@@ -35,7 +35,9 @@ type objectStore struct {
 	order []string
 }
 
-func newObjectStore(kind string) *objectStore { return &objectStore{kind: kind, byID: map[string]*object{}} }
+func newObjectStore(kind string) *objectStore {
+	return &objectStore{kind: kind, byID: map[string]*object{}}
+}
 
 // lookup finds an object by full ID, exact name or unique ID prefix.
 func (st *objectStore) lookup(ref string) (*object, error) {
