@@ -61,9 +61,6 @@ func (h *Healthcheck) check() error {
 	return nil
 }
 
-// disabled says the check is turned off.
-func (h *Healthcheck) disabled() bool { return h == nil || len(h.Test) == 1 && h.Test[0] == "NONE" }
-
 func checkUlimits(list []Ulimit) error {
 	seen := map[string]bool{}
 	for i, u := range list {
