@@ -675,8 +675,10 @@ func TestServiceSpecIsValidInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, dockeremu.Options{})
+	h.createRefs()
 	for _, spec := range []string{
 		fullSpec,
+		templateSpec,
 		`{"name":"minimal","image":"x:1"}`,
 		`{"name":"agent","image":"x:1","mode":"global","ports":[{"target":9100}]}`,
 		`{"name":"batch","image":"x:1","mode":"replicated-job","replicas":4,"max_concurrent":2}`,
