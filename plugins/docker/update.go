@@ -170,12 +170,8 @@ func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec)
 		}
 	}
 	wt, ht := want.TaskTemplate, have.TaskTemplate
-	for friendly, member := range containerMembers {
-		if changed[friendly] {
-			if err := p.members([]string{"TaskTemplate", "ContainerSpec"}, wt.ContainerSpec, ht.ContainerSpec, member); err != nil {
-				return err
-			}
-		}
+	if err := p.container(changed, wt.ContainerSpec, ht.ContainerSpec); err != nil {
+		return err
 	}
 	if changed["mode"] || changed["replicas"] || changed["max_concurrent"] {
 		if err := p.mode(want, have); err != nil {
@@ -216,28 +212,6 @@ func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec)
 			return err
 		}
 	}
-	if err := p.containerLists(changed, wt.ContainerSpec); err != nil {
-		return err
-	}
-	cs := []string{"TaskTemplate", "ContainerSpec"}
-	if changed["healthcheck"] {
-		var w, h any = wt.ContainerSpec.Healthcheck, nil
-		if ht.ContainerSpec != nil {
-			h = ht.ContainerSpec.Healthcheck
-		}
-		if err := p.members(append(cs, "Healthcheck"), w, h, "Test", "Interval", "Timeout", "StartPeriod", "Retries"); err != nil {
-			return err
-		}
-	}
-	if changed["dns_config"] {
-		var w, h any = wt.ContainerSpec.DNSConfig, nil
-		if ht.ContainerSpec != nil {
-			h = ht.ContainerSpec.DNSConfig
-		}
-		if err := p.members(append(cs, "DNSConfig"), w, h, "Nameservers", "Search", "Options"); err != nil {
-			return err
-		}
-	}
 	if changed["ports"] || changed["endpoint_mode"] {
 		keepPortNames(want.EndpointSpec, have.EndpointSpec)
 		if err := p.members([]string{"EndpointSpec"}, want.EndpointSpec, have.EndpointSpec, "Mode", "Ports"); err != nil {
@@ -257,6 +231,37 @@ func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec)
 	}
 	if changed["log_driver"] {
 		if err := p.members([]string{"TaskTemplate", "LogDriver"}, wt.LogDriver, ht.LogDriver, "Name", "Options"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// container edits the ContainerSpec members that changed (want is never
+// nil: toServiceSpec always makes one).
+func (p *specPatch) container(changed map[string]bool, want, have *swarm.ContainerSpec) error {
+	cs := []string{"TaskTemplate", "ContainerSpec"}
+	for friendly, member := range containerMembers {
+		if changed[friendly] {
+			if err := p.members(cs, want, have, member); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.containerLists(changed, want); err != nil {
+		return err
+	}
+	var hh, hd any // have's health check and DNS config, untyped nil when have is
+	if have != nil {
+		hh, hd = have.Healthcheck, have.DNSConfig
+	}
+	if changed["healthcheck"] {
+		if err := p.members(append(cs, "Healthcheck"), want.Healthcheck, hh, "Test", "Interval", "Timeout", "StartPeriod", "Retries"); err != nil {
+			return err
+		}
+	}
+	if changed["dns_config"] {
+		if err := p.members(append(cs, "DNSConfig"), want.DNSConfig, hd, "Nameservers", "Search", "Options"); err != nil {
 			return err
 		}
 	}
