@@ -1,6 +1,7 @@
 // Package dockeremu emulates the Swarm services subset of the Docker Engine
 // API: ping, version, info, services (create, list, inspect, update with
-// rollback, remove, logs) and tasks (list, inspect). It speaks the real wire
+// rollback, remove, logs), tasks (list, inspect), secrets and configs
+// (create, list, inspect, remove). It speaks the real wire
 // protocol over HTTP, so that the official Docker Go client and the Wharf
 // docker plugin can drive it unchanged.
 //
@@ -10,7 +11,9 @@
 //
 // Emulator simplifications (documented, not hidden): one node; rolling
 // updates replace all tasks at once; tasks of images tagged ":crash" fail
-// on start and are not restarted; networks are not validated.
+// on start and are not restarted, and so do those of images tagged
+// ":unhealthy" that have a health check (failing it); networks are not
+// validated.
 package dockeremu
 
 import (
@@ -69,6 +72,8 @@ type Server struct {
 	tasks    map[string]*task
 	taskSeq  []string // task IDs in creation order
 	nextPort uint32
+	secrets  *objectStore
+	configs  *objectStore
 	routes   []route
 }
 
@@ -96,7 +101,8 @@ func New(opts Options) *Server {
 	if opts.LogEvery <= 0 {
 		opts.LogEvery = DefaultLogEvery
 	}
-	s := &Server{opts: opts, services: map[string]*service{}, tasks: map[string]*task{}, index: 10, nextPort: 30000}
+	s := &Server{opts: opts, services: map[string]*service{}, tasks: map[string]*task{}, index: 10, nextPort: 30000,
+		secrets: newObjectStore("secret"), configs: newObjectStore("config")}
 	s.routes = []route{
 		{"GET", re(`/_ping`), false, s.ping},
 		{"HEAD", re(`/_ping`), false, s.ping},
@@ -112,6 +118,7 @@ func New(opts Options) *Server {
 		{"GET", re(`/tasks/([^/]+)`), true, s.inspectTask},
 		{"GET", re(`/tasks/([^/]+)/logs`), true, s.taskLogs},
 	}
+	s.routes = append(append(s.routes, s.objectRoutes("secret")...), s.objectRoutes("config")...)
 	return s
 }
 

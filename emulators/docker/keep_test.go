@@ -20,6 +20,14 @@ func TestKeepsEverySpecField(t *testing.T) {
 	ctx := context.Background()
 	grace, interval := 3*time.Second, 5*time.Second
 	yes := true
+	sec, err := cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: "s"}, Data: []byte("pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cli.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "c"}, Data: []byte("conf")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	spec := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: "rich", Labels: map[string]string{"x": "y"}},
 		TaskTemplate: swarm.TaskSpec{
@@ -29,12 +37,17 @@ func TestKeepsEverySpecField(t *testing.T) {
 				Healthcheck:   &container.HealthConfig{Test: []string{"CMD", "true"}, Interval: interval},
 				CapabilityAdd: []string{"CAP_NET_ADMIN"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
 				Hosts: []string{"10.0.0.1 db"}, DNSConfig: &swarm.DNSConfig{Nameservers: []string{"1.1.1.1"}},
-				Secrets: []*swarm.SecretReference{{SecretName: "s", SecretID: "sid", File: &swarm.SecretReferenceFileTarget{Name: "s", Mode: 0o400}}},
+				Secrets: []*swarm.SecretReference{{SecretName: "s", SecretID: sec.ID, File: &swarm.SecretReferenceFileTarget{Name: "s", Mode: 0o400}}},
+				Configs: []*swarm.ConfigReference{{ConfigName: "c", ConfigID: cfg.ID, File: &swarm.ConfigReferenceFileTarget{Name: "/c", UID: "1", GID: "2", Mode: 0o444}}},
+				Ulimits: []*container.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}, Groups: []string{"100"},
+				CapabilityDrop: []string{"CAP_MKNOD"},
 			},
 			Placement: &swarm.Placement{Constraints: []string{"node.role==manager"}, MaxReplicas: 4,
-				Preferences: []swarm.PlacementPreference{{Spread: &swarm.SpreadOver{SpreadDescriptor: "node.labels.zone"}}}},
-			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: 1 << 28, Pids: 100}},
-			Networks:  []swarm.NetworkAttachmentConfig{{Target: "front", Aliases: []string{"web"}, DriverOpts: map[string]string{"k": "v"}}},
+				Preferences: []swarm.PlacementPreference{{Spread: &swarm.SpreadOver{SpreadDescriptor: "node.labels.zone"}}},
+				Platforms:   []swarm.Platform{{Architecture: "amd64", OS: "linux"}}},
+			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{MemoryBytes: 1 << 28, Pids: 100},
+				Reservations: &swarm.Resources{GenericResources: []swarm.GenericResource{{DiscreteResourceSpec: &swarm.DiscreteGenericResource{Kind: "gpu", Value: 1}}}}},
+			Networks: []swarm.NetworkAttachmentConfig{{Target: "front", Aliases: []string{"web"}, DriverOpts: map[string]string{"k": "v"}}},
 		},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: u64(2)}},
 		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: []swarm.PortConfig{{Name: "http", Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: swarm.PortConfigPublishModeIngress}}},

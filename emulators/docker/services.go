@@ -272,6 +272,9 @@ func (s *Server) create(spec swarm.ServiceSpec, now time.Time) (string, error) {
 	if spec.Name == "" {
 		spec.Name = "service-" + id[:6] // the engine picks a random name
 	}
+	if err := s.checkReferences(&spec); err != nil {
+		return "", err
+	}
 	for _, other := range s.services {
 		if other.spec.Name == spec.Name {
 			return "", &apiError{http.StatusConflict, fmt.Sprintf("rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists", spec.Name)}
@@ -427,6 +430,10 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request, m []strin
 	}
 	if modeName(body.Mode) != modeName(svc.spec.Mode) {
 		writeError(w, http.StatusBadRequest, "rpc error: code = InvalidArgument desc = service mode change is not allowed")
+		return
+	}
+	if err := s.checkReferences(&body); err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	ports, err := s.resolvePorts(svc.id, &body)

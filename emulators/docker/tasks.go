@@ -25,6 +25,7 @@ type task struct {
 	spec      swarm.TaskSpec
 	job       bool
 	crash     bool
+	unhealthy bool // crashes because its health check fails
 	version   uint64
 }
 
@@ -89,6 +90,9 @@ func (t *task) view(s *Server, now time.Time) swarm.Task {
 	failed := false
 	if t.crash && !now.Before(t.runAt(s)) && (t.stopAt == nil || t.stopAt.After(t.runAt(s))) {
 		state, at, errMsg, failed = swarm.TaskStateFailed, t.runAt(s), "task: non-zero exit (1)", true
+		if t.unhealthy {
+			errMsg = "task: non-zero exit (137): dockerexec: unhealthy container"
+		}
 		desired = swarm.TaskStateShutdown
 	}
 	if t.job && !failed {
@@ -139,15 +143,25 @@ func (t *task) name(s *Server) string {
 	return svcName + "." + strconv.Itoa(t.slot) + "." + t.id
 }
 
-func isCrashImage(image string) bool {
+func isCrashImage(image string) bool { return imageTag(image) == "crash" }
+
+// imageTag is the tag of an image reference ("" when it has none).
+func imageTag(image string) string {
 	ref := image
 	if i := strings.LastIndex(ref, "@"); i >= 0 {
 		ref = ref[:i]
 	}
 	if i := strings.LastIndex(ref, ":"); i >= 0 && !strings.Contains(ref[i:], "/") {
-		return ref[i+1:] == "crash"
+		return ref[i+1:]
 	}
-	return false
+	return ""
+}
+
+// failsHealthCheck: the tasks of an image tagged ":unhealthy" fail their
+// health check, when the spec has one that is not disabled.
+func failsHealthCheck(cs *swarm.ContainerSpec) bool {
+	h := cs.Healthcheck
+	return imageTag(cs.Image) == "unhealthy" && h != nil && !(len(h.Test) == 1 && h.Test[0] == "NONE")
 }
 
 // live reports whether the orchestrator still counts t for its slot.
@@ -224,6 +238,9 @@ func (s *Server) newTask(svc *service, slot int, at time.Time) *task {
 	m := svc.spec.Mode
 	t := &task{id: newID(), serviceID: svc.id, slot: slot, createdAt: at, spec: svc.spec.TaskTemplate,
 		job: m.ReplicatedJob != nil || m.GlobalJob != nil, crash: isCrashImage(svc.spec.TaskTemplate.ContainerSpec.Image)}
+	if failsHealthCheck(svc.spec.TaskTemplate.ContainerSpec) {
+		t.crash, t.unhealthy = true, true
+	}
 	s.index++
 	t.version = s.index
 	s.tasks[t.id] = t

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/buger/jsonparser"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -266,7 +267,8 @@ func fastTaskSpec(v jvalue, t *swarm.TaskSpec) error {
 				if v.null() {
 					return nil
 				}
-				var nano, mem int64
+				var nano, mem, pids int64
+				var generic []swarm.GenericResource
 				err := v.object(func(key []byte, v jvalue) error {
 					var err error
 					switch string(key) {
@@ -274,14 +276,18 @@ func fastTaskSpec(v jvalue, t *swarm.TaskSpec) error {
 						nano, err = v.int()
 					case "MemoryBytes":
 						mem, err = v.int()
+					case "Pids":
+						pids, err = v.int()
+					case "GenericResources":
+						err = v.decode(&generic)
 					}
 					return err
 				})
 				switch string(key) {
 				case "Limits":
-					r.Limits = &swarm.Limit{NanoCPUs: nano, MemoryBytes: mem}
+					r.Limits = &swarm.Limit{NanoCPUs: nano, MemoryBytes: mem, Pids: pids}
 				case "Reservations":
-					r.Reservations = &swarm.Resources{NanoCPUs: nano, MemoryBytes: mem}
+					r.Reservations = &swarm.Resources{NanoCPUs: nano, MemoryBytes: mem, GenericResources: generic}
 				}
 				return err
 			})
@@ -326,8 +332,15 @@ func fastTaskSpec(v jvalue, t *swarm.TaskSpec) error {
 			}
 			t.Placement = &swarm.Placement{}
 			err = v.object(func(key []byte, v jvalue) error {
-				if string(key) == "Constraints" {
+				switch string(key) {
+				case "Constraints":
 					t.Placement.Constraints, err = v.strings()
+				case "Preferences":
+					err = v.decode(&t.Placement.Preferences)
+				case "MaxReplicas":
+					t.Placement.MaxReplicas, err = v.uint()
+				case "Platforms":
+					err = v.decode(&t.Placement.Platforms)
 				}
 				return err
 			})
@@ -374,9 +387,67 @@ func fastContainerSpec(v jvalue, cs *swarm.ContainerSpec) error {
 			cs.User, err = v.str()
 		case "TTY":
 			cs.TTY, err = v.bool()
+		case "Groups":
+			cs.Groups, err = v.strings()
+		case "Hostname":
+			cs.Hostname, err = v.str()
+		case "ReadOnly":
+			cs.ReadOnly, err = v.bool()
+		case "Init":
+			if !v.null() {
+				var b bool
+				b, err = v.bool()
+				cs.Init = &b
+			}
+		case "StopSignal":
+			cs.StopSignal, err = v.str()
+		case "StopGracePeriod":
+			if !v.null() {
+				var n int64
+				n, err = v.int()
+				d := time.Duration(n)
+				cs.StopGracePeriod = &d
+			}
+		case "Hosts":
+			cs.Hosts, err = v.strings()
+		case "CapabilityAdd":
+			cs.CapabilityAdd, err = v.strings()
+		case "CapabilityDrop":
+			cs.CapabilityDrop, err = v.strings()
+		case "Sysctls":
+			cs.Sysctls, err = v.stringMap()
+		case "Isolation":
+			var s string
+			s, err = v.str()
+			cs.Isolation = container.Isolation(s)
+		// Nested members most services leave out: encoding/json reads them.
+		case "Mounts":
+			err = v.decode(&cs.Mounts)
+		case "Healthcheck":
+			err = v.decode(&cs.Healthcheck)
+		case "DNSConfig":
+			err = v.decode(&cs.DNSConfig)
+		case "Secrets":
+			err = v.decode(&cs.Secrets)
+		case "Configs":
+			err = v.decode(&cs.Configs)
+		case "Ulimits":
+			err = v.decode(&cs.Ulimits)
 		}
 		return err
 	})
+}
+
+// decode reads an object or array member with encoding/json (null leaves
+// out untouched, as encoding/json does).
+func (v jvalue) decode(out any) error {
+	switch v.t {
+	case jsonparser.Null:
+		return nil
+	case jsonparser.Object, jsonparser.Array:
+		return json.Unmarshal(v.b, out)
+	}
+	return errJSONType
 }
 
 func fastMode(v jvalue, m *swarm.ServiceMode) error {
@@ -453,8 +524,13 @@ func fastNetworks(v jvalue) ([]swarm.NetworkAttachmentConfig, error) {
 		var n swarm.NetworkAttachmentConfig
 		err := it.object(func(key []byte, v jvalue) error {
 			var err error
-			if string(key) == "Target" {
+			switch string(key) {
+			case "Target":
 				n.Target, err = v.str()
+			case "Aliases":
+				n.Aliases, err = v.strings()
+			case "DriverOpts":
+				n.DriverOpts, err = v.stringMap()
 			}
 			return err
 		})

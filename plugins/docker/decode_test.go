@@ -17,8 +17,10 @@ import (
 // service as encoding/json.
 func TestDecodeServiceMatchesEncodingJSON(t *testing.T) {
 	h := newHarness(t, dockeremu.Options{})
+	h.createRefs()
 	specs := []string{
 		fullSpec,
+		templateSpec,
 		`{"name":"minimal","image":"x:1"}`,
 		`{"name":"agent","image":"x:1","mode":"global","ports":[{"target":9100}]}`,
 		`{"name":"batch","image":"x:1","mode":"replicated-job","replicas":4,"max_concurrent":2}`,

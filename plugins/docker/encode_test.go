@@ -102,14 +102,66 @@ func randUpdateConfig(r *rand.Rand) *UpdateConfig {
 	return u
 }
 
+func randBoolPtr(r *rand.Rand) *bool {
+	if r.IntN(3) == 0 {
+		return nil
+	}
+	b := r.IntN(2) == 0
+	return &b
+}
+
 func randSpec(r *rand.Rand) *Spec {
 	s := &Spec{Name: randString(r), Image: randString(r), Command: randStrings(r), Args: randStrings(r),
 		Env: randMap(r), Labels: randMap(r), ContainerLabels: randMap(r), Workdir: randString(r), User: randString(r),
-		TTY: r.IntN(2) == 0, Mode: randString(r), Replicas: randIntPtr(r), MaxConcurrent: randIntPtr(r),
-		Constraints: randStrings(r), Networks: randStrings(r), EndpointMode: randString(r),
+		Groups: randStrings(r), TTY: r.IntN(2) == 0, Hostname: randString(r), ReadOnly: r.IntN(2) == 0, Init: randBoolPtr(r),
+		StopSignal: randString(r), StopGracePeriod: randString(r), Hosts: randStrings(r), CapAdd: randStrings(r),
+		CapDrop: randStrings(r), Sysctls: randMap(r), Isolation: randString(r),
+		Mode: randString(r), Replicas: randIntPtr(r), MaxConcurrent: randIntPtr(r),
+		Constraints: randStrings(r), MaxPerNode: r.IntN(3), EndpointMode: randString(r),
 		UpdateConfig: randUpdateConfig(r), RollbackConfig: randUpdateConfig(r)}
 	if r.IntN(2) == 0 {
+		s.Healthcheck = &Healthcheck{Test: randStrings(r), Interval: randString(r), Timeout: randString(r), StartPeriod: randString(r), Retries: r.IntN(3)}
+	}
+	for range r.IntN(3) {
+		s.Mounts = append(s.Mounts, Mount{Type: randString(r), Source: randString(r), Target: randString(r), ReadOnly: r.IntN(2) == 0,
+			Consistency: randString(r), Propagation: randString(r), NoCopy: r.IntN(2) == 0, Labels: randMap(r), Driver: randString(r),
+			DriverOptions: randMap(r), TmpfsSize: randString(r), TmpfsMode: randString(r)})
+	}
+	for range r.IntN(3) {
+		s.Secrets = append(s.Secrets, FileRef{Name: randString(r), Target: randString(r), UID: randString(r), GID: randString(r), Mode: randString(r)})
+	}
+	for range r.IntN(3) {
+		s.Configs = append(s.Configs, FileRef{Name: randString(r), Target: randString(r)})
+	}
+	if r.IntN(2) == 0 {
+		s.DNSConfig = &DNSConfig{Nameservers: randStrings(r), Search: randStrings(r), Options: randStrings(r)}
+	}
+	for range r.IntN(3) {
+		s.Ulimits = append(s.Ulimits, Ulimit{Name: randString(r), Soft: r.Int64N(1<<40) - 1, Hard: r.Int64N(1<<62) - 1})
+	}
+	for range r.IntN(3) {
+		s.Preferences = append(s.Preferences, Preference{Spread: randString(r)})
+	}
+	for range r.IntN(3) {
+		s.Platforms = append(s.Platforms, Platform{Architecture: randString(r), OS: randString(r)})
+	}
+	for range r.IntN(4) {
+		n := Network{Target: randString(r)}
+		if r.IntN(2) == 0 {
+			n.Aliases, n.DriverOptions = randStrings(r), randMap(r)
+		}
+		s.Networks = append(s.Networks, n)
+	}
+	if r.IntN(2) == 0 {
 		s.Resources = &Resources{CPULimit: randFloat(r), MemoryLimit: randString(r), CPUReservation: randFloat(r), MemoryReservation: randString(r)}
+		for range r.IntN(3) {
+			g := GenericResource{Kind: randString(r), Named: randString(r)}
+			if r.IntN(2) == 0 {
+				n := r.Int64N(100) - 1
+				g.Discrete = &n
+			}
+			s.Resources.Generic = append(s.Resources.Generic, g)
+		}
 	}
 	if r.IntN(2) == 0 {
 		s.RestartPolicy = &RestartPolicy{Condition: randString(r), Delay: randString(r), MaxAttempts: randIntPtr(r), Window: randString(r)}

@@ -225,6 +225,12 @@ func guessField(msg string) string {
 		return "/image"
 	case strings.Contains(msg, "name must be valid"), strings.Contains(msg, "name conflicts"):
 		return "/name"
+	case strings.Contains(msg, "secret"):
+		return "/secrets"
+	case strings.Contains(msg, "mount"):
+		return "/mounts"
+	case strings.Contains(msg, "healthcheck"):
+		return "/healthcheck"
 	case strings.Contains(msg, "port"):
 		return "/ports"
 	case strings.Contains(msg, "network"):

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,6 +102,43 @@ func FuzzCursor(f *testing.F) {
 		again, err := decodeCursor(got.encode())
 		if err != nil || !again.Since.Equal(got.Since) || len(again.Seen) != len(got.Seen) {
 			t.Fatalf("cursor %q does not survive encode: %+v, %v", s, again, err)
+		}
+	})
+}
+
+// FuzzSpec: a spec the plugin accepts encodes as encoding/json encodes it,
+// maps to an engine spec without panicking, and what a get would show of
+// that engine spec is a spec the plugin accepts again.
+func FuzzSpec(f *testing.F) {
+	f.Add([]byte(fullSpec))
+	f.Add([]byte(templateSpec))
+	f.Add([]byte(`{"name":"a","image":"x","networks":["n",{"target":"m","aliases":["a"]}],"mounts":[{"type":"tmpfs","target":"/t","tmpfs_mode":"777"}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s, err := decodeSpec(raw)
+		if err != nil {
+			return
+		}
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendSpec(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendSpec:\n%s\njson:\n%s", got, want)
+		}
+		ids := refIDs{secrets: map[string]string{}, configs: map[string]string{}}
+		for _, r := range s.Secrets {
+			ids.secrets[r.Name] = "sid"
+		}
+		for _, r := range s.Configs {
+			ids.configs[r.Name] = "cid"
+		}
+		ss, err := s.toServiceSpec(nil, ids)
+		if err != nil {
+			return // a value the schema would have refused
+		}
+		back := specFromSwarm(ss)
+		if _, err := decodeSpec(appendSpec(nil, &back)); err != nil {
+			t.Fatalf("the spec shown back is refused: %v\n%s", err, appendSpec(nil, &back))
 		}
 	})
 }

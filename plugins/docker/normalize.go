@@ -134,15 +134,44 @@ func serviceStatus(svc swarm.Service, counts *swarm.ServiceStatus, tasks []swarm
 	case desired == 0:
 		return pluginapi.StatusPending, native, "no node matches the service's placement"
 	case running >= desired:
-		return pluginapi.StatusRunning, native, ""
+		return pluginapi.StatusRunning, native, healthSummary(svc, running, desired, tasks)
+	}
+	progress := fmt.Sprintf("%d of %d tasks running", running, desired)
+	if h := healthSummary(svc, running, desired, tasks); h != "" {
+		progress = h
 	}
 	if failed, why := failingTasks(svc, tasks); failed {
-		return pluginapi.StatusFailed, native, why
+		return pluginapi.StatusFailed, native, progress + "; " + why
 	}
 	if us == nil {
-		return pluginapi.StatusDeploying, native, fmt.Sprintf("%d of %d tasks running", running, desired)
+		return pluginapi.StatusDeploying, native, progress
 	}
-	return pluginapi.StatusUpdating, native, fmt.Sprintf("%d of %d tasks running", running, desired)
+	return pluginapi.StatusUpdating, native, progress
+}
+
+// healthSummary says how many tasks passed their health check, for a
+// service whose spec has one: the engine reports a task running only once
+// its check passed (until then it is starting), and stops a task that
+// fails it. "" when the spec has no check.
+func healthSummary(svc swarm.Service, running, desired int, tasks []swarm.Task) string {
+	cs := svc.Spec.TaskTemplate.ContainerSpec
+	if cs == nil || cs.Healthcheck == nil || len(cs.Healthcheck.Test) == 1 && cs.Healthcheck.Test[0] == "NONE" {
+		return ""
+	}
+	msg := fmt.Sprintf("%d of %d tasks healthy", running, desired)
+	waiting := 0
+	for _, t := range tasks {
+		if t.ServiceID == svc.ID && t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateStarting {
+			waiting++
+		}
+	}
+	switch {
+	case waiting == 1:
+		msg += ", 1 waiting for its health check to pass"
+	case waiting > 1:
+		msg += fmt.Sprintf(", %d waiting for their health check to pass", waiting)
+	}
+	return msg
 }
 
 // failingTasks reports a crash loop: a slot whose newest task is not
@@ -187,6 +216,9 @@ func failingTasks(svc swarm.Service, tasks []swarm.Task) (bool, string) {
 			why := st.lastFailed.Status.Err
 			if why == "" {
 				why = st.lastFailed.Status.Message
+			}
+			if strings.Contains(why, "unhealthy container") {
+				return true, fmt.Sprintf("task %s is unhealthy: it failed its health check and was stopped (%s)", st.lastFailed.ID, why)
 			}
 			return true, fmt.Sprintf("task %s %s: %s", st.lastFailed.ID, st.lastFailed.Status.State, why)
 		}

@@ -127,7 +127,11 @@ func (provider) Create(ctx context.Context, req *pluginapi.CreateRequest) (*plug
 	if err != nil {
 		return nil, err
 	}
-	ss, err := spec.toServiceSpec(nil)
+	ids, err := e.resolveRefs(spec, true, true)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := spec.toServiceSpec(nil, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +204,7 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 			moved = err == nil && def.Version.Index != version
 			return def.Spec, err
 		}
-		body, changed, err := planUpdate(spec, cur, raw, withDefaults)
+		body, changed, err := planUpdate(spec, cur, raw, withDefaults, e.resolveRefs)
 		if moved && attempt < 3 {
 			continue
 		}

@@ -230,10 +230,11 @@ func TestUpdatePassesUnknownMembersThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	noDefaults := func() (swarm.ServiceSpec, error) { return stored.Spec, nil }
+	noRefs := func(*Spec, bool, bool) (refIDs, error) { return refIDs{}, nil }
 	base := specFromSwarm(stored.Spec)
 
 	// The spec read back, unchanged (env in another order): nothing to post.
-	if _, changed, err := planUpdate(&base, stored, raw, noDefaults); err != nil || changed {
+	if _, changed, err := planUpdate(&base, stored, raw, noDefaults, noRefs); err != nil || changed {
 		t.Fatalf("unchanged spec: changed %v, %v", changed, err)
 	}
 
@@ -241,8 +242,8 @@ func TestUpdatePassesUnknownMembersThrough(t *testing.T) {
 	s.Labels = map[string]string{"x": "y", "patched": "1"}
 	replicas := 3
 	s.Replicas = &replicas
-	s.Networks = []string{"front", "back"}
-	body, changed, err := planUpdate(&s, stored, raw, noDefaults)
+	s.Networks = append(base.Networks[:1:1], Network{Target: "back"})
+	body, changed, err := planUpdate(&s, stored, raw, noDefaults, noRefs)
 	if err != nil || !changed {
 		t.Fatalf("changed %v, %v", changed, err)
 	}

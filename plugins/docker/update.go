@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
+	"reflect"
 	"strconv"
+	"strings"
 
-	"github.com/buger/jsonparser"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -87,14 +88,29 @@ func (p *specPatch) members(path []string, want, have any, keys ...string) error
 	return nil
 }
 
-// friendlyKeys are the members of the friendly spec, in schema order.
-var friendlyKeys = []string{"name", "image", "command", "args", "env", "labels", "container_labels", "workdir", "user",
-	"tty", "mode", "replicas", "max_concurrent", "resources", "restart_policy", "constraints", "networks", "ports",
-	"endpoint_mode", "update_config", "rollback_config", "log_driver"}
+// friendlyKeys are the members of the friendly spec, in order (read from
+// its JSON tags, so that a field added to Spec is compared too).
+var friendlyKeys = func() []string {
+	t := reflect.TypeFor[Spec]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	return keys
+}()
 
-// containerMembers maps friendly members to ContainerSpec members.
+// containerMembers maps friendly members to the ContainerSpec members
+// they set whole.
 var containerMembers = map[string]string{"image": "Image", "command": "Command", "args": "Args", "env": "Env",
-	"container_labels": "Labels", "workdir": "Dir", "user": "User", "tty": "TTY"}
+	"container_labels": "Labels", "workdir": "Dir", "user": "User", "groups": "Groups", "tty": "TTY",
+	"hostname": "Hostname", "read_only": "ReadOnly", "init": "Init", "stop_signal": "StopSignal",
+	"stop_grace_period": "StopGracePeriod", "hosts": "Hosts", "cap_add": "CapabilityAdd", "cap_drop": "CapabilityDrop",
+	"sysctls": "Sysctls", "ulimits": "Ulimits", "isolation": "Isolation"}
+
+// placementMembers maps friendly members to Placement members.
+var placementMembers = map[string]string{"constraints": "Constraints", "placement_preferences": "Preferences",
+	"max_replicas_per_node": "MaxReplicas", "platforms": "Platforms"}
 
 // friendlyMembers encodes a friendly spec and splits it into its members.
 func friendlyMembers(s *Spec) map[string][]byte {
@@ -147,19 +163,15 @@ func changedMembers(want *Spec, stored swarm.ServiceSpec, withDefaults func() (s
 // apply edits the stored spec for the friendly members that changed:
 // want is the engine spec the friendly spec maps to on top of have, the
 // stored spec as the plugin decodes it (its modeled fields).
-func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec, raw rawNetworks) error {
+func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec) error {
 	if changed["labels"] {
 		if err := p.set([]string{"Labels"}, jsonOf(want.Labels)); err != nil {
 			return err
 		}
 	}
 	wt, ht := want.TaskTemplate, have.TaskTemplate
-	for friendly, member := range containerMembers {
-		if changed[friendly] {
-			if err := p.members([]string{"TaskTemplate", "ContainerSpec"}, wt.ContainerSpec, ht.ContainerSpec, member); err != nil {
-				return err
-			}
-		}
+	if err := p.container(changed, wt.ContainerSpec, ht.ContainerSpec); err != nil {
+		return err
 	}
 	if changed["mode"] || changed["replicas"] || changed["max_concurrent"] {
 		if err := p.mode(want, have); err != nil {
@@ -178,7 +190,7 @@ func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec,
 		if err := p.members([]string{"TaskTemplate", "Resources", "Limits"}, wl, hl, "NanoCPUs", "MemoryBytes"); err != nil {
 			return err
 		}
-		if err := p.members([]string{"TaskTemplate", "Resources", "Reservations"}, wr, hr, "NanoCPUs", "MemoryBytes"); err != nil {
+		if err := p.members([]string{"TaskTemplate", "Resources", "Reservations"}, wr, hr, "NanoCPUs", "MemoryBytes", "GenericResources"); err != nil {
 			return err
 		}
 	}
@@ -188,13 +200,15 @@ func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec,
 			return err
 		}
 	}
-	if changed["constraints"] {
-		if err := p.members([]string{"TaskTemplate", "Placement"}, wt.Placement, ht.Placement, "Constraints"); err != nil {
-			return err
+	for friendly, member := range placementMembers {
+		if changed[friendly] {
+			if err := p.members([]string{"TaskTemplate", "Placement"}, wt.Placement, ht.Placement, member); err != nil {
+				return err
+			}
 		}
 	}
 	if changed["networks"] {
-		if err := p.networks(wt.Networks, raw); err != nil {
+		if err := p.networks(wt.Networks); err != nil {
 			return err
 		}
 	}
@@ -217,6 +231,37 @@ func (p *specPatch) apply(changed map[string]bool, want, have swarm.ServiceSpec,
 	}
 	if changed["log_driver"] {
 		if err := p.members([]string{"TaskTemplate", "LogDriver"}, wt.LogDriver, ht.LogDriver, "Name", "Options"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// container edits the ContainerSpec members that changed (want is never
+// nil: toServiceSpec always makes one).
+func (p *specPatch) container(changed map[string]bool, want, have *swarm.ContainerSpec) error {
+	cs := []string{"TaskTemplate", "ContainerSpec"}
+	for friendly, member := range containerMembers {
+		if changed[friendly] {
+			if err := p.members(cs, want, have, member); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.containerLists(changed, want); err != nil {
+		return err
+	}
+	var hh, hd any // have's health check and DNS config, untyped nil when have is
+	if have != nil {
+		hh, hd = have.Healthcheck, have.DNSConfig
+	}
+	if changed["healthcheck"] {
+		if err := p.members(append(cs, "Healthcheck"), want.Healthcheck, hh, "Test", "Interval", "Timeout", "StartPeriod", "Retries"); err != nil {
+			return err
+		}
+	}
+	if changed["dns_config"] {
+		if err := p.members(append(cs, "DNSConfig"), want.DNSConfig, hd, "Nameservers", "Search", "Options"); err != nil {
 			return err
 		}
 	}
@@ -260,80 +305,24 @@ func keepPortNames(want, have *swarm.EndpointSpec) {
 	}
 }
 
-// rawNetworks are the network attachments as stored, by target, so that
-// an attachment kept keeps its aliases and driver options byte for byte.
-type rawNetworks map[string][]byte
-
-// readNetworks collects the stored attachments (task template first, then
-// the deprecated service-level list).
-func (p *specPatch) readNetworks() (rawNetworks, error) {
-	out := rawNetworks{}
-	for _, path := range [][]string{{"TaskTemplate", "Networks"}, {"Networks"}} {
-		list, err := p.spec.getPath(path)
-		if err != nil || list == nil {
-			continue
-		}
-		items := parseValue(list).items()
-		for _, it, ok := items.next(); ok; _, it, ok = items.next() {
-			o, err := parseObject(it.b)
-			if err != nil {
-				return nil, err
-			}
-			target := o.get("Target")
-			if len(target) < 2 {
-				continue
-			}
-			t, err := jsonparser.ParseString(target[1 : len(target)-1])
-			if err != nil {
-				return nil, err
-			}
-			if _, seen := out[t]; !seen {
-				out[t] = it.b
-			}
-		}
-		if items.err != nil {
-			return nil, items.err
-		}
-	}
-	return out, nil
-}
-
-// networks writes the attachment list in the task template (where
-// docker-py and the CLI put it) and drops the deprecated service-level one.
-func (p *specPatch) networks(want []swarm.NetworkAttachmentConfig, raw rawNetworks) error {
-	var list []byte
-	if len(want) > 0 {
-		list = append(list, '[')
-		for i, n := range want {
-			if i > 0 {
-				list = append(list, ',')
-			}
-			if r, ok := raw[n.Target]; ok {
-				list = append(list, r...)
-			} else {
-				list = append(list, jsonOf(n)...)
-			}
-		}
-		list = append(list, ']')
-	}
-	if err := p.set([]string{"TaskTemplate", "Networks"}, list); err != nil {
-		return err
-	}
-	return p.set([]string{"Networks"}, nil)
-}
-
 // planUpdate builds the spec to post for a friendly spec onto the stored
 // service (raw is the engine's answer); changed is false when nothing the
 // engine stores would change.
-func planUpdate(s *Spec, stored swarm.Service, raw []byte, withDefaults func() (swarm.ServiceSpec, error)) (body []byte, changed bool, err error) {
+func planUpdate(s *Spec, stored swarm.Service, raw []byte, withDefaults func() (swarm.ServiceSpec, error),
+	resolve func(s *Spec, secrets, configs bool) (refIDs, error)) (body []byte, changed bool, err error) {
 	if stored.Spec.Name != s.Name {
-		return nil, false, pluginapi.Invalid("/name", "a Docker service cannot be renamed (from %q to %q)", stored.Spec.Name, s.Name)
+		return nil, false, renameRefused(stored.Spec.Name, s.Name)
 	}
 	members, err := changedMembers(s, stored.Spec, withDefaults)
 	if err != nil || len(members) == 0 {
 		return nil, false, err
 	}
-	want, err := s.toServiceSpec(&stored.Spec)
+	// Only references that change are looked up; the others keep the IDs stored.
+	ids, err := resolve(s, members["secrets"], members["configs"])
+	if err != nil {
+		return nil, false, err
+	}
+	want, err := s.toServiceSpec(&stored.Spec, ids)
 	if err != nil {
 		return nil, false, err
 	}
@@ -341,11 +330,7 @@ func planUpdate(s *Spec, stored swarm.Service, raw []byte, withDefaults func() (
 	if err != nil {
 		return nil, false, unexpected(err)
 	}
-	nets, err := p.readNetworks()
-	if err != nil {
-		return nil, false, unexpected(err)
-	}
-	if err := p.apply(members, want, stored.Spec, nets); err != nil {
+	if err := p.apply(members, want, stored.Spec); err != nil {
 		return nil, false, unexpected(err)
 	}
 	if !p.changed {
