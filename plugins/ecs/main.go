@@ -122,6 +122,7 @@ func (provider) Describe() pluginapi.DescribeResponse {
 			{Name: pluginapi.ActionRollback, Title: "Roll back", Description: "Roll back the deployment in progress to the previous service revision.", Dangerous: true},
 		},
 		ListFilters: []string{"name", "id", "status", "label", "launch_type", "scheduling_strategy"},
-		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, Details: true, PollIntervalMS: 2000},
+		Logs: &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, Details: true, Until: true, Backward: true,
+			PollIntervalMS: 2000},
 	}
 }
