@@ -120,6 +120,13 @@ type LogsCapabilities struct {
 	Streams    bool `json:"streams,omitempty"` // stdout/stderr selection
 	Timestamps bool `json:"timestamps,omitempty"`
 	Details    bool `json:"details,omitempty"`
+	// Until (ABI 1.3): LogsRequest.Until is honoured. The host refuses a
+	// request with until to a plugin that does not declare it.
+	Until bool `json:"until,omitempty"`
+	// Backward (ABI 1.3): answers carry CursorBackward and LogsRequest.Before
+	// pages into the past without losing or repeating lines. The host
+	// refuses before to a plugin that does not declare it.
+	Backward bool `json:"backward,omitempty"`
 	// PollIntervalMS is how often the host should poll when following.
 	PollIntervalMS int `json:"poll_interval_ms,omitempty"`
 }

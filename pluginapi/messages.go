@@ -116,6 +116,18 @@ type LogsRequest struct {
 	Cursor string `json:"cursor,omitempty"`
 	// Since keeps only entries at or after this time.
 	Since *time.Time `json:"since,omitempty"`
+	// Until (ABI 1.3) keeps only entries at or before this time, with or
+	// without a Cursor (the host passes it on every call of a follow). Once
+	// every entry up to Until has been returned the answer says End.
+	// Honoured only by plugins declaring LogsCapabilities.Until.
+	Until *time.Time `json:"until,omitempty"`
+	// Before (ABI 1.3) pages into the past: it is the CursorBackward of an
+	// earlier answer, and the answer holds the entries just before that
+	// position, at most Limit, still oldest first. Cursor, Since, Tail and
+	// Until are then ignored; the stream and instance selection should be
+	// the one the position came from. Honoured only by plugins declaring
+	// LogsCapabilities.Backward.
+	Before string `json:"before,omitempty"`
 	// Tail keeps only the last N entries; 0 means all.
 	Tail int `json:"tail,omitempty"`
 	// Stdout and Stderr select streams; both false means both.
@@ -137,6 +149,14 @@ type LogsResponse struct {
 	Cursor string `json:"cursor,omitempty"`
 	// More says more entries are ready now: call again without waiting.
 	More bool `json:"more,omitempty"`
+	// CursorBackward (ABI 1.3) is the position just before this answer's
+	// first entry (or, with no entries, before where the answer looked),
+	// to pass as Before to read the page before. It is empty when nothing
+	// older exists (the beginning of the log) and on answers to a Cursor.
+	CursorBackward string `json:"cursor_backward,omitempty"`
+	// End (ABI 1.3) says the request had Until and every entry up to it has
+	// been returned: nothing will follow, so a follow stops here.
+	End bool `json:"end,omitempty"`
 }
 
 // LifecycleRequest runs an action declared in DescribeResponse.Actions.

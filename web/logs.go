@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -59,6 +60,18 @@ type LogsView struct {
 	Instances []pluginapi.Instance
 	Caps      pluginapi.LogsCapabilities
 	Tail      int
+	// Until is the until field as typed, to show it again.
+	Until string
+	// History, when set, is a page read back (view=history): drawn by the
+	// server, so that paging into the past works without JavaScript.
+	History *LogsHistory
+}
+
+// LogsHistory is one page of lines read back and the link to the page before.
+type LogsHistory struct {
+	Entries []pluginapi.LogEntry
+	// Older is the URL of the page before; empty at the beginning of the log.
+	Older string
 }
 
 // logsPage draws the log viewer; lines arrive over the websocket.
@@ -84,7 +97,57 @@ func (p *portal) logsPage(c echo.Context) error {
 	if pl.Describe.Supports(pluginapi.OpInstances) {
 		v.Instances, _ = p.host.ListInstances(ctx, caller, conn, svc.ID)
 	}
+	v.Until = c.QueryParam("until")
+	if c.QueryParam("view") == "history" {
+		if v.History, err = p.logsHistory(c, conn, svc.ID); err != nil {
+			return p.renderError(c, err)
+		}
+	}
 	return render(c, http.StatusOK, LogsPage(p.pageInfo(c, "Logs · "+svc.Name, "services"), v))
+}
+
+// logsHistory reads the page the query names: the last tail lines (up to
+// until), or with before the page before that cursor.
+func (p *portal) logsHistory(c echo.Context, conn, id string) (*LogsHistory, error) {
+	tail, _, stdout, stderr, instance := logOptions(c)
+	until, err := untilOption(c)
+	if err != nil {
+		return nil, err
+	}
+	o := ops.LogsOptions{Tail: tail, Until: until, Stdout: stdout, Stderr: stderr, Instance: instance}
+	if before := c.QueryParam("before"); before != "" {
+		o = ops.LogsOptions{Before: before, Limit: max(tail, 1), Stdout: stdout, Stderr: stderr, Instance: instance}
+	}
+	page, err := p.host.Logs(c.Request().Context(), callerOf(c), conn, id, o)
+	if err != nil {
+		return nil, err
+	}
+	h := &LogsHistory{Entries: page.Entries}
+	if page.CursorBackward != "" {
+		q := url.Values{"view": {"history"}, "tail": {strconv.Itoa(tail)}, "before": {page.CursorBackward}}
+		for k, v := range map[string]string{"stream": c.QueryParam("stream"), "instance": instance} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		h.Older = servicePath(conn, id) + "/logs?" + q.Encode()
+	}
+	return h, nil
+}
+
+// untilOption reads until (RFC 3339, or a date and time taken as UTC); a
+// value that is neither is refused naming the field.
+func untilOption(c echo.Context) (*time.Time, error) {
+	s := strings.TrimSpace(c.QueryParam("until"))
+	if s == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, pluginapi.Invalid("/until", "until %q: write a time such as 2026-01-02T15:04:05Z (UTC)", s)
 }
 
 // logOptions reads tail, since, stream and instance from the query.
@@ -199,7 +262,12 @@ func (p *portal) logsSocket(c echo.Context) error {
 		return true
 	}
 
-	sub, err := p.host.FollowLogs(ctx, caller, conn, id, logfanout.Options{Tail: tail, Since: since,
+	until, err := untilOption(c)
+	if err != nil {
+		write(wireMsg{End: pluginapi.AsError(err).Message})
+		return nil
+	}
+	sub, err := p.host.FollowLogs(ctx, caller, conn, id, logfanout.Options{Tail: tail, Since: since, Until: until,
 		Stdout: stdout, Stderr: stderr, Instance: instance, Buffer: p.opts.LogBuffer})
 	if err != nil {
 		pe := p.userErrorQuiet(err)
@@ -296,7 +364,11 @@ func (p *portal) logsDownload(c echo.Context) error {
 	if c.QueryParam("tail") == "" {
 		tail = 0 // everything the platform keeps
 	}
-	opts := ops.LogsOptions{Tail: tail, Since: since, Stdout: stdout, Stderr: stderr, Instance: instance, Limit: 1000}
+	until, err := untilOption(c)
+	if err != nil {
+		return p.renderError(c, err)
+	}
+	opts := ops.LogsOptions{Tail: tail, Since: since, Until: until, Stdout: stdout, Stderr: stderr, Instance: instance, Limit: 1000}
 	page, err := p.host.Logs(ctx, caller, conn, id, opts)
 	if err != nil {
 		return p.renderError(c, err)
@@ -326,11 +398,11 @@ func (p *portal) logsDownload(c echo.Context) error {
 			return nil // the client went away
 		}
 		c.Response().Flush()
-		if !page.More || page.Cursor == "" || pages > 10000 || ctx.Err() != nil {
+		if !page.More || page.End || page.Cursor == "" || pages > 10000 || ctx.Err() != nil {
 			return nil
 		}
 		cursor := page.Cursor
-		page, err = p.host.Logs(ctx, caller, conn, id, ops.LogsOptions{Cursor: cursor, Stdout: stdout, Stderr: stderr, Instance: instance, Limit: 1000})
+		page, err = p.host.Logs(ctx, caller, conn, id, ops.LogsOptions{Cursor: cursor, Until: until, Stdout: stdout, Stderr: stderr, Instance: instance, Limit: 1000})
 		if err != nil {
 			p.log.Warn("web: log download cut short", "connection", conn, "service", id, "err", err)
 			fmt.Fprintf(w, "\n[wharf: download cut short: %s]\n", p.userErrorQuiet(err).Message)

@@ -19,13 +19,15 @@ import (
 func (a *app) logsCmd() *cobra.Command {
 	var follow, stdout, stderr, details bool
 	var tail, limit int
-	var since, instance, cursor string
+	var since, until, before, instance, cursor string
 	cmd := &cobra.Command{
-		Use: "logs CONNECTION ID [-f] [--tail N] [--since TIME]", Short: "Print or follow a service's logs",
+		Use: "logs CONNECTION ID [-f] [--tail N] [--since TIME] [--until TIME] [--before CURSOR]", Short: "Print or follow a service's logs",
 		Args: cobra.ExactArgs(2),
 		Example: `  wharf logs prod web --tail 100
   wharf logs prod web -f --since 2024-05-01T10:00:00Z
-  wharf logs prod web -f --stderr`,
+  wharf logs prod web -f --stderr
+  wharf logs prod web --since 2024-05-01T10:00:00Z --until 2024-05-01T11:00:00Z
+  wharf logs prod web --tail 100 --before CURSOR   (the cursor printed after "older lines:")`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := url.Values{}
 			if tail > 0 {
@@ -34,7 +36,7 @@ func (a *app) logsCmd() *cobra.Command {
 			if limit > 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
-			for k, v := range map[string]string{"since": since, "instance": instance, "cursor": cursor} {
+			for k, v := range map[string]string{"since": since, "until": until, "before": before, "instance": instance, "cursor": cursor} {
 				if v != "" {
 					q.Set(k, v)
 				}
@@ -56,6 +58,10 @@ func (a *app) logsCmd() *cobra.Command {
 				}
 				for i := range page.Entries {
 					a.printEntry(&page.Entries[i])
+				}
+				if page.CursorBackward != "" {
+					// On stderr, so that the lines themselves can be piped.
+					fmt.Fprintf(a.stderr, "older lines: --before %s\n", page.CursorBackward)
 				}
 				return nil
 			}
@@ -97,6 +103,8 @@ func (a *app) logsCmd() *cobra.Command {
 	f.BoolVarP(&follow, "follow", "f", false, "keep printing new lines until interrupted")
 	f.IntVar(&tail, "tail", 0, "only the last N lines")
 	f.StringVar(&since, "since", "", "only lines at or after (RFC 3339 or unix seconds)")
+	f.StringVar(&until, "until", "", "only lines at or before (RFC 3339 or unix seconds); with -f, stop there")
+	f.StringVar(&before, "before", "", "the page of lines before this cursor (printed as \"older lines:\"; not with -f)")
 	f.BoolVar(&stdout, "stdout", false, "stdout only")
 	f.BoolVar(&stderr, "stderr", false, "stderr only")
 	f.BoolVar(&details, "details", false, "show platform details")

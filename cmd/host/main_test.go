@@ -142,6 +142,9 @@ func TestClientCommands(t *testing.T) {
 	c.Platform.AddLogs("svc-1", fakeplatform.Line{Stream: "stderr", Message: "boom", Instance: "svc-1.1"})
 	mustContain(t, c.ok(t, "", "logs", opstest.Conn, "svc-1", "--tail", "1"), "svc-1.1 [stderr] boom")
 	mustContain(t, c.ok(t, "", "logs", opstest.Conn, "svc-1", "--stdout"), "web started")
+	// The fake plugin declares neither logs.until nor logs.backward.
+	c.fails(t, "invalid: plugin fake (connection fake1) cannot end logs at a time", "logs", opstest.Conn, "svc-1", "--until", "2026-01-01T00:00:00Z")
+	c.fails(t, "invalid: plugin fake (connection fake1) cannot page logs back", "logs", opstest.Conn, "svc-1", "--before", "x")
 
 	c.fails(t, "conflict:", "svc", "delete", opstest.Conn, "svc-1")
 	mustContain(t, c.ok(t, "", "svc", "delete", opstest.Conn, "svc-1", "--force"), "deleted")

@@ -27,6 +27,9 @@ type logOptions struct {
 	tail                                        int // -1 means all
 }
 
+// parseLogOptions reads the query. "until" is ignored, as a real engine
+// (seen on 20.10) ignores it on /services/{id}/logs: swarm's log
+// subscriptions have no end time; only container logs honour it.
 func parseLogOptions(r *http.Request) (logOptions, error) {
 	o := logOptions{stdout: boolValue(r, "stdout"), stderr: boolValue(r, "stderr"), timestamps: boolValue(r, "timestamps"),
 		details: boolValue(r, "details"), follow: boolValue(r, "follow"), tail: -1}
@@ -175,6 +178,10 @@ func (s *Server) writeLogs(w http.ResponseWriter, r *http.Request, find func() (
 		contentType = types.MediaTypeMultiplexedStream
 	}
 	w.Header().Set("Content-Type", contentType)
+	// The engine's answers are dated by its own clock; here that is the
+	// emulator's (net/http would use the machine's). Clients such as the
+	// docker plugin read it to tell that a time has passed on the engine.
+	w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 	w.WriteHeader(http.StatusOK)
 	fw := &frameWriter{w: w, tty: tty, max: s.opts.MaxFrameSize}
 	fw.lines(lines, o)

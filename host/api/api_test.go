@@ -213,6 +213,14 @@ func TestEveryRoute(t *testing.T) {
 	}
 	c.want(400, "GET", svc+"/logs?tail=-1", "")
 	c.want(400, "GET", svc+"/logs?since=soon", "")
+	// The fake plugin declares neither logs.until nor logs.backward: refused, naming the field.
+	for q, field := range map[string]string{"until=2026-01-01T00:00:00Z": "/until", "until=2026-01-01T00:00:00Z&follow=true": "/until",
+		"before=x": "/before", "until=later": "/until"} {
+		e := c.want(400, "GET", svc+"/logs?"+q, "").json(t)["error"].(map[string]any)
+		if e["field"] != field && !strings.Contains(e["message"].(string), strings.TrimPrefix(field, "/")) {
+			t.Fatalf("logs?%s: error %v does not name %s", q, e, field)
+		}
+	}
 	c.want(409, "DELETE", svc, "")
 	c.want(200, "DELETE", svc+"?force=true", "")
 	c.want(404, "GET", svc, "")

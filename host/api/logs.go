@@ -14,11 +14,15 @@ import (
 // logs answers one batch of entries, or with follow=true streams NDJSON:
 // one object per line, {"entry": {...}}, {"skipped": N} when this client
 // fell behind and lines were dropped, or {"error": {...}} (a transient
-// upstream error; the stream goes on; or the reason it ends).
+// upstream error; the stream goes on; or the reason it ends). With until
+// the stream ends once every entry up to until has been sent.
 func (s *server) logs(c echo.Context) error {
 	var o ops.LogsOptions
 	var err error
 	if o.Since, err = queryTime(c, "since"); err != nil {
+		return err
+	}
+	if o.Until, err = queryTime(c, "until"); err != nil {
 		return err
 	}
 	if o.Tail, err = queryInt(c, "tail"); err != nil {
@@ -36,7 +40,7 @@ func (s *server) logs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o.Cursor, o.Instance = c.QueryParam("cursor"), c.QueryParam("instance")
+	o.Cursor, o.Instance, o.Before = c.QueryParam("cursor"), c.QueryParam("instance"), c.QueryParam("before")
 	ctx, caller := c.Request().Context(), CallerOf(c)
 	if !follow {
 		out, err := s.h.Logs(ctx, caller, c.Param("conn"), c.Param("id"), o)
@@ -48,8 +52,11 @@ func (s *server) logs(c echo.Context) error {
 	if o.Cursor != "" {
 		return pluginapi.Invalid("", "query parameter cursor cannot be combined with follow; use tail or since")
 	}
+	if o.Before != "" {
+		return pluginapi.Invalid("/before", "query parameter before (page back) cannot be combined with follow")
+	}
 	sub, err := s.h.FollowLogs(ctx, caller, c.Param("conn"), c.Param("id"), logfanout.Options{
-		Tail: o.Tail, Since: o.Since, Stdout: o.Stdout, Stderr: o.Stderr, Details: o.Details, Instance: o.Instance})
+		Tail: o.Tail, Since: o.Since, Until: o.Until, Stdout: o.Stdout, Stderr: o.Stderr, Details: o.Details, Instance: o.Instance})
 	if err != nil {
 		return err
 	}

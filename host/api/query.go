@@ -50,9 +50,8 @@ var routeQueries = map[string]routeQuery{
 	"DELETE /connections/:conn/services/:id": {names: []string{"force"}},
 
 	"POST /connections/:conn/services/:id/actions/:action": {},
-	// until and direction: the logs' end time and backward paging (issue 11 §3), added beside this list.
 	"GET /connections/:conn/services/:id/logs": {names: []string{"cursor", "since", "tail", "limit", "stdout", "stderr",
-		"details", "instance", "follow", "until", "direction"}},
+		"details", "instance", "follow", "until", "before"}},
 	"GET /connections/:conn/services/:id/instances":      {names: []string{"filter"}, filters: true},
 	"GET /connections/:conn/services/:id/instances/:iid": {},
 	"GET /connections/:conn/services/:id/deployments": {names: []string{"status", "created_after", "created_before",

@@ -13,6 +13,8 @@ import (
 type follower struct {
 	hub    *Hub
 	key    Key
+	fkey   followKey
+	until  *time.Time // passed on every call; the plugin answers End past it
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -21,9 +23,9 @@ type follower struct {
 }
 
 // startFollower is called with h.mu held.
-func (h *Hub) startFollower(key Key, caps pluginapi.LogsCapabilities, cursor string) *follower {
+func (h *Hub) startFollower(fk followKey, until *time.Time, caps pluginapi.LogsCapabilities, cursor string) *follower {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &follower{hub: h, key: key, ctx: ctx, cancel: cancel, subs: map[*Subscription]struct{}{}}
+	f := &follower{hub: h, key: fk.Key, fkey: fk, until: until, ctx: ctx, cancel: cancel, subs: map[*Subscription]struct{}{}}
 	interval := h.cfg.DefaultInterval
 	if caps.PollIntervalMS > 0 {
 		interval = time.Duration(caps.PollIntervalMS) * time.Millisecond
@@ -85,7 +87,7 @@ func (f *follower) run(caps pluginapi.LogsCapabilities, cursor string, interval 
 	if cursor == "" {
 		// Position at "now": nobody asked for history, so the entries
 		// this answers are discarded; only the cursor matters.
-		req := pluginapi.LogsRequest{}
+		req := pluginapi.LogsRequest{Until: f.until}
 		if caps.Since {
 			now := time.Now()
 			req.Since = &now
@@ -106,10 +108,14 @@ func (f *follower) run(caps pluginapi.LogsCapabilities, cursor string, interval 
 				break // try again from the loop below, with no cursor
 			}
 			cursor = resp.Cursor
+			if resp.End {
+				f.finish()
+				return
+			}
 			if !resp.More {
 				break
 			}
-			req = pluginapi.LogsRequest{Cursor: cursor}
+			req = pluginapi.LogsRequest{Cursor: cursor, Until: f.until}
 		}
 	}
 	wait := time.Duration(0)
@@ -124,7 +130,7 @@ func (f *follower) run(caps pluginapi.LogsCapabilities, cursor string, interval 
 			return
 		case <-timer.C:
 		}
-		resp, err := src.Logs(f.ctx, f.key, pluginapi.LogsRequest{Cursor: cursor, Details: true})
+		resp, err := src.Logs(f.ctx, f.key, pluginapi.LogsRequest{Cursor: cursor, Until: f.until, Details: true})
 		if err != nil {
 			if f.ctx.Err() != nil || errors.Is(err, context.Canceled) {
 				return
@@ -156,6 +162,10 @@ func (f *follower) run(caps pluginapi.LogsCapabilities, cursor string, interval 
 			}
 			f.publish(items)
 		}
+		if resp.End {
+			f.finish()
+			return
+		}
 		if resp.More {
 			wait = 0
 		} else {
@@ -164,11 +174,17 @@ func (f *follower) run(caps pluginapi.LogsCapabilities, cursor string, interval 
 	}
 }
 
+// finish ends every subscription cleanly: the plugin said End (until passed).
+func (f *follower) finish() {
+	f.hub.drop(f)
+	f.stop(nil)
+}
+
 // drop forgets f if it is still the follower of its key.
 func (h *Hub) drop(f *follower) {
 	h.mu.Lock()
-	if h.followers[f.key] == f {
-		delete(h.followers, f.key)
+	if h.followers[f.fkey] == f {
+		delete(h.followers, f.fkey)
 	}
 	h.mu.Unlock()
 }

@@ -65,8 +65,23 @@ type Config struct {
 type Hub struct {
 	cfg       Config
 	mu        sync.Mutex
-	followers map[Key]*follower
+	followers map[followKey]*follower
 	closed    bool
+}
+
+// followKey names a follower: followers with an until are separate from
+// the open-ended one, since the plugin filters and ends by it.
+type followKey struct {
+	Key
+	until int64 // Unix nanoseconds; 0 for none
+}
+
+func keyOf(key Key, until *time.Time) followKey {
+	fk := followKey{Key: key}
+	if until != nil {
+		fk.until = until.UnixNano()
+	}
+	return fk
 }
 
 // New returns a Hub reading from cfg.Source.
@@ -83,7 +98,7 @@ func New(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{cfg: cfg, followers: map[Key]*follower{}}
+	return &Hub{cfg: cfg, followers: map[followKey]*follower{}}
 }
 
 // Options shape one subscription.
@@ -103,6 +118,10 @@ type Options struct {
 	Details bool
 	// Instance keeps only the entries of one instance.
 	Instance string
+	// Until ends the subscription once every entry up to this time has
+	// been delivered (the plugin answers End). Subscriptions with the same
+	// Until share a follower of their own, which passes it on every call.
+	Until *time.Time
 	// Buffer overrides the hub's default buffer size.
 	Buffer int
 }
@@ -119,7 +138,7 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	fs := h.followers
-	h.followers = map[Key]*follower{}
+	h.followers = map[followKey]*follower{}
 	h.mu.Unlock()
 	for _, f := range fs {
 		f.stop(pluginapi.Errorf(pluginapi.CodeUnavailable, "log follower stopped: host shutting down"))
@@ -136,13 +155,14 @@ func (h *Hub) Subscribe(ctx context.Context, key Key, opts Options) (*Subscripti
 	}
 	var first []Item
 	startCursor := ""
+	ended := false // the first read already reached until
 	if opts.Tail > 0 || opts.Since != nil {
 		resp, err := h.cfg.Source.Logs(ctx, key, pluginapi.LogsRequest{
-			Tail: opts.Tail, Since: opts.Since, Details: true})
+			Tail: opts.Tail, Since: opts.Since, Until: opts.Until, Details: true})
 		if err != nil {
 			return nil, pluginapi.AsError(err)
 		}
-		startCursor = resp.Cursor
+		startCursor, ended = resp.Cursor, resp.End
 		for i := range resp.Entries {
 			first = append(first, Item{Entry: &resp.Entries[i]})
 		}
@@ -152,16 +172,24 @@ func (h *Hub) Subscribe(ctx context.Context, key Key, opts Options) (*Subscripti
 	}
 	s := newSubscription(opts)
 	s.queue = filter(first, opts)
+	if ended {
+		// Nothing can follow: deliver the first batch and end, no follower.
+		s.leave = func() {}
+		s.end(nil)
+		go s.pump(ctx)
+		return s, nil
+	}
 
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "log follower stopped: host shutting down")
 	}
-	f := h.followers[key]
+	fk := keyOf(key, opts.Until)
+	f := h.followers[fk]
 	if f == nil {
-		f = h.startFollower(key, caps, startCursor)
-		h.followers[key] = f
+		f = h.startFollower(fk, opts.Until, caps, startCursor)
+		h.followers[fk] = f
 	}
 	f.add(s)
 	h.mu.Unlock()
@@ -177,8 +205,8 @@ func (h *Hub) Subscribe(ctx context.Context, key Key, opts Options) (*Subscripti
 func (h *Hub) leave(f *follower, s *Subscription) {
 	h.mu.Lock()
 	last := f.remove(s)
-	if last && h.followers[f.key] == f {
-		delete(h.followers, f.key)
+	if last && h.followers[f.fkey] == f {
+		delete(h.followers, f.fkey)
 	}
 	h.mu.Unlock()
 	if last {

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/logfanout"
@@ -24,16 +25,45 @@ func (h *Host) Logs(ctx context.Context, c Caller, conn, id string, opts LogsOpt
 	if opts.Tail < 0 || opts.Limit < 0 {
 		return nil, pluginapi.Invalid("/tail", "tail and limit must not be negative")
 	}
+	if err := checkLogsOptions(t, opts.Since, opts.Until, opts.Before); err != nil {
+		return nil, err
+	}
+	if opts.Before != "" && opts.Cursor != "" {
+		return nil, pluginapi.Invalid("/before", "before (page back) and cursor (page forward) cannot be combined")
+	}
 	var resp pluginapi.LogsResponse
-	req := pluginapi.LogsRequest{Request: t.request(), ID: id, Cursor: opts.Cursor, Since: opts.Since, Tail: opts.Tail,
-		Stdout: opts.Stdout, Stderr: opts.Stderr, Details: opts.Details, Instance: opts.Instance, Limit: opts.Limit}
+	req := pluginapi.LogsRequest{Request: t.request(), ID: id, Cursor: opts.Cursor, Since: opts.Since, Until: opts.Until,
+		Tail: opts.Tail, Before: opts.Before, Stdout: opts.Stdout, Stderr: opts.Stderr, Details: opts.Details,
+		Instance: opts.Instance, Limit: opts.Limit}
 	if err := h.call(ctx, t, pluginapi.OpLogs, req, &resp); err != nil {
 		return nil, err
 	}
 	if resp.Entries == nil {
 		resp.Entries = []pluginapi.LogEntry{}
 	}
-	return &LogsPage{Entries: resp.Entries, Cursor: resp.Cursor, More: resp.More}, nil
+	return &LogsPage{Entries: resp.Entries, Cursor: resp.Cursor, More: resp.More,
+		CursorBackward: resp.CursorBackward, End: resp.End}, nil
+}
+
+// checkLogsOptions refuses what the plugin does not declare: a plugin of an
+// older ABI would ignore until or before silently and answer other lines
+// than asked. Refused as invalid (400) naming the field, as plugins refuse
+// a stream or instance selection their platform cannot make.
+func checkLogsOptions(t *target, since, until *time.Time, before string) error {
+	var caps pluginapi.LogsCapabilities
+	if t.p.desc.Logs != nil {
+		caps = *t.p.desc.Logs
+	}
+	if until != nil && !caps.Until {
+		return pluginapi.Invalid("/until", "plugin %s (connection %s) cannot end logs at a time: until is not supported", t.p.rt.Name(), t.conn.Name)
+	}
+	if until != nil && since != nil && until.Before(*since) {
+		return pluginapi.Invalid("/until", "until must not be before since")
+	}
+	if before != "" && !caps.Backward {
+		return pluginapi.Invalid("/before", "plugin %s (connection %s) cannot page logs back: before is not supported", t.p.rt.Name(), t.conn.Name)
+	}
+	return nil
 }
 
 // FollowLogs subscribes to a service's logs through the shared follower
@@ -51,6 +81,9 @@ func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts l
 	// Fail now, with a clean not_found, rather than in the stream.
 	t, err := h.resolve(ctx, conn)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkLogsOptions(t, opts.Since, opts.Until, ""); err != nil {
 		return nil, err
 	}
 	if _, err := h.get(ctx, t, id); err != nil {

@@ -262,13 +262,18 @@ type InvokeResult struct {
 
 // LogsOptions selects log entries for a one-shot read.
 type LogsOptions struct {
-	Since          *time.Time
+	Since *time.Time
+	// Until keeps entries at or before this time (plugins declaring logs.until).
+	Until          *time.Time
 	Tail           int
 	Cursor         string
 	Stdout, Stderr bool
 	Details        bool
 	Instance       string
 	Limit          int
+	// Before is a LogsPage.CursorBackward: read the page before it
+	// (plugins declaring logs.backward).
+	Before string
 }
 
 // LogsPage is a batch of entries, oldest first, and the cursor to continue.
@@ -276,4 +281,9 @@ type LogsPage struct {
 	Entries []pluginapi.LogEntry `json:"entries"`
 	Cursor  string               `json:"cursor,omitempty"`
 	More    bool                 `json:"more,omitempty"`
+	// CursorBackward reads the page before this one (as Before); empty
+	// at the beginning of the log or when the plugin cannot page back.
+	CursorBackward string `json:"cursor_backward,omitempty"`
+	// End says every entry up to Until has been returned.
+	End bool `json:"end,omitempty"`
 }

@@ -44,7 +44,7 @@ func (provider) Describe() pluginapi.DescribeResponse {
 				  "properties":{"replicas":{"type":"integer","minimum":1,"maximum":10,"title":"Instances"}}}`)},
 		},
 		ListFilters: []string{"status", "id"},
-		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, PollIntervalMS: 2000},
+		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, Until: true, Backward: true, PollIntervalMS: 2000},
 	}
 }
 

@@ -335,6 +335,8 @@ func encodeAnswer(resp any) (out []byte, ok bool) {
 		}
 		o.str("cursor", r.Cursor, true)
 		o.boolean("more", r.More, true)
+		o.str("cursor_backward", r.CursorBackward, true)
+		o.boolean("end", r.End, true)
 		return append(o.b, '}'), true
 	}
 	return nil, false

@@ -298,7 +298,10 @@ func TestEncodeAnswerMatchesEncodingJSON(t *testing.T) {
 		out, _ = encodeAnswer(lr)
 		sameJSON(t, "list answer", out, lr)
 
-		gr := &pluginapi.LogsResponse{Cursor: randString(r), More: r.IntN(2) == 0}
+		gr := &pluginapi.LogsResponse{Cursor: randString(r), More: r.IntN(2) == 0, End: r.IntN(2) == 0}
+		if r.IntN(2) == 0 {
+			gr.CursorBackward = randString(r)
+		}
 		if r.IntN(4) != 0 {
 			gr.Entries = []pluginapi.LogEntry{}
 			for range r.IntN(5) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
@@ -37,6 +38,8 @@ type engine struct {
 	host    string
 	version string
 	pubHost string // publicHost, once known
+	// logDate is the newest Date of a logs answer: the engine's clock.
+	logDate time.Time
 }
 
 // negotiated caches the version each engine answered on /_ping, so that

@@ -31,6 +31,10 @@ const (
 	taskIDKey = "com.docker.swarm.task.id"
 )
 
+// httpDate is the form of an HTTP Date header (net/http's TimeFormat;
+// net/http itself is not imported, to keep the plugin small).
+const httpDate = "Mon, 02 Jan 2006 15:04:05 GMT"
+
 // logBodyBytes caps one logs answer (a variable so that tests can lower it).
 var logBodyBytes = 8 << 20
 
@@ -316,13 +320,18 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		if req.Since != nil {
 			q.Set("since", unixNano(*req.Since))
 		}
-		if req.Tail > 0 {
+		// The engine's tail counts back from now, not from until.
+		if req.Tail > 0 && req.Until == nil {
 			q.Set("tail", strconv.Itoa(req.Tail)) // per task upstream; cut again below
 		}
 	}
 	lines, truncated, err := e.logLines(path, q, logBodyBytes, tty)
 	if err != nil {
 		return nil, err
+	}
+	if cur == nil && req.Tail > 0 && req.Until != nil && truncated {
+		return nil, pluginapi.Invalid("/until", "more than %d MiB of logs lie before until: the last %d lines before it cannot be found in one read; add since",
+			logBodyBytes>>20, req.Tail)
 	}
 	entries := cur.filter(lines)
 	if truncated && cur != nil && len(entries) == 0 && req.Instance == "" {
@@ -335,13 +344,25 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		entries = cur.filter(lines)
 	}
 	entries = sortByTime(entries)
+	// The engine has no until for services: lines after it are dropped
+	// here, and passed over by the cursor once nothing before them is left.
+	var after []entry
+	if req.Until != nil {
+		i, _ := slices.BinarySearchFunc(entries, *req.Until, func(en entry, t time.Time) int {
+			if en.at.After(t) {
+				return 1
+			}
+			return -1
+		})
+		entries, after = entries[:i], entries[i:]
+	}
 	var skipped []entry // cut by tail: never to be returned by a follow-up call
 	if cur == nil && req.Tail > 0 && len(entries) > req.Tail {
 		skipped, entries = entries[:len(entries)-req.Tail], entries[len(entries)-req.Tail:]
 	}
 	more := truncated
 	if len(entries) > limit {
-		entries, more = entries[:limit], true
+		entries, more, after = entries[:limit], true, nil
 	}
 
 	// Move the cursor.
@@ -355,10 +376,15 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		next.Since = *req.Since
 	}
 	var last time.Time
-	for i := range len(skipped) + len(entries) {
-		en := &entries[max(0, i-len(skipped))]
-		if i < len(skipped) {
+	for i := range len(skipped) + len(entries) + len(after) {
+		var en *entry
+		switch {
+		case i < len(skipped):
 			en = &skipped[i]
+		case i < len(skipped)+len(entries):
+			en = &entries[i-len(skipped)]
+		default:
+			en = &after[i-len(skipped)-len(entries)]
 		}
 		p := next.Seen[en.key]
 		if en.at.Equal(p.At) {
@@ -394,6 +420,9 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 	}
 
 	out := &pluginapi.LogsResponse{Entries: make([]pluginapi.LogEntry, 0, len(entries)), Cursor: next.encode(), More: more}
+	// Until has passed on the engine's clock, beyond the lag between tasks:
+	// no line at or before it can still arrive.
+	out.End = req.Until != nil && !more && !e.logDate.IsZero() && e.logDate.Add(-lagWindow).After(*req.Until)
 	for _, en := range entries {
 		le := en.LogEntry
 		if !req.Details {
@@ -409,6 +438,9 @@ func (e *engine) logLines(path string, q url.Values, maxBody int, tty bool) ([]r
 	resp, err := e.do(call{method: "GET", path: path, query: q, maxBody: maxBody})
 	if err != nil {
 		return nil, false, err
+	}
+	if d, err := time.Parse(httpDate, resp.Header("Date")); err == nil && d.After(e.logDate) {
+		e.logDate = d
 	}
 	if tty {
 		return splitRaw(resp.Body, resp.Truncated), resp.Truncated, nil

@@ -46,7 +46,7 @@ func (provider) Describe() pluginapi.DescribeResponse {
 			{Name: pluginapi.ActionRollback, Title: "Roll back", Description: "Go back to the previous spec (docker service rollback).", Dangerous: true},
 		},
 		ListFilters: []string{"id", "name", "label", "mode", "status"},
-		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Streams: true, Timestamps: true, Details: true, PollIntervalMS: 75},
+		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Streams: true, Timestamps: true, Details: true, Until: true, PollIntervalMS: 75},
 		Get:         &pluginapi.GetCapabilities{InsertDefaults: true},
 		Instances:   &pluginapi.InstancesCapabilities{Filters: []string{"desired_state", "node", "name", "id", "label"}, All: true},
 	}

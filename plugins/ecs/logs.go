@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"sort"
-	"strings"
-	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -15,6 +12,9 @@ import (
 type logSource struct {
 	group        string
 	streamPrefix string // "<prefix>/<container>/", "<prefix>/" or ""
+	// direct: streamPrefix names the container, so a task's stream is
+	// streamPrefix + task id and need not be listed.
+	direct bool
 }
 
 // logCursor is the state of a follow, carried by the host between calls.
@@ -30,6 +30,10 @@ type streamPos struct {
 	// Done marks the stream of a stopped task read to its end (the same
 	// token came back): it is not asked again.
 	Done bool `json:"d,omitempty"`
+	// Past marks a stream known to hold an event after the request's
+	// until: nothing at or before it can still come (awslogs sends a
+	// stream's events in order).
+	Past bool `json:"p,omitempty"`
 }
 
 func decodeCursor(s string) (*logCursor, error) {
@@ -69,7 +73,7 @@ func (c *client) logSources(svc *ecsService) ([]logSource, error) {
 		case p != "":
 			sp = p + "/"
 		}
-		src := logSource{g, sp}
+		src := logSource{g, sp, p != "" && name != ""}
 		for _, s := range sources {
 			if s == src {
 				return
@@ -163,9 +167,10 @@ func (c *client) streams(src logSource) ([]string, error) {
 }
 
 // Logs implements plugin.Provider from CloudWatch Logs: one GetLogEvents per
-// stream "<prefix>/<container>/<task-id>", continuing each with its forward
-// token. The cursor holds those tokens; a stream whose token comes back
-// unchanged has nothing new.
+// stream "<prefix>/<container>/<task-id>" of the service's own tasks
+// (running and recently stopped), continuing each with its forward token.
+// The cursor holds those tokens; a stream whose token comes back unchanged
+// has nothing new. Before pages back (logs_back.go).
 func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
 	c, err := newClient(ctx, req.Config)
 	if err != nil {
@@ -183,101 +188,151 @@ func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginap
 		limit = 1000
 	}
 	limit = min(limit, 10000)
+	var back *backPos
+	if req.Before != "" {
+		if back, err = decodeBackPos(req.Before); err != nil {
+			return nil, err
+		}
+	}
 	first := req.Cursor == ""
 	cur := &logCursor{Streams: map[string]*streamPos{}}
-	if !first {
+	if back == nil && !first {
 		if cur, err = decodeCursor(req.Cursor); err != nil {
 			return nil, err
 		}
 	} else if req.Since != nil {
 		cur.Since = req.Since.UnixMilli()
 	}
-	sources, err := c.logSources(svc)
+	streams, running, err := c.ownStreams(svc, req.Instance)
 	if err != nil {
 		return nil, err
 	}
-	runningTasks, err := c.listTasks(svc.ServiceName, "RUNNING")
-	if err != nil {
-		return nil, err
+	if back != nil {
+		return c.logsBefore(streams, back, limit, req.Details)
 	}
-	running := map[string]bool{}
-	for _, arn := range runningTasks {
-		running[lastSegment(arn)] = true
+	var until *int64
+	if req.Until != nil {
+		u := req.Until.UnixMilli() // events are whole milliseconds: at or before u
+		until = &u
 	}
 
-	resp := &pluginapi.LogsResponse{Entries: []pluginapi.LogEntry{}}
+	var got []event
+	more := false
 	budget := limit
-	for _, src := range sources {
-		names, err := c.streams(src)
-		if err != nil {
-			return nil, err
+	for _, st := range streams {
+		key := st.key()
+		pos := cur.Streams[key]
+		if pos != nil && pos.Done {
+			continue
 		}
-		for _, stream := range names {
-			task := lastSegment(stream)
-			if req.Instance != "" && task != req.Instance {
-				continue
-			}
-			key := src.group + "|" + stream
-			pos := cur.Streams[key]
-			if pos != nil && pos.Done {
-				continue
-			}
-			tail := first && req.Tail > 0
-			n := budget
-			if tail {
-				n = min(req.Tail, 10000)
-			}
-			if n == 0 {
-				resp.More = true
-				continue
-			}
-			in := map[string]any{"logGroupName": src.group, "logStreamName": stream, "limit": n, "startFromHead": !tail}
-			switch {
-			case pos != nil:
-				in["nextToken"] = pos.Token
-			case cur.Since > 0:
-				in["startTime"] = cur.Since
-			}
-			var out struct {
-				Events []struct {
-					Timestamp int64  `json:"timestamp"`
-					Message   string `json:"message"`
-				} `json:"events"`
-				NextForwardToken string `json:"nextForwardToken"`
-			}
-			if err := c.logs("GetLogEvents", in, &out); err != nil {
-				if pluginapi.CodeOf(err) == pluginapi.CodeNotFound {
-					continue
-				}
+		tail := first && req.Tail > 0
+		n := budget
+		if tail {
+			n = min(req.Tail, 10000)
+		}
+		if n == 0 {
+			more = true
+			continue
+		}
+		in := map[string]any{"logGroupName": st.group, "logStreamName": st.name, "limit": n, "startFromHead": !tail}
+		switch {
+		case pos != nil:
+			in["nextToken"] = pos.Token
+		case cur.Since > 0:
+			in["startTime"] = cur.Since
+		}
+		if until != nil {
+			in["endTime"] = *until + 1 // CloudWatch's endTime is exclusive
+		}
+		out, err := c.getLogEvents(in)
+		if err != nil {
+			if pluginapi.CodeOf(err) != pluginapi.CodeNotFound {
 				return nil, err
 			}
-			for _, ev := range out.Events {
-				t := time.UnixMilli(ev.Timestamp).UTC()
-				e := pluginapi.LogEntry{Time: &t, Instance: task, Message: strings.TrimRight(ev.Message, "\n")}
-				if req.Details {
-					e.Details = map[string]string{"log_group": src.group, "log_stream": stream}
-				}
-				resp.Entries = append(resp.Entries, e)
+			if !running[st.task] {
+				cur.Streams[key] = &streamPos{Done: true} // stopped without logging: nothing will come
 			}
-			if !tail {
-				budget -= len(out.Events)
+			continue // else the task has not logged yet
+		}
+		for i, ev := range out.Events {
+			if until != nil && ev.Timestamp > *until {
+				break // a platform that ignored endTime
 			}
-			if !tail && len(out.Events) == n {
-				resp.More = true // a full page: more may be ready now
-			}
-			next := &streamPos{Token: out.NextForwardToken}
-			if pos != nil && out.NextForwardToken == pos.Token && !running[task] {
-				next.Done = true // the same token came back and the task is gone: nothing more will come
-			}
-			if next.Token != "" {
-				cur.Streams[key] = next
+			got = append(got, event{ev.Timestamp, key, i, st.entry(ev, req.Details)})
+		}
+		if !tail {
+			budget -= len(out.Events)
+		}
+		full := !tail && len(out.Events) == n
+		if full {
+			more = true // a full page: more may be ready now
+		}
+		next := &streamPos{Token: out.NextForwardToken, Past: pos != nil && pos.Past}
+		if pos != nil && out.NextForwardToken == pos.Token && !running[st.task] {
+			next.Done = true // the same token came back and the task is gone: nothing more will come
+		}
+		if until != nil && !full && !next.Past && !next.Done {
+			if next.Past, err = c.hasEventAfter(st, *until); err != nil {
+				return nil, err
 			}
 		}
+		if next.Token != "" {
+			cur.Streams[key] = next
+		}
 	}
-	sort.SliceStable(resp.Entries, func(i, j int) bool { return resp.Entries[i].Time.Before(*resp.Entries[j].Time) })
-	if first && req.Tail > 0 && len(resp.Entries) > req.Tail {
-		resp.Entries = resp.Entries[len(resp.Entries)-req.Tail:]
+	sortEvents(got)
+	if first && req.Tail > 0 && len(got) > req.Tail {
+		got = got[len(got)-req.Tail:]
 	}
-	resp.Cursor = cur.encode()
+	resp := &pluginapi.LogsResponse{Entries: entriesOf(got), Cursor: cur.encode(), More: more}
+	if first {
+		resp.CursorBackward = firstBackPos(got, cur.Since, req.Tail > 0)
+	}
+	if until != nil && !more {
+		resp.End = ended(streams, cur)
+	}
 	return resp, nil
+}
+
+// ended reports whether every stream has passed until or is finished; a
+// running task's stream that did not pass it yet may still log before it.
+func ended(streams []streamRef, cur *logCursor) bool {
+	if len(streams) == 0 {
+		return false // no task yet: one may start and log before until
+	}
+	for _, st := range streams {
+		pos := cur.Streams[st.key()]
+		if pos == nil || !pos.Past && !pos.Done {
+			return false
+		}
+	}
+	return true
+}
+
+// hasEventAfter reports whether st holds an event after ms.
+func (c *client) hasEventAfter(st streamRef, ms int64) (bool, error) {
+	out, err := c.getLogEvents(map[string]any{"logGroupName": st.group, "logStreamName": st.name,
+		"startTime": ms + 1, "limit": 1, "startFromHead": true})
+	if pluginapi.CodeOf(err) == pluginapi.CodeNotFound {
+		return false, nil
+	}
+	return err == nil && len(out.Events) > 0, err
+}
+
+// logEvents is a GetLogEvents answer.
+type logEvents struct {
+	Events []struct {
+		Timestamp int64  `json:"timestamp"`
+		Message   string `json:"message"`
+	} `json:"events"`
+	NextForwardToken  string `json:"nextForwardToken"`
+	NextBackwardToken string `json:"nextBackwardToken"`
+}
+
+func (c *client) getLogEvents(in map[string]any) (*logEvents, error) {
+	var out logEvents
+	if err := c.logs("GetLogEvents", in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

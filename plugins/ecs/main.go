@@ -123,6 +123,6 @@ func (provider) Describe() pluginapi.DescribeResponse {
 		},
 		ListFilters: []string{"name", "id", "status", "label", "launch_type", "scheduling_strategy"},
 		Instances:   &pluginapi.InstancesCapabilities{Filters: []string{"desired_state"}},
-		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, Details: true, PollIntervalMS: 2000},
+		Logs:        &pluginapi.LogsCapabilities{Since: true, Tail: true, Timestamps: true, Details: true, Until: true, Backward: true, PollIntervalMS: 2000},
 	}
 }

@@ -198,7 +198,7 @@ function logViewer(view) {
     const u = new URL(view.dataset.ws, location.href);
     u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     u.searchParams.set("tail", $("log-tail").value || "0");
-    for (const id of ["log-stream", "log-instance"]) {
+    for (const id of ["log-stream", "log-instance", "log-until"]) {
       const el = $(id);
       if (el && el.value) u.searchParams.set(el.name, el.value);
     }
