@@ -106,7 +106,7 @@ type env struct {
 func newEnv(t *testing.T, o opstest.Options) *env {
 	ev := opstest.New(t, o)
 	e := api.New(ev.Host, api.Options{BodyLimit: "64K"})
-	srv := httptest.NewServer(e)
+	srv := httptest.NewServer(validated(t, e))
 	t.Cleanup(srv.Close)
 	return &env{Env: ev, e: e, srv: srv}
 }

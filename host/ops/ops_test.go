@@ -440,6 +440,15 @@ func TestListAllServicesAcrossConnections(t *testing.T) {
 func TestFollowLogsSharesOneFollower(t *testing.T) {
 	e := opstest.New(t, opstest.Options{})
 	h, a := e.Host, e.Admin
+	// The follower is at the end of the log once it polls with a cursor:
+	// every line added from then on reaches both subscribers.
+	positioned := make(chan struct{})
+	var once sync.Once
+	e.Platform.Hold = func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/logs") && r.URL.Query().Get("cursor") != "" {
+			once.Do(func() { close(positioned) })
+		}
+	}
 	svc := must[*ops.ServiceResult](t)(h.CreateService(ctx, a, opstest.Conn, json.RawMessage(webSpec))).Service
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -453,7 +462,11 @@ func TestFollowLogsSharesOneFollower(t *testing.T) {
 	if b[0].Entry == nil || b[0].Entry.Message != "web started" {
 		t.Fatalf("tail batch = %+v", b)
 	}
-	time.Sleep(100 * time.Millisecond) // let the follower position itself at the end for s2
+	select {
+	case <-positioned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower never polled with a cursor")
+	}
 	for i := 0; i < 3; i++ {
 		e.Platform.AddLogs(svc.ID, fakeplatform.Line{Stream: "stdout", Message: "hello " + string(rune('a'+i))})
 	}
