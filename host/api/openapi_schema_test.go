@@ -37,6 +37,7 @@ var schemaTypes = map[string]any{
 	"AllServicesPage": ops.AllServicesPage{},
 	"ServiceResult":   ops.ServiceResult{},
 	"Instance":        pluginapi.Instance{},
+	"InstancePage":    ops.InstancePage{},
 	"Deployment":      pluginapi.Deployment{},
 	"DeploymentPage":  ops.DeploymentPage{},
 	"LogEntry":        pluginapi.LogEntry{},
