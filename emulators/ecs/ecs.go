@@ -74,4 +74,8 @@ var ecsHandlers = map[string]handler{
 	"TagResource":                op((*Server).opTagResource),
 	"UntagResource":              op((*Server).opUntagResource),
 	"ListTagsForResource":        op((*Server).opListTagsForResource),
+	"CreateCluster":              op((*Server).opCreateCluster),
+	"DescribeClusters":           op((*Server).opDescribeClusters),
+	"ListClusters":               op((*Server).opListClusters),
+	"DeleteCluster":              op((*Server).opDeleteCluster),
 }

@@ -13,7 +13,7 @@ type tagResourceInput struct {
 	TagKeys     []string `json:"tagKeys"`
 }
 
-// tagsOf finds the tag list of a service or task definition ARN.
+// tagsOf finds the tag list of a service, task definition or cluster ARN.
 func (s *Server) tagsOf(arn string) (*[]tag, *apiError) {
 	if !strings.HasPrefix(arn, "arn:aws:ecs:") {
 		return nil, invalidParam("Invalid resource ARN: %s", arn)
@@ -28,6 +28,12 @@ func (s *Server) tagsOf(arn string) (*[]tag, *apiError) {
 			return nil, errf("ResourceNotFoundException", "The specified resource could not be found.")
 		}
 		return &svc.tags, nil
+	}
+	if _, name, ok := strings.Cut(arn, ":cluster/"); ok {
+		if c := s.clusters[name]; c != nil && c.status == "ACTIVE" && s.clusterArn(name) == arn {
+			return &c.tags, nil
+		}
+		return nil, errf("ResourceNotFoundException", "The specified resource could not be found.")
 	}
 	if strings.Contains(arn, ":task-definition/") {
 		if td := s.taskDef(arn); td != nil {

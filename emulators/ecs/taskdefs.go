@@ -27,7 +27,11 @@ func (s *Server) opRegisterTaskDefinition(in *map[string]any, now time.Time) (an
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"taskDefinition": s.taskDefOut(td), "tags": td.tags}, nil
+	out := map[string]any{"taskDefinition": s.taskDefOut(td)}
+	if len(td.tags) > 0 {
+		out["tags"] = td.tags // AWS leaves the member out when there are none
+	}
+	return out, nil
 }
 
 func (s *Server) registerTaskDefinition(raw map[string]any, now time.Time) (*taskDef, *apiError) {
@@ -94,7 +98,7 @@ func (s *Server) opDescribeTaskDefinition(in *describeTaskDefinitionInput, now t
 	}
 	out := map[string]any{"taskDefinition": s.taskDefOut(td)}
 	if contains(in.Include, "TAGS") {
-		out["tags"] = td.tags
+		out["tags"] = append([]tag{}, td.tags...)
 	}
 	return out, nil
 }
