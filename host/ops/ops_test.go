@@ -161,8 +161,12 @@ func TestServiceLifecycle(t *testing.T) {
 	for i := len(entries) - 1; i >= 0; i-- {
 		ops_ = append(ops_, entries[i].Operation+"="+entries[i].Outcome)
 	}
+	// Refusals before the plugin ran are entries too: the stale patch is
+	// the same conflict error as the stale update; invalid input is invalid.
 	want := []string{"service.create=ok", "service.update=ok", "service.update=error", "service.update=ok",
-		"service.action:scale=ok", "service.invoke=ok", "service.delete=error", "service.delete=ok"}
+		"service.update=error", "service.update=invalid", "service.update=invalid",
+		"service.action:scale=ok", "service.action:scale=invalid", "service.action:scale=invalid", "service.action:explode=error",
+		"service.invoke=ok", "service.delete=error", "service.delete=ok"}
 	if strings.Join(ops_, " ") != strings.Join(want, " ") {
 		t.Fatalf("audit operations\n got %v\nwant %v", ops_, want)
 	}
@@ -176,7 +180,9 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 }
 
-func TestInvalidSpecIsRefusedBeforeAudit(t *testing.T) {
+// TestInvalidSpecIsAuditedAsInvalid: a spec the schema refuses never
+// reaches the plugin, and each attempt is one entry with outcome invalid.
+func TestInvalidSpecIsAuditedAsInvalid(t *testing.T) {
 	e := opstest.New(t, opstest.Options{})
 	for _, tc := range []struct{ spec, field string }{
 		{`{"image":"x"}`, ""},
@@ -192,8 +198,17 @@ func TestInvalidSpecIsRefusedBeforeAudit(t *testing.T) {
 		}
 	}
 	entries := must[[]audit.Entry](t)(e.Host.QueryAudit(ctx, e.Admin, audit.Filter{Operation: "service.create"}))
-	if len(entries) != 0 {
-		t.Fatalf("invalid specs were audited: %+v", entries)
+	if len(entries) != 5 {
+		t.Fatalf("%d entries for 5 invalid specs: %+v", len(entries), entries)
+	}
+	for _, en := range entries {
+		if en.Outcome != audit.OutcomeInvalid || en.ErrorCode != "invalid" || en.Actor != "test-admin" || en.Request != nil {
+			t.Errorf("invalid create entry: %+v", en)
+		}
+	}
+	page := must[*ops.ServicePage](t)(e.Host.ListServices(ctx, e.Admin, opstest.Conn, ops.ListOptions{}))
+	if len(page.Services) != 0 {
+		t.Fatalf("an invalid spec reached the platform: %+v", page.Services)
 	}
 }
 
