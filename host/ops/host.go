@@ -69,6 +69,8 @@ type loadedPlugin struct {
 	specSecr  []string
 	// endpointDefaults are the "x-endpoint-default" templates by field.
 	endpointDefaults map[string]string
+	// endpointSchemes are the "x-endpoint-schemes" aliases by field.
+	endpointSchemes map[string]map[string]endpointScheme
 }
 
 // New checks cfg and compiles every plugin's schemas once. A plugin whose
@@ -148,6 +150,10 @@ func compilePlugin(p *runtime.Plugin) (*loadedPlugin, error) {
 	if lp.endpointDefaults, err = readEndpointDefaults(lp.config, lp.secrets); err != nil {
 		return nil, fmt.Errorf("config schema: %w", err)
 	}
+	if lp.endpointSchemes, err = readEndpointSchemes(lp.config); err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
+	legacyEndpointSchemes(lp, d.ABIVersion)
 	return lp, nil
 }
 
