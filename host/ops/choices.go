@@ -40,6 +40,14 @@ func (h *Host) Choices(ctx context.Context, c Caller, conn, field string, opts C
 	if err := authorize(c, RoleViewer, "listing choices"); err != nil {
 		return nil, err
 	}
+	// A plugin without the operation answers unsupported whatever is asked.
+	t, err := h.resolve(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.supports(pluginapi.OpChoices); err != nil {
+		return nil, err
+	}
 	switch {
 	case field == "":
 		return nil, pluginapi.Invalid("/field", "field is required: the JSON pointer of a spec property, such as /secrets/*/name")
@@ -55,13 +63,6 @@ func (h *Host) Choices(ctx context.Context, c Caller, conn, field string, opts C
 	limit := opts.Limit
 	if limit == 0 {
 		limit = pluginapi.MaxChoices
-	}
-	t, err := h.resolve(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.supports(pluginapi.OpChoices); err != nil {
-		return nil, err
 	}
 	if !hasChoices(t.p.desc.SpecSchema, field) {
 		return nil, pluginapi.Invalid("/field", "plugin %s offers no choices for %s: no spec property there is annotated %s",
