@@ -227,7 +227,9 @@ func isScalar(v any) bool {
 	return true
 }
 
-func allScalars(vs []any) bool { return !slices.ContainsFunc(vs, func(v any) bool { return !isScalar(v) }) }
+func allScalars(vs []any) bool {
+	return !slices.ContainsFunc(vs, func(v any) bool { return !isScalar(v) })
+}
 
 func mapValues(m map[string]any) []any {
 	out := make([]any, 0, len(m))
