@@ -159,3 +159,11 @@ func (d *DescribeResponse) Action(name string) (Action, bool) {
 // that no value can move the URL to another host. The filled-in URL is that
 // endpoint's value: credentials may go to it.
 const KeyEndpointDefault = "x-endpoint-default"
+
+// KeyEndpointSchemes (ABI 1.3) is the config schema annotation of an
+// "x-endpoint" property naming schemes of the platform's own (Docker's
+// tcp://) and what each stands for: {"tcp": {"scheme": "http", "port":
+// 2375}} makes the host read tcp://engine as http://engine:2375 and
+// tcp://engine:1234 as http://engine:1234. The host itself knows only
+// http://, https:// and unix://.
+const KeyEndpointSchemes = "x-endpoint-schemes"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,10 +63,8 @@ func auditFilter(q url.Values) (audit.Filter, string) {
 		}
 		f.Until = t
 	}
-	switch f.Outcome {
-	case "", audit.OutcomeOK, audit.OutcomeError, audit.OutcomeIncomplete, audit.OutcomeInterrupted:
-	default:
-		problems = append(problems, "Outcome: choose ok, error, incomplete or interrupted")
+	if f.Outcome != "" && !slices.Contains(audit.Outcomes, f.Outcome) {
+		problems = append(problems, "Outcome: choose one of "+strings.Join(audit.Outcomes, ", "))
 		f.Outcome = ""
 	}
 	return f, strings.Join(problems, "; ")
@@ -79,6 +78,15 @@ func auditQuery(q url.Values, drop ...string) url.Values {
 		}
 	}
 	return out
+}
+
+// targetID is the id an entry's target has: what a create produced, else
+// what the operation addressed.
+func targetID(e audit.Entry) string {
+	if e.ResultTarget != "" {
+		return e.ResultTarget
+	}
+	return e.Target
 }
 
 // auditPage lists audit entries, newest first, filtered and paged.

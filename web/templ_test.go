@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/a-h/templ"
 	"github.com/a-h/templ/generator"
 	parser "github.com/a-h/templ/parser/v2"
 )
 
 // TestGeneratedTemplIsFresh fails when a .templ file was changed without
-// running `go generate ./web` (the generated _templ.go files are committed).
+// running `go generate ./web` (the generated _templ.go files are committed),
+// or generated with the templ version line, which would stand in for the
+// package doc in `go doc ./web`.
 func TestGeneratedTemplIsFresh(t *testing.T) {
 	files, err := filepath.Glob("*.templ")
 	if err != nil || len(files) == 0 {
@@ -26,7 +27,7 @@ func TestGeneratedTemplIsFresh(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 		var b bytes.Buffer
-		if _, err := generator.Generate(tf, &b, generator.WithFileName(f), generator.WithVersion(templ.Version())); err != nil {
+		if _, err := generator.Generate(tf, &b, generator.WithFileName(f)); err != nil {
 			t.Fatalf("%s: generate: %v", f, err)
 		}
 		want, err := format.Source(b.Bytes())

@@ -8,7 +8,7 @@
 // embedded, so the portal works offline.
 package web
 
-//go:generate go tool templ generate
+//go:generate go tool templ generate -include-version=false
 
 import (
 	"embed"

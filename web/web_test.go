@@ -56,6 +56,20 @@ func waitSettled(t *testing.T, env *webtest.Env, id string) {
 	t.Fatalf("service %s did not settle", id)
 }
 
+// waitLogLines polls the facade until the service has written n log lines.
+func waitLogLines(t *testing.T, env *webtest.Env, id string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		page, err := env.Host.Logs(context.Background(), webtest.Admin, "swarm", id, ops.LogsOptions{Tail: n})
+		if err == nil && len(page.Entries) >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("service %s wrote fewer than %d log lines", id, n)
+}
+
 func expect(t *testing.T, r webtest.Response, status int, contains ...string) {
 	t.Helper()
 	if r.Status != status {
@@ -290,7 +304,7 @@ func TestLogsPageSocketAndDownload(t *testing.T) {
 	path := "/services/swarm/" + id
 	expect(t, c.Get(path+"/logs"), 200, "Logs of talker", `data-ws="/services/swarm/`+id+`/logs/ws"`, "Download")
 
-	time.Sleep(300 * time.Millisecond) // let a few lines be written
+	waitLogLines(t, env, id, 2)
 	r := c.Get(path + "/logs/download?tail=100")
 	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("download: %d %s", r.Status, r.Header.Get("Content-Type"))

@@ -1,4 +1,4 @@
-// Command bench runs Wharf's performance suite (issue 5) on this machine and
+// Command bench runs Wharf's performance suite on this machine and
 // writes BENCHMARKS.md: every figure measured several times beside its
 // reference in the same run, with the median, the spread, the target and
 // whether it is met.

@@ -121,7 +121,7 @@ func (a *app) auditCmd() *cobra.Command {
 						errText = e.ErrorCode + ": " + e.ErrorMessage
 					}
 					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Time.Format(time.RFC3339), e.Actor, e.Operation,
-						orDash(e.Connection), orDash(e.Target), e.Outcome, errText)
+						orDash(e.Connection), auditTarget(e), e.Outcome, errText)
 				}
 			})
 		},
@@ -177,11 +177,23 @@ func (f *auditFlags) add(cmd *cobra.Command, paging bool) {
 	fl.StringVar(&f.connection, "connection", "", "only this connection")
 	fl.StringVar(&f.target, "target", "", "only this target (service id or name)")
 	fl.StringVar(&f.operation, "operation", "", "only this operation, e.g. service.create")
-	fl.StringVar(&f.outcome, "outcome", "", "ok, error, incomplete or interrupted")
+	fl.StringVar(&f.outcome, "outcome", "", strings.Join(audit.Outcomes, ", "))
 	fl.IntVar(&f.limit, "limit", 0, "at most this many entries")
 	if paging {
 		fl.IntVar(&f.before, "before", 0, "entries with an id below this (paging)")
 	}
+}
+
+// auditTarget shows an entry's target by name, with its id when they differ.
+func auditTarget(e audit.Entry) string {
+	id := e.Target
+	if e.ResultTarget != "" {
+		id = e.ResultTarget
+	}
+	if e.TargetName == "" || e.TargetName == id {
+		return orDash(id)
+	}
+	return e.TargetName + " (" + id + ")"
 }
 
 func (f *auditFlags) query() url.Values {

@@ -153,6 +153,8 @@ func TestClientCommands(t *testing.T) {
 
 	// Audit.
 	mustContain(t, c.ok(t, "", "audit", "ls", "--operation", "service.create"), "service.create", "ok")
+	// Steps addressed by id show the service's name with it; a search by name finds them.
+	mustContain(t, c.ok(t, "", "audit", "ls", "--target", "web", "--operation", "service.delete"), "web (svc-1)", "service.delete")
 	mustContain(t, c.ok(t, "", "audit", "ls", "--outcome", "error", "--limit", "5"), "conflict: ")
 	csvFile := filepath.Join(dir, "audit.csv")
 	c.ok(t, "", "audit", "export", "--format", "csv", "-O", csvFile)

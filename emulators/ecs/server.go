@@ -43,7 +43,7 @@ type Options struct {
 	Region      string       // "us-east-1"
 	AccountID   string       // "123456789012"
 	Credentials []Credential // one demo key: AKIDEXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
-	Clusters    []string     // clusters that exist; "default"
+	Clusters    []string     // clusters that exist at start (more come with CreateCluster); "default"
 	Now         func() time.Time
 	// TaskStart is the time between a deployment starting and each next task running (2s).
 	TaskStart time.Duration
@@ -72,6 +72,7 @@ type Server struct {
 	mu       sync.Mutex
 	rng      *rand.Rand
 	services map[string]*service // key: cluster + "/" + name
+	clusters map[string]*cluster // key: name
 	taskDefs map[string][]*taskDef
 }
 
@@ -106,6 +107,10 @@ func New(opts Options) *Server {
 		rng:      rand.New(rand.NewPCG(7, 11)),
 		services: map[string]*service{},
 		taskDefs: map[string][]*taskDef{},
+		clusters: map[string]*cluster{},
+	}
+	for _, name := range opts.Clusters {
+		s.newCluster(name)
 	}
 	if !opts.NoTaskDefinitions {
 		s.registerDemoTaskDefinitions()
@@ -182,6 +187,7 @@ const (
 var readOnlyOps = map[string]bool{
 	"DescribeServices": true, "ListServices": true, "ListServiceDeployments": true, "DescribeServiceDeployments": true,
 	"DescribeTaskDefinition": true, "ListTasks": true, "DescribeTasks": true, "ListTagsForResource": true,
+	"DescribeClusters": true, "ListClusters": true,
 	"GetLogEvents": true, "FilterLogEvents": true, "DescribeLogStreams": true,
 }
 
@@ -293,25 +299,6 @@ func (s *Server) alnum(n int) string {
 
 func (s *Server) arn(resource string) string {
 	return "arn:aws:ecs:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
-}
-
-func (s *Server) clusterArn(cluster string) string { return s.arn("cluster/" + cluster) }
-
-// cluster resolves a cluster name or ARN; "" is "default".
-func (s *Server) cluster(ref string) (string, *apiError) {
-	if ref == "" {
-		ref = "default"
-	}
-	name := ref
-	if strings.HasPrefix(ref, "arn:") {
-		_, name, _ = strings.Cut(ref, ":cluster/")
-	}
-	for _, c := range s.opts.Clusters {
-		if c == name {
-			return c, nil
-		}
-	}
-	return "", errf("ClusterNotFoundException", "Cluster not found.")
 }
 
 // epoch is a time that travels as epoch seconds, as the JSON 1.1 protocol wants.

@@ -476,20 +476,22 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if b.Name != nil {
-		writeError(w, 400, "name cannot be updated")
-		return
-	}
-	if b.ServiceType != nil {
-		writeError(w, 400, "serviceType cannot be updated")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
 	sv := s.live(r.PathValue("id"), now)
 	if sv == nil {
 		writeError(w, 404, fmt.Sprintf("Service with id %s not found", r.PathValue("id")))
+		return
+	}
+	// peak-sdk's create_or_update_service sends the service's own name and
+	// type back: only a different value is an attempt to change them.
+	if b.Name != nil && *b.Name != sv.Name {
+		writeError(w, 400, "name cannot be updated")
+		return
+	}
+	if b.ServiceType != nil && *b.ServiceType != sv.ServiceType {
+		writeError(w, 400, "serviceType cannot be updated")
 		return
 	}
 	if st, _ := s.status(sv, now); st == "DELETING" {

@@ -104,3 +104,36 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("demo: %d %v", st, m)
 	}
 }
+
+// TestPatchUnchangedNameAndType: peak-sdk's create_or_update_service sends
+// the whole body, the service's own name and serviceType included, to the
+// PATCH; only a changed name or type is refused.
+func TestPatchUnchangedNameAndType(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(Options{Now: func() time.Time { return now }})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	key := s.DemoConfig(srv.URL)["api_key"].(string)
+	_, m := do(t, srv, key, "POST", "/webapps/api/v1/webapps/",
+		`{"name":"upsert-me","title":"U","serviceType":"api","imageDetails":{"imageId":100,"versionId":2},"resources":{"instanceTypeId":21}}`)
+	id, _ := m["id"].(string)
+	path := "/webapps/api/v1/webapps/" + id
+	if st, m := do(t, srv, key, "PATCH", path, `{"name":"upsert-me","serviceType":"api","title":"New title"}`); st != 200 || m["id"] != id {
+		t.Fatalf("patch with the same name and type: %d %v", st, m)
+	}
+	if _, m := do(t, srv, key, "GET", path, ""); m["title"] != "New title" || m["name"] != "upsert-me" || m["serviceType"] != "api" {
+		t.Fatalf("after patch: %v", m)
+	}
+	for body, want := range map[string]string{
+		`{"name":"other"}`:          "name cannot be updated",
+		`{"serviceType":"web-app"}`: "serviceType cannot be updated",
+	} {
+		st, m := do(t, srv, key, "PATCH", path, body)
+		if msg, _ := m["message"].(string); st != 400 || msg != want {
+			t.Errorf("patch %s: %d %v, want 400 %q", body, st, m, want)
+		}
+	}
+	if _, m := do(t, srv, key, "GET", path, ""); m["name"] != "upsert-me" || m["serviceType"] != "api" {
+		t.Fatalf("a refused patch changed the service: %v", m)
+	}
+}

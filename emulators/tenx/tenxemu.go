@@ -177,8 +177,9 @@ func (s *Server) SeedDemo() {
 		{"myblog-mysql", "index.tenxcloud.com/tenxcloud/mysql:latest", 3306, 1},
 		{"myblog-web", "index.tenxcloud.com/tenxcloud/wordpress:latest", 80, 2},
 	} {
-		c := container{Name: d.name, Image: d.image, Env: []envVar{{"TZ", "Asia/Shanghai"}},
-			Ports: []port{{Port: d.port, Protocol: "TCP"}}, ImagePullPolicy: "IfNotPresent"}
+		// Empty lists are [], as for services created through the API.
+		c := container{Name: d.name, Image: d.image, Command: []string{}, Env: []envVar{{"TZ", "Asia/Shanghai"}},
+			Ports: []port{{Port: d.port, Protocol: "TCP"}}, VolumeMounts: []volumeMount{}, ImagePullPolicy: "IfNotPresent"}
 		c.Resources.Limits.Memory = "512Mi"
 		sv := &service{region: s.opts.Regions[0], uid: newUID(), name: d.name, createdAt: past, size: d.size,
 			containers: []container{c}, domains: []string{}, genFrom: map[int]time.Time{0: past}}

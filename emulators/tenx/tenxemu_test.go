@@ -2,6 +2,7 @@ package tenxemu
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -147,5 +148,55 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if _, v := c.do("GET", "/v1/regions/beijing1/services/myblog-web/logs", ""); len(v.([]any)) == 0 {
 		t.Fatal("demo service has no logs today")
+	}
+}
+
+// nullAt returns the path of the first JSON null in v, or "".
+func nullAt(v any, path string) string {
+	switch x := v.(type) {
+	case nil:
+		return path
+	case map[string]any:
+		for k, e := range x {
+			if p := nullAt(e, path+"."+k); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := nullAt(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// TestSeededServicesHaveArrays: the seeded demo services answer command and
+// volumeMounts as arrays, as the document shows and as services created
+// through the API do, never null.
+func TestSeededServicesHaveArrays(t *testing.T) {
+	s := New(Options{})
+	s.SeedDemo()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	cfg := s.DemoConfig(srv.URL)
+	c := &client{t: t, srv: srv, user: cfg["username"].(string), tk: cfg["token"].(string)}
+	for _, path := range []string{"/v1/regions/beijing1/services", "/v1/regions/beijing1/services/myblog-web",
+		"/v1/regions/beijing1/services/myblog-mysql", "/v1/regions/beijing1/services/myblog-web/instances"} {
+		st, v := c.do("GET", path, "")
+		if st != 200 {
+			t.Fatalf("%s: %d", path, st)
+		}
+		if p := nullAt(v, "$"); p != "" {
+			t.Errorf("%s answers null at %s", path, p)
+		}
+	}
+	_, v := c.do("GET", "/v1/regions/beijing1/services/myblog-web", "")
+	ctr := v.(map[string]any)["containers"].([]any)[0].(map[string]any)
+	for _, k := range []string{"command", "volumeMounts", "env", "ports"} {
+		if _, ok := ctr[k].([]any); !ok {
+			t.Errorf("containers[0].%s = %#v, want an array", k, ctr[k])
+		}
 	}
 }

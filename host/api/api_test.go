@@ -106,7 +106,7 @@ type env struct {
 func newEnv(t *testing.T, o opstest.Options) *env {
 	ev := opstest.New(t, o)
 	e := api.New(ev.Host, api.Options{BodyLimit: "64K"})
-	srv := httptest.NewServer(e)
+	srv := httptest.NewServer(validated(t, e))
 	t.Cleanup(srv.Close)
 	return &env{Env: ev, e: e, srv: srv}
 }
@@ -231,9 +231,14 @@ func TestEveryRoute(t *testing.T) {
 	c.want(501, "GET", "/connections/good/services/x/deployments", "")
 
 	// Audit.
-	entries := c.want(200, "GET", "/audit?operation=service.create&limit=10", "").json(t)["entries"].([]any)
+	entries := c.want(200, "GET", "/audit?operation=service.create&outcome=ok&limit=10", "").json(t)["entries"].([]any)
 	if len(entries) != 1 || entries[0].(map[string]any)["outcome"] != "ok" {
 		t.Fatalf("audit = %v", entries)
+	}
+	// The create refused for its spec is an entry too.
+	entries = c.want(200, "GET", "/audit?operation=service.create&outcome=invalid", "").json(t)["entries"].([]any)
+	if len(entries) != 1 || entries[0].(map[string]any)["error_field"] != "/image" {
+		t.Fatalf("invalid creates = %v", entries)
 	}
 	c.want(400, "GET", "/audit?outcome=maybe", "")
 	csv := c.want(200, "GET", "/audit/export?format=csv", "")

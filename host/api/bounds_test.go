@@ -32,7 +32,7 @@ func deepPatch(arrays, depth int) string {
 // limit (4M): each is a 400 naming the limit, and nothing reached the plugin.
 func TestDeepBodiesAreRefused(t *testing.T) {
 	ev := opstest.New(t, opstest.Options{})
-	srv := httptest.NewServer(api.New(ev.Host, api.Options{}))
+	srv := httptest.NewServer(validated(t, api.New(ev.Host, api.Options{})))
 	t.Cleanup(srv.Close)
 	c := &client{t: t, base: srv.URL + api.Prefix}
 	conn := "/connections/" + opstest.Conn

@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -353,10 +355,8 @@ func auditFilter(c echo.Context) (audit.Filter, error) {
 	f.BeforeID = int64(before)
 	f.Actor, f.Connection, f.Target = c.QueryParam("actor"), c.QueryParam("connection"), c.QueryParam("target")
 	f.Operation, f.Outcome = c.QueryParam("operation"), c.QueryParam("outcome")
-	switch f.Outcome {
-	case "", audit.OutcomeOK, audit.OutcomeError, audit.OutcomeIncomplete, audit.OutcomeInterrupted:
-	default:
-		return f, pluginapi.Invalid("", "query parameter outcome must be ok, error, incomplete or interrupted, not %q", f.Outcome)
+	if f.Outcome != "" && !slices.Contains(audit.Outcomes, f.Outcome) {
+		return f, pluginapi.Invalid("", "query parameter outcome must be one of %s, not %q", strings.Join(audit.Outcomes, ", "), f.Outcome)
 	}
 	return f, nil
 }

@@ -7,6 +7,30 @@
 // reconciles it as "interrupted". Rows are never updated or deleted
 // (triggers refuse it).
 //
+// What is recorded (the host's operations facade decides; see host/ops):
+// every mutation attempt by an authenticated caller, whatever its fate.
+//   - Operations that ran: a start row before the plugin (or store) call,
+//     a finish row with "ok" or "error" after it. A stale version refused
+//     by the host (a PATCH) or by the platform (a PUT) is the same "error"
+//     entry with code conflict.
+//   - Refusals before anything ran (Record, one entry): "denied" when the
+//     caller's role does not allow the operation (403), so an administrator
+//     sees who tried what; "invalid" when the request failed the host's
+//     validation (400): the attempt is part of the story, and it costs an
+//     attacker no more than a valid request would; "error" for the other
+//     refusals (an unknown connection or service, a stale version). Refusals are rate
+//     limited per actor by the facade: beyond the limit one counter entry
+//     ("N more ... suppressed") stands for the rest, so nobody can flood
+//     the log with them.
+//   - Not recorded: reads, and requests that never identify a caller
+//     (401: a missing or unknown token), which are rate limited and logged
+//     by the front door instead; with no identity there is no actor to
+//     record, and no bound on who sends them.
+//
+// An entry names its target by id (Target, or ResultTarget for what a
+// create produced) and, when the host knows it, by name (TargetName), so a
+// search for a service's name finds every step after its create.
+//
 // Tamper evidence does not rest on the database alone. Each row carries an
 // HMAC-SHA256 chain value over the previous row's hash and its own content,
 // under a key kept outside the database, so a row altered and re-chained
@@ -56,6 +80,10 @@ type Event struct {
 	Plugin     string // the plugin serving the connection
 	Operation  string // e.g. "create", "update", "delete", "invoke:restart"; required
 	Target     string // the service id or name acted on, if any
+	// TargetName is the name of what Target identifies, when the caller
+	// knows it (a service's name beside its platform id), so that a search
+	// by name finds every step after a create.
+	TargetName string
 	// Request is the request as JSON with secrets already redacted by the
 	// caller; empty or valid JSON.
 	Request json.RawMessage
@@ -77,6 +105,13 @@ type Outcome struct {
 	// Note says what is known beyond the outcome, e.g. for an interrupted
 	// operation what the platform reported at recovery.
 	Note string
+	// TargetName is the name of the target learned while the operation
+	// ran (e.g. from the platform's answer), if the event did not carry it.
+	TargetName string
+	// Refused, when set, says the operation was refused before it ran:
+	// OutcomeDenied (authorization) or OutcomeInvalid (validation). Error
+	// then carries the refusal. Refusals are written with Record.
+	Refused string
 }
 
 // Outcomes of an Entry.
@@ -87,23 +122,32 @@ const (
 	// OutcomeInterrupted: the host stopped before the operation finished;
 	// it was reconciled at the next start (see Entry.Note).
 	OutcomeInterrupted = "interrupted"
+	// OutcomeDenied: the caller's role does not allow the operation; it
+	// was refused before anything ran.
+	OutcomeDenied = "denied"
+	// OutcomeInvalid: the request failed the host's validation (the
+	// plugin's schema, a malformed patch); it was refused before anything ran.
+	OutcomeInvalid = "invalid"
 )
 
 // Outcomes lists every outcome a Filter accepts, for faces to offer.
-var Outcomes = []string{OutcomeOK, OutcomeError, OutcomeIncomplete, OutcomeInterrupted}
+var Outcomes = []string{OutcomeOK, OutcomeError, OutcomeIncomplete, OutcomeInterrupted, OutcomeDenied, OutcomeInvalid}
 
 // Entry is one operation as Query and Export report it: its start row
 // joined with its finish row, if any.
 type Entry struct {
-	ID         int64           `json:"id"` // the start row's id, as Start returned it
-	Time       time.Time       `json:"time"`
-	Actor      string          `json:"actor"`
-	ClientAddr string          `json:"client_addr"`
-	RequestID  string          `json:"request_id"`
-	Connection string          `json:"connection"`
-	Plugin     string          `json:"plugin"`
-	Operation  string          `json:"operation"`
-	Target     string          `json:"target"`
+	ID         int64     `json:"id"` // the start row's id, as Start returned it
+	Time       time.Time `json:"time"`
+	Actor      string    `json:"actor"`
+	ClientAddr string    `json:"client_addr"`
+	RequestID  string    `json:"request_id"`
+	Connection string    `json:"connection"`
+	Plugin     string    `json:"plugin"`
+	Operation  string    `json:"operation"`
+	Target     string    `json:"target"`
+	// TargetName is the target's name (a service's name beside its id),
+	// from the event or else from the outcome; empty when it was not known.
+	TargetName string          `json:"target_name,omitempty"`
 	Request    json.RawMessage `json:"request,omitempty"`
 	// Outcome is one of Outcomes.
 	Outcome string `json:"outcome"`
@@ -126,7 +170,7 @@ type Filter struct {
 	Since time.Time // entries started at or after Since
 	Until time.Time // entries started before Until
 	// Actor, Connection and Operation match exactly. Target matches the
-	// event's target or the outcome's result target.
+	// event's target, the outcome's result target or the target's name.
 	Actor, Connection, Target, Operation string
 	// Outcome is "" or one of Outcomes.
 	Outcome string
@@ -229,6 +273,11 @@ var migrations = []string{
 		keyed_from   INTEGER NOT NULL,
 		chain_key_id TEXT NOT NULL
 	);`,
+	// Version 3: the target's name beside its id. A row that carries one
+	// is hashed with chain version 3; rows without one (all older rows)
+	// keep version 2's encoding, so they verify unchanged.
+	`ALTER TABLE audit_log ADD COLUMN target_name TEXT NOT NULL DEFAULT '';
+	CREATE INDEX audit_log_start_target_name ON audit_log (target_name) WHERE kind = 'start';`,
 }
 
 // New creates the audit tables if needed, checks o, opens the checkpoint
@@ -403,6 +452,38 @@ func (l *Log) Start(ctx context.Context, e Event) (int64, error) {
 		e.Time = time.Now()
 	}
 	r := &request{start: &e}
+	if err := l.submit(ctx, r); err != nil {
+		return 0, err
+	}
+	return r.id, nil
+}
+
+// Record durably records an operation that never ran, its start and its
+// outcome at once (one transaction), and returns its id: a refusal
+// (o.Refused) or a counter of refusals left out. Its duration is o.Duration.
+func (l *Log) Record(ctx context.Context, e Event, o Outcome) (int64, error) {
+	if e.Operation == "" {
+		return 0, pluginapi.Invalid("/operation", "audit event needs an operation")
+	}
+	switch o.Refused {
+	case "", OutcomeDenied, OutcomeInvalid:
+	default:
+		return 0, pluginapi.Invalid("/refused", "refused must be %q or %q, not %q", OutcomeDenied, OutcomeInvalid, o.Refused)
+	}
+	if len(bytes.TrimSpace(e.Request)) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, e.Request); err != nil {
+			return 0, pluginapi.Invalid("/request", "audit event request is not valid JSON: %v", err)
+		}
+		e.Request = buf.Bytes()
+	} else {
+		e.Request = nil
+	}
+	now := time.Now()
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	r := &request{start: &e, outcome: &o, at: now}
 	if err := l.submit(ctx, r); err != nil {
 		return 0, err
 	}

@@ -16,7 +16,7 @@ func csvRecord(e *Entry) []string {
 	rec := []string{strconv.FormatInt(e.ID, 10), e.Time.Format(time.RFC3339Nano), e.Actor,
 		e.ClientAddr, e.RequestID, e.Connection, e.Plugin, e.Operation, e.Target, e.Outcome,
 		e.ResultTarget, e.ErrorCode, e.ErrorMessage, e.ErrorField, finished,
-		strconv.FormatFloat(e.DurationMS, 'f', -1, 64), string(e.Request), e.Note}
+		strconv.FormatFloat(e.DurationMS, 'f', -1, 64), string(e.Request), e.Note, e.TargetName}
 	for i, c := range rec {
 		rec[i] = csvCell(c)
 	}

@@ -17,7 +17,7 @@ import (
 const entrySQL = `SELECT s.id, s.time_ns, s.actor, s.client_addr, s.request_id, s.connection,
 	s.plugin, s.operation, s.target, s.request,
 	f.id, f.time_ns, f.target, f.error_code, f.error_message, f.error_field, f.duration_ns,
-	f.outcome, f.note
+	f.outcome, f.note, coalesce(nullif(s.target_name, ''), f.target_name, '')
 	FROM audit_log s LEFT JOIN audit_log f ON f.ref_id = s.id
 	WHERE s.kind = 'start'`
 
@@ -50,9 +50,10 @@ const (
 )
 
 // csvHeader names the CSV columns, in order.
+// New columns are added at the end, so that readers by position keep working.
 var csvHeader = []string{"id", "time", "actor", "client_addr", "request_id", "connection",
 	"plugin", "operation", "target", "outcome", "result_target", "error_code",
-	"error_message", "error_field", "finished_at", "duration_ms", "request", "note"}
+	"error_message", "error_field", "finished_at", "duration_ms", "request", "note", "target_name"}
 
 // Export writes the entries matching f (newest first; all of them unless
 // f.Limit is set) to w as format FormatJSONL or FormatCSV. Entries are
@@ -117,7 +118,7 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		cond("s.operation = ?", f.Operation)
 	}
 	if f.Target != "" {
-		cond("(s.target = ? OR f.target = ?)", f.Target, f.Target)
+		cond("(s.target = ? OR f.target = ? OR s.target_name = ? OR f.target_name = ?)", f.Target, f.Target, f.Target, f.Target)
 	}
 	switch f.Outcome {
 	case "":
@@ -127,8 +128,8 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		cond("f.error_code <> '' AND f.outcome = ''")
 	case OutcomeIncomplete:
 		cond("f.id IS NULL")
-	case OutcomeInterrupted:
-		cond("f.outcome = ?", storedInterrupted)
+	case OutcomeInterrupted, OutcomeDenied, OutcomeInvalid:
+		cond("f.outcome = ?", f.Outcome)
 	default:
 		return pluginapi.Invalid("/outcome", "unknown outcome %q: use one of %s",
 			f.Outcome, strings.Join(Outcomes, ", "))
@@ -161,7 +162,7 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 	for rows.Next() {
 		if err := rows.Scan(&e.ID, &startNS, &e.Actor, &e.ClientAddr, &e.RequestID,
 			&e.Connection, &e.Plugin, &e.Operation, &e.Target, &request,
-			&finID, &finNS, &resTarget, &code, &msg, &fld, &durNS, &outcome, &note); err != nil {
+			&finID, &finNS, &resTarget, &code, &msg, &fld, &durNS, &outcome, &note, &e.TargetName); err != nil {
 			return fmt.Errorf("audit: query: %w", err)
 		}
 		e.Time = time.Unix(0, startNS).UTC()
@@ -174,8 +175,8 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		switch {
 		case !finID.Valid:
 			e.Outcome = OutcomeIncomplete
-		case outcome.String == storedInterrupted:
-			e.Outcome = OutcomeInterrupted
+		case outcome.String != "":
+			e.Outcome = outcome.String // interrupted, denied, invalid
 		case code.String != "":
 			e.Outcome = OutcomeError
 		default:

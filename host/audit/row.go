@@ -15,14 +15,22 @@ const hashSize = sha256.Size
 // logs written before the chain was keyed: such rows are checked the old
 // way and never re-chained (re-chaining would launder any tampering).
 // Version 2 is HMAC-SHA256 under a key that is not in the database, and
-// also covers the outcome and note columns.
+// also covers the outcome and note columns. Version 3 is version 2 plus
+// the target_name column; it is used exactly for the rows whose
+// target_name is not empty, so each row has one encoding and the rows
+// written before the column existed keep theirs.
 const (
 	chainV1 = "wharf-audit-chain-v1"
 	chainV2 = "wharf-audit-chain-v2-hmac-sha256"
+	chainV3 = "wharf-audit-chain-v3-hmac-sha256"
 )
 
 // Stored outcome column values; ” means "derive from error_code".
-const storedInterrupted = "interrupted"
+const (
+	storedInterrupted = OutcomeInterrupted
+	storedDenied      = OutcomeDenied
+	storedInvalid     = OutcomeInvalid
+)
 
 // row is one audit_log row, as stored.
 type row struct {
@@ -42,8 +50,9 @@ type row struct {
 	ErrMessage string
 	ErrField   string
 	DurationNS int64
-	Outcome    string // finish: storedInterrupted or ''
+	Outcome    string // finish: a stored outcome or ''
 	Note       string // finish: what recovery found on the platform
+	TargetName string // start: the target's name if known; finish: the name learned
 	PrevHash   []byte
 	Hash       []byte
 }
@@ -59,6 +68,7 @@ func startRow(e *Event) row {
 		Plugin:     e.Plugin,
 		Operation:  e.Operation,
 		Target:     e.Target,
+		TargetName: e.TargetName,
 		Request:    string(e.Request),
 	}
 }
@@ -71,9 +81,13 @@ func finishRow(startID int64, at time.Time, startNS int64, o *Outcome) row {
 		Target:     o.Target,
 		DurationNS: int64(o.Duration),
 		Note:       o.Note,
+		TargetName: o.TargetName,
 	}
-	if o.Interrupted {
+	switch {
+	case o.Interrupted:
 		r.Outcome = storedInterrupted
+	case o.Refused != "":
+		r.Outcome = o.Refused
 	}
 	if r.DurationNS == 0 {
 		r.DurationNS = max(0, r.TimeNS-startNS)
@@ -90,7 +104,7 @@ func finishRow(startID int64, at time.Time, startNS int64, o *Outcome) row {
 // columns lists audit_log's columns in the order of args and scanArgs.
 const columns = `id, kind, ref_id, time_ns, actor, client_addr, request_id, connection, plugin,
 	operation, target, request, error_code, error_message, error_field, duration_ns, outcome, note,
-	prev_hash, hash`
+	target_name, prev_hash, hash`
 
 // args are the values for insertSQL, in the order of columns.
 func (r *row) args() []any {
@@ -100,7 +114,7 @@ func (r *row) args() []any {
 	}
 	return []any{r.ID, r.Kind, ref, r.TimeNS, r.Actor, r.ClientAddr, r.RequestID,
 		r.Connection, r.Plugin, r.Operation, r.Target, r.Request, r.ErrCode, r.ErrMessage,
-		r.ErrField, r.DurationNS, r.Outcome, r.Note, r.PrevHash, r.Hash}
+		r.ErrField, r.DurationNS, r.Outcome, r.Note, r.TargetName, r.PrevHash, r.Hash}
 }
 
 // scan reads a row selected with columns.
@@ -108,7 +122,7 @@ func (r *row) scan(s interface{ Scan(...any) error }) error {
 	var ref sql.NullInt64
 	err := s.Scan(&r.ID, &r.Kind, &ref, &r.TimeNS, &r.Actor, &r.ClientAddr,
 		&r.RequestID, &r.Connection, &r.Plugin, &r.Operation, &r.Target, &r.Request,
-		&r.ErrCode, &r.ErrMessage, &r.ErrField, &r.DurationNS, &r.Outcome, &r.Note, &r.PrevHash, &r.Hash)
+		&r.ErrCode, &r.ErrMessage, &r.ErrField, &r.DurationNS, &r.Outcome, &r.Note, &r.TargetName, &r.PrevHash, &r.Hash)
 	r.RefID = ref.Int64
 	return err
 }
@@ -123,17 +137,23 @@ func (r *row) legacyHash() []byte {
 }
 
 // keyedHash is the version 2 chain value: HMAC-SHA256 under key of the
-// same encoding plus the outcome and note columns. Without the key nobody
-// can compute it, so a row altered and re-chained by someone who only has
-// the database file does not verify.
+// same encoding plus the outcome and note columns; for a row with a target
+// name, version 3, which adds it. Without the key nobody can compute it, so
+// a row altered and re-chained by someone who only has the database file
+// does not verify, and a name cannot be removed or added unnoticed either:
+// the version tag is inside the HMAC.
 func (r *row) keyedHash(key []byte) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write(r.canonical(chainV2, true))
+	if r.TargetName != "" {
+		m.Write(appendStr(r.canonical(chainV3, true), r.TargetName))
+	} else {
+		m.Write(r.canonical(chainV2, true))
+	}
 	return m.Sum(nil)
 }
 
 func (r *row) canonical(version string, v2 bool) []byte {
-	b := make([]byte, 0, 256+len(r.Request)+len(r.ErrMessage)+len(r.Note))
+	b := make([]byte, 0, 256+len(r.Request)+len(r.ErrMessage)+len(r.Note)+len(r.TargetName))
 	b = appendStr(b, version)
 	b = append(b, r.PrevHash...)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.ID))

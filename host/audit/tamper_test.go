@@ -260,7 +260,7 @@ func TestAttackCheckpointLog(t *testing.T) {
 		for id := int64(7); id <= 7+maxUncovered; id++ {
 			r := row{ID: id, Kind: "start", TimeNS: 1, Operation: "x", PrevHash: prev}
 			r.Hash = r.keyedHash(l.opts.ChainKey)
-			if _, err := tx.Exec(`INSERT INTO audit_log (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.args()...); err != nil {
+			if _, err := tx.Exec(insertSQL, r.args()...); err != nil {
 				t.Fatal(err)
 			}
 			prev = r.Hash

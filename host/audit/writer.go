@@ -10,13 +10,14 @@ import (
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
-// request is one queued Start (start != nil) or Finish.
+// request is one queued Start (start set), Finish (outcome set) or
+// Record (both: a start row and its finish row, written together).
 type request struct {
 	start *Event
 
 	finishID int64
 	outcome  *Outcome
-	at       time.Time // when Finish was called
+	at       time.Time // when Finish or Record was called
 
 	// Results, valid once done is closed.
 	id   int64
@@ -39,7 +40,7 @@ type writer struct {
 }
 
 const insertSQL = `INSERT INTO audit_log (` + columns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func newWriter(ctx context.Context, db *sql.DB, key []byte) (*writer, error) {
 	conn, err := db.Conn(ctx)
@@ -150,8 +151,33 @@ func (w *writer) writeTx(batch []*request) (err error) {
 	var startedHere map[int64]int64 // id → time_ns
 	finishedHere := map[int64]bool{}
 
+	// insert appends row to the chain.
+	insert := func(row *row) error {
+		row.ID = lastID + 1
+		row.PrevHash = prev
+		row.Hash = row.keyedHash(w.key)
+		if _, err := w.insert.ExecContext(ctx, row.args()...); err != nil {
+			return rowError{fmt.Errorf("insert audit row %d: %w", row.ID, err)}
+		}
+		lastID, prev = row.ID, row.Hash
+		return nil
+	}
+
 	for _, r := range batch {
 		r.id, r.err = 0, nil
+		if r.start != nil && r.outcome != nil {
+			// Record: the start row, then its finish row.
+			s := startRow(r.start)
+			if err := insert(&s); err != nil {
+				return err
+			}
+			f := finishRow(s.ID, r.at, s.TimeNS, r.outcome)
+			if err := insert(&f); err != nil {
+				return err
+			}
+			r.id = s.ID
+			continue
+		}
 		var row row
 		if r.start != nil {
 			row = startRow(r.start)
@@ -177,13 +203,9 @@ func (w *writer) writeTx(batch []*request) (err error) {
 			}
 			row = finishRow(r.finishID, r.at, startNS, r.outcome)
 		}
-		row.ID = lastID + 1
-		row.PrevHash = prev
-		row.Hash = row.keyedHash(w.key)
-		if _, err := w.insert.ExecContext(ctx, row.args()...); err != nil {
-			return rowError{fmt.Errorf("insert audit row %d: %w", row.ID, err)}
+		if err := insert(&row); err != nil {
+			return err
 		}
-		lastID, prev = row.ID, row.Hash
 		r.id = row.ID
 		if r.start != nil {
 			if startedHere == nil {

@@ -34,7 +34,6 @@ func TestEndpointResolution(t *testing.T) {
 			"/containers/json", "all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D"},
 		{"base query merged", rec.URL + "/v2?api-version=3", "/x", map[string][]string{"n": {"1", "2"}}, "/v2/x", "api-version=3&n=1&n=2"},
 		{"escaped segment kept", rec.URL + "/api", "/images/library%2Fnginx/json", nil, "/api/images/library%2Fnginx/json", ""},
-		{"tcp means http", "tcp://" + rec.hostport(), "/info", nil, "/info", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,8 +75,8 @@ func TestBadRequests(t *testing.T) {
 	c, _ := newClient(t, Options{})
 	h := c.For(Target{
 		Connection:     "c1",
-		Config:         map[string]any{"host": "http://127.0.0.1:1", "ftp": "ftp://x", "num": 5, "rel": "unix://rel.sock"},
-		EndpointFields: []string{"host", "ftp", "num", "missing", "rel"},
+		Config:         map[string]any{"host": "http://127.0.0.1:1", "ftp": "ftp://x", "num": 5, "rel": "unix://rel.sock", "tcp": "tcp://127.0.0.1"},
+		EndpointFields: []string{"host", "ftp", "num", "missing", "rel", "tcp"},
 	})
 	cases := []struct {
 		name  string
@@ -87,10 +86,13 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"no destination", pluginapi.HTTPRequest{}, "", "neither an endpoint nor a url"},
 		{"both", pluginapi.HTTPRequest{Endpoint: "host", URL: "http://127.0.0.1:1/"}, "", "not both"},
-		{"unknown endpoint", pluginapi.HTTPRequest{Endpoint: "other"}, "", `"other" is not an endpoint of connection c1 (endpoints: host, ftp, num, missing, rel)`},
+		{"unknown endpoint", pluginapi.HTTPRequest{Endpoint: "other"}, "", `"other" is not an endpoint of connection c1 (endpoints: host, ftp, num, missing, rel, tcp)`},
 		{"endpoint without value", pluginapi.HTTPRequest{Endpoint: "missing"}, "/missing", "connection c1 has no value for endpoint missing"},
 		{"endpoint not a string", pluginapi.HTTPRequest{Endpoint: "num"}, "/num", "must be a URL string"},
-		{"endpoint scheme", pluginapi.HTTPRequest{Endpoint: "ftp"}, "/ftp", "must be an http://, https://, tcp:// or unix:// URL"},
+		{"endpoint scheme", pluginapi.HTTPRequest{Endpoint: "ftp"}, "/ftp", "must be an http://, https:// or unix:// URL"},
+		// tcp:// is Docker's word: the docker plugin declares what it means
+		// (x-endpoint-schemes) and the host rewrites it before egress.
+		{"platform scheme", pluginapi.HTTPRequest{Endpoint: "tcp"}, "/tcp", "must be an http://, https:// or unix:// URL"},
 		{"relative socket", pluginapi.HTTPRequest{Endpoint: "rel"}, "/rel", "unix:///absolute/path"},
 		{"absolute path", pluginapi.HTTPRequest{Endpoint: "host", Path: "http://evil.example/x"}, "", "must be relative"},
 		{"scheme-relative path", pluginapi.HTTPRequest{Endpoint: "host", Path: "//evil.example/x"}, "", "must be relative"},

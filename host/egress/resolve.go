@@ -2,16 +2,12 @@ package egress
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
-
-// dockerPort is the port "tcp://host" means, as in DOCKER_HOST.
-const dockerPort = "2375"
 
 // endpointBase is a parsed endpoint value.
 type endpointBase struct {
@@ -46,14 +42,11 @@ func (h *Handler) base(field string) (*endpointBase, *pluginapi.Error) {
 			return nil, bad("must be unix:///absolute/path/to.sock")
 		}
 		return &endpointBase{url: &url.URL{Scheme: "http", Host: "localhost"}, socket: u.Path, name: "unix://" + u.Path}, nil
-	case "tcp":
-		u.Scheme = "http"
-		if u.Port() == "" && u.Hostname() != "" {
-			u.Host = net.JoinHostPort(u.Hostname(), dockerPort)
-		}
 	case "http", "https":
 	default:
-		return nil, bad("must be an http://, https://, tcp:// or unix:// URL")
+		// A platform's own schemes (Docker's tcp://) are rewritten by the
+		// host from the plugin's "x-endpoint-schemes" before this point.
+		return nil, bad("must be an http://, https:// or unix:// URL")
 	}
 	if u.Hostname() == "" {
 		return nil, bad("has no host")

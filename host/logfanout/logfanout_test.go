@@ -20,6 +20,11 @@ type memSource struct {
 	pageLimit int
 	calls     atomic.Int64
 	fail      error
+	// lastCtx is the context of the latest Logs call: a follower's own,
+	// cancelled when it stops.
+	lastCtx context.Context
+	// lateCalls counts calls made with an already cancelled context.
+	lateCalls atomic.Int64
 }
 
 func (m *memSource) add(n int, stream string) {
@@ -40,8 +45,12 @@ func (m *memSource) LogsCapabilities(ctx context.Context, key Key) (pluginapi.Lo
 
 func (m *memSource) Logs(ctx context.Context, key Key, req pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
 	m.calls.Add(1)
+	if ctx.Err() != nil {
+		m.lateCalls.Add(1)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lastCtx = ctx
 	if m.fail != nil {
 		return nil, m.fail
 	}
@@ -267,16 +276,23 @@ func TestFollowerStopsWithLastSubscriber(t *testing.T) {
 	if n := h.Followers(); n != 1 {
 		t.Fatalf("followers = %d after one of two left, want 1", n)
 	}
+	waitFor(t, "the follower's first poll", func() bool { return src.calls.Load() > 0 })
 	b.Close()
 	if n := h.Followers(); n != 0 {
 		t.Fatalf("followers = %d after the last left, want 0", n)
 	}
-	// No more polling once stopped.
-	time.Sleep(20 * time.Millisecond)
-	before := src.calls.Load()
-	time.Sleep(30 * time.Millisecond)
-	if after := src.calls.Load(); after != before {
-		t.Fatalf("source still polled after the last subscriber left: %d → %d calls", before, after)
+	// The follower stops: the context its polls carry is cancelled, and
+	// at most one poll already decided on goes out after that.
+	src.mu.Lock()
+	fctx := src.lastCtx
+	src.mu.Unlock()
+	select {
+	case <-fctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower's polls are still live after the last subscriber left")
+	}
+	if n := src.lateCalls.Load(); n > 1 {
+		t.Fatalf("%d polls with the follower's context already cancelled", n)
 	}
 }
 

@@ -190,8 +190,11 @@ func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, versio
 }
 
 // CreateConnection validates in.Config against the plugin's config schema
-// (defaults filled) and stores it. Admin; audited with secrets redacted.
-func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInput) (Connection, error) {
+// (defaults filled) and stores it. Admin; audited with secrets redacted
+// (refused too).
+func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInput) (_ Connection, err error) {
+	ev := &auditEvent{op: "connection.create", conn: in.Name, plugin: in.Plugin, target: in.Name}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleAdmin, "creating a connection"); err != nil {
 		return Connection{}, err
 	}
@@ -202,6 +205,8 @@ func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInpu
 	if p == nil {
 		return Connection{}, pluginapi.Invalid("/plugin", "unknown plugin %q", in.Plugin)
 	}
+	// A refusal's message may quote what was sent: scrub the secrets sent.
+	ev.scrub = p.scrubberOf(decodeConfig(in.Config))
 	cfg, _, err := h.prepareConfig(p, in.Config, nil, false)
 	if err != nil {
 		return Connection{}, err
@@ -211,8 +216,8 @@ func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInpu
 		return Connection{}, err
 	}
 	var out connstore.Connection
-	err = h.audited(ctx, c, auditEvent{op: "connection.create", conn: in.Name, plugin: in.Plugin, target: in.Name,
-		request: connAudit(p, in.Name, in.Plugin, cfg, 0, approved, false, nil), scrub: p.scrubberOf(decodeConfig(cfg))}, func() (string, error) {
+	ev.request, ev.scrub = connAudit(p, in.Name, in.Plugin, cfg, 0, approved, false, nil), p.scrubberOf(decodeConfig(cfg))
+	err = h.audited(ctx, c, ev, func() (string, error) {
 		var err error
 		out, err = h.cfg.Connections.Create(ctx, connstore.Connection{Name: in.Name, Plugin: in.Plugin, Config: cfg, ApprovedHosts: approved})
 		return in.Name, storeErrOrNil(err)
@@ -232,12 +237,14 @@ func storeErrOrNil(err error) error {
 
 // UpdateConnection replaces a connection's config. A secret property
 // absent from in.Config or sent as Redacted keeps its stored value. The
-// plugin cannot be changed. Admin; audited.
-func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in ConnectionInput) (Connection, error) {
+// plugin cannot be changed. Admin; audited (refused too).
+func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in ConnectionInput) (_ Connection, err error) {
+	ev := &auditEvent{op: "connection.update", conn: name, target: name}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
 		return Connection{}, err
 	}
-	return h.updateConnection(ctx, c, name, in.Plugin, in.Version, in.ApprovedHosts, in.KeepSecrets, func(_ *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, ev, name, in.Plugin, in.Version, in.ApprovedHosts, in.KeepSecrets, func(_ *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		return in.Config, nil
 	})
 }
@@ -245,12 +252,14 @@ func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in C
 // PatchConnection applies a JSON merge patch (RFC 7386) to a connection's
 // config (secrets as in UpdateConnection; a patch that moves an endpoint
 // must carry the secrets again, or they are dropped). Approved hosts stay.
-// version 0 means any. Admin; audited.
-func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch json.RawMessage, version int64) (Connection, error) {
+// version 0 means any. Admin; audited (refused too).
+func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch json.RawMessage, version int64) (_ Connection, err error) {
+	ev := &auditEvent{op: "connection.update", conn: name, target: name}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
 		return Connection{}, err
 	}
-	return h.updateConnection(ctx, c, name, "", version, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, ev, name, "", version, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		merged, err := mergePatch("config of connection "+name, stored, patch)
 		if err != nil {
 			return nil, err
@@ -282,12 +291,14 @@ func carriedSecrets(p *loadedPlugin, merged, patch json.RawMessage) json.RawMess
 	return b
 }
 
-func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin string, version int64, approvals []string, keep bool,
+// updateConnection runs the update that ev records.
+func (h *Host) updateConnection(ctx context.Context, c Caller, ev *auditEvent, name, plugin string, version int64, approvals []string, keep bool,
 	newConfig func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
 	cur, err := h.cfg.Connections.Get(ctx, name)
 	if err != nil {
 		return Connection{}, storeErr(err)
 	}
+	ev.plugin, ev.scrub = cur.Plugin, h.storedScrubberOf(cur)
 	if plugin != "" && plugin != cur.Plugin {
 		return Connection{}, pluginapi.Invalid("/plugin", "the plugin of connection %s is %s and cannot change; create another connection", name, cur.Plugin)
 	}
@@ -305,6 +316,7 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin stri
 	if err != nil {
 		return Connection{}, err
 	}
+	ev.scrub = p.scrubberOf(decodeConfig(raw), decodeConfig(cur.Config))
 	cfg, dropped, err := h.prepareConfig(p, raw, cur.Config, keep)
 	if err != nil {
 		return Connection{}, err
@@ -316,9 +328,9 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin stri
 		}
 	}
 	var out connstore.Connection
-	err = h.audited(ctx, c, auditEvent{op: "connection.update", conn: name, plugin: cur.Plugin, target: name,
-		request: connAudit(p, name, cur.Plugin, cfg, version, approved, keep, dropped),
-		scrub:   p.scrubberOf(decodeConfig(cfg), decodeConfig(cur.Config))}, func() (string, error) {
+	ev.request = connAudit(p, name, cur.Plugin, cfg, version, approved, keep, dropped)
+	ev.scrub = p.scrubberOf(decodeConfig(cfg), decodeConfig(cur.Config))
+	err = h.audited(ctx, c, ev, func() (string, error) {
 		var err error
 		out, err = h.cfg.Connections.Update(ctx, connstore.Connection{Name: name, Plugin: cur.Plugin, Config: cfg, ApprovedHosts: approved, Version: version})
 		return "", storeErrOrNil(err)
@@ -332,12 +344,16 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, name, plugin stri
 }
 
 // PutConnection creates or replaces a connection (the config file at
-// start); secrets are kept as in UpdateConnection. Admin; audited.
-func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) (Connection, error) {
+// start); secrets are kept as in UpdateConnection. Admin; audited (by the
+// create, update or delete it makes; refused too).
+func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) (_ Connection, err error) {
+	ev := &auditEvent{op: "connection.update", conn: in.Name, plugin: in.Plugin, target: in.Name}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleAdmin, "writing a connection"); err != nil {
 		return Connection{}, err
 	}
 	cur, err := h.cfg.Connections.Get(ctx, in.Name)
+	ev.ran = err == nil || pluginapi.CodeOf(err) == pluginapi.CodeNotFound // what follows audits itself
 	if pluginapi.CodeOf(err) == pluginapi.CodeNotFound {
 		return h.CreateConnection(ctx, c, in)
 	}
@@ -356,8 +372,10 @@ func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) 
 }
 
 // DeleteConnection removes a connection (its services stay on the
-// platform). Admin; audited.
-func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) error {
+// platform). Admin; audited (refused too).
+func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) (err error) {
+	ev := &auditEvent{op: "connection.delete", conn: name, target: name}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleAdmin, "deleting a connection"); err != nil {
 		return err
 	}
@@ -366,8 +384,9 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) erro
 		return storeErr(err)
 	}
 	defer h.scrubs.Delete(name)
-	return h.audited(ctx, c, auditEvent{op: "connection.delete", conn: name, plugin: cur.Plugin, target: name,
-		scrub: h.storedScrubberOf(cur)},
+	defer h.svcNames.forget(name)
+	ev.plugin, ev.scrub = cur.Plugin, h.storedScrubberOf(cur)
+	return h.audited(ctx, c, ev,
 		func() (string, error) { return "", storeErrOrNil(h.cfg.Connections.Delete(ctx, name)) })
 }
 

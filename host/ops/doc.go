@@ -8,6 +8,12 @@
 //
 //	authorize → validate (plugin's schema) → audit "started" → plugin call → audit outcome → answer
 //
+// A mutation refused on the way, before the plugin runs (its role does not
+// allow it, its input is invalid, its connection or version is wrong), is
+// audited too, as one entry with outcome denied, invalid or error; refusals
+// are rate limited per actor ([RefusalLimit]). Audit entries of a service
+// carry its name beside its id, as plugin answers showed it.
+//
 // Every method takes a [Caller] (who is asking, with which [Role]) and
 // returns errors as *pluginapi.Error, whose Code the faces map to a status.
 // Unknown connections, services, plugins and actions are CodeNotFound.

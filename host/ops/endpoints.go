@@ -51,10 +51,11 @@ func readEndpointDefaults(s *schema.Schema, secrets []string) (map[string]string
 }
 
 // effectiveConfig returns full with each empty endpoint that has a default
-// template filled in from the non-secret values. A template that cannot be
+// template filled in from the non-secret values, and each endpoint written
+// with one of the plugin's alias schemes rewritten to the URL it stands for. A template that cannot be
 // filled leaves the endpoint empty (prepareConfig refuses such a config).
 func (p *loadedPlugin) effectiveConfig(full map[string]any) map[string]any {
-	if len(p.endpointDefaults) == 0 {
+	if len(p.endpointDefaults) == 0 && len(p.endpointSchemes) == 0 {
 		return full
 	}
 	out := make(map[string]any, len(full)+len(p.endpointDefaults))
@@ -67,6 +68,11 @@ func (p *loadedPlugin) effectiveConfig(full map[string]any) map[string]any {
 		}
 		if u, err := egress.ExpandEndpoint(tmpl, p.public(full)); err == nil {
 			out[field] = u
+		}
+	}
+	for field, aliases := range p.endpointSchemes {
+		if s, ok := out[field].(string); ok {
+			out[field] = canonicalEndpoint(s, aliases)
 		}
 	}
 	return out
@@ -135,7 +141,7 @@ func endpointIdentity(s string) string {
 	}
 	port := u.Port()
 	if port == "" {
-		port = map[string]string{"https": "443", "http": "80", "tcp": "2375"}[u.Scheme]
+		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
 	}
 	return u.Scheme + "://" + net.JoinHostPort(strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), port)
 }

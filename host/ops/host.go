@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -37,6 +38,8 @@ type Config struct {
 	// LogBuffer is the number of log entries a slow follower may have
 	// waiting before the oldest are dropped; default 1000.
 	LogBuffer int
+	// RefusalLimit bounds the refused mutations audited per actor.
+	RefusalLimit RefusalLimit
 }
 
 // Host is the operations facade. It is safe for concurrent use.
@@ -49,6 +52,9 @@ type Host struct {
 	logs    *logfanout.Hub
 	lists   listCache // ListAllServices' recent listings
 	scrubs  sync.Map  // connection name → *cachedScrubber
+	// svcNames remembers service names from plugin answers, for the audit log.
+	svcNames nameCache
+	refusals *refusalLimiter
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.
@@ -63,6 +69,8 @@ type loadedPlugin struct {
 	specSecr  []string
 	// endpointDefaults are the "x-endpoint-default" templates by field.
 	endpointDefaults map[string]string
+	// endpointSchemes are the "x-endpoint-schemes" aliases by field.
+	endpointSchemes map[string]map[string]endpointScheme
 }
 
 // New checks cfg and compiles every plugin's schemas once. A plugin whose
@@ -75,6 +83,7 @@ func New(cfg Config) (*Host, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger, plugins: map[string]*loadedPlugin{}}
+	h.refusals = newRefusalLimiter(cfg.RefusalLimit, h.auditSuppressed)
 	for _, p := range cfg.Plugins {
 		lp, err := compilePlugin(p)
 		if err != nil {
@@ -141,11 +150,19 @@ func compilePlugin(p *runtime.Plugin) (*loadedPlugin, error) {
 	if lp.endpointDefaults, err = readEndpointDefaults(lp.config, lp.secrets); err != nil {
 		return nil, fmt.Errorf("config schema: %w", err)
 	}
+	if lp.endpointSchemes, err = readEndpointSchemes(lp.config); err != nil {
+		return nil, fmt.Errorf("config schema: %w", err)
+	}
+	legacyEndpointSchemes(lp, d.ABIVersion)
 	return lp, nil
 }
 
-// Close stops the log followers.
-func (h *Host) Close() { h.logs.Close() }
+// Close stops the log followers and audits the refusals still being
+// counted. Close the audit log after it.
+func (h *Host) Close() {
+	h.logs.Close()
+	h.refusals.close()
+}
 
 // Open reports whether the host runs without tokens (local mode).
 func (h *Host) Open() bool { return len(h.tokens) == 0 }
@@ -285,6 +302,7 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	if err := resp.Err(); err != nil {
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
+	h.svcNames.learn(t.conn.Name, resp)
 	return nil
 }
 
@@ -315,19 +333,28 @@ func (t *target) supports(op string) error {
 	return pluginapi.Unsupported("plugin %s (connection %s) does not offer %s", t.p.rt.Name(), t.conn.Name, op)
 }
 
-// auditEvent is what an audited operation records.
+// auditEvent is what an audited operation records. A mutating method
+// makes it first and fills it as it learns (plugin, request, scrubber), so
+// that a refusal before the operation runs is audited too (auditRefusal).
 type auditEvent struct {
 	op, conn, plugin, target string
-	request                  any // JSON-encoded, secrets already redacted
+	// targetName is the target's name when known before the call (a
+	// create's spec name, a patched service's name); else the name is
+	// looked up in what plugin answers showed.
+	targetName string
+	request    any // JSON-encoded, secrets already redacted
 	// scrub cleans the record of the connection's secret values; every
 	// caller has the connection at hand, so none is read again here.
 	scrub *scrubber
+	// ran is set once audited took the operation: it is audited there.
+	ran bool
 }
 
 // audited records ev as started (refusing the operation if that fails),
 // runs fn, and records its outcome. fn returns the target it produced (the
 // id of a created service) and its error.
-func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (string, error)) error {
+func (h *Host) audited(ctx context.Context, c Caller, ev *auditEvent, fn func() (string, error)) error {
+	ev.ran = true
 	var body json.RawMessage
 	if ev.request != nil {
 		b, err := json.Marshal(ev.request)
@@ -337,8 +364,9 @@ func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (
 		body = b
 	}
 	body = ev.scrub.JSON(body)
+	name := h.targetName(ev)
 	id, err := h.cfg.Audit.Start(ctx, audit.Event{Actor: c.Actor, ClientAddr: c.ClientAddr, RequestID: c.RequestID,
-		Connection: ev.conn, Plugin: ev.plugin, Operation: ev.op, Target: ev.target, Request: body})
+		Connection: ev.conn, Plugin: ev.plugin, Operation: ev.op, Target: ev.target, TargetName: name, Request: body})
 	if err != nil {
 		h.log.Error("audit start failed: operation refused", "op", ev.op, "connection", ev.conn, "err", err)
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "the audit log cannot record this operation, so it was not run")
@@ -350,6 +378,10 @@ func (h *Host) audited(ctx context.Context, c Caller, ev auditEvent, fn func() (
 		h.lists.invalidate(ev.conn)
 	}
 	o := audit.Outcome{Target: produced, Duration: time.Since(start)}
+	if isServiceOp(ev.op) && name == "" {
+		// Learned from the plugin's answer, if it named the service.
+		o.TargetName = h.svcNames.name(ev.conn, cmp.Or(produced, ev.target))
+	}
 	if opErr != nil {
 		o.Error = pluginapi.AsError(ev.scrub.Error(opErr))
 	}

@@ -161,8 +161,12 @@ func TestServiceLifecycle(t *testing.T) {
 	for i := len(entries) - 1; i >= 0; i-- {
 		ops_ = append(ops_, entries[i].Operation+"="+entries[i].Outcome)
 	}
+	// Refusals before the plugin ran are entries too: the stale patch is
+	// the same conflict error as the stale update; invalid input is invalid.
 	want := []string{"service.create=ok", "service.update=ok", "service.update=error", "service.update=ok",
-		"service.action:scale=ok", "service.invoke=ok", "service.delete=error", "service.delete=ok"}
+		"service.update=error", "service.update=invalid", "service.update=invalid",
+		"service.action:scale=ok", "service.action:scale=invalid", "service.action:scale=invalid", "service.action:explode=error",
+		"service.invoke=ok", "service.delete=error", "service.delete=ok"}
 	if strings.Join(ops_, " ") != strings.Join(want, " ") {
 		t.Fatalf("audit operations\n got %v\nwant %v", ops_, want)
 	}
@@ -176,7 +180,9 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 }
 
-func TestInvalidSpecIsRefusedBeforeAudit(t *testing.T) {
+// TestInvalidSpecIsAuditedAsInvalid: a spec the schema refuses never
+// reaches the plugin, and each attempt is one entry with outcome invalid.
+func TestInvalidSpecIsAuditedAsInvalid(t *testing.T) {
 	e := opstest.New(t, opstest.Options{})
 	for _, tc := range []struct{ spec, field string }{
 		{`{"image":"x"}`, ""},
@@ -192,8 +198,17 @@ func TestInvalidSpecIsRefusedBeforeAudit(t *testing.T) {
 		}
 	}
 	entries := must[[]audit.Entry](t)(e.Host.QueryAudit(ctx, e.Admin, audit.Filter{Operation: "service.create"}))
-	if len(entries) != 0 {
-		t.Fatalf("invalid specs were audited: %+v", entries)
+	if len(entries) != 5 {
+		t.Fatalf("%d entries for 5 invalid specs: %+v", len(entries), entries)
+	}
+	for _, en := range entries {
+		if en.Outcome != audit.OutcomeInvalid || en.ErrorCode != "invalid" || en.Actor != "test-admin" || en.Request != nil {
+			t.Errorf("invalid create entry: %+v", en)
+		}
+	}
+	page := must[*ops.ServicePage](t)(e.Host.ListServices(ctx, e.Admin, opstest.Conn, ops.ListOptions{}))
+	if len(page.Services) != 0 {
+		t.Fatalf("an invalid spec reached the platform: %+v", page.Services)
 	}
 }
 
@@ -440,6 +455,15 @@ func TestListAllServicesAcrossConnections(t *testing.T) {
 func TestFollowLogsSharesOneFollower(t *testing.T) {
 	e := opstest.New(t, opstest.Options{})
 	h, a := e.Host, e.Admin
+	// The follower is at the end of the log once it polls with a cursor:
+	// every line added from then on reaches both subscribers.
+	positioned := make(chan struct{})
+	var once sync.Once
+	e.Platform.Hold = func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/logs") && r.URL.Query().Get("cursor") != "" {
+			once.Do(func() { close(positioned) })
+		}
+	}
 	svc := must[*ops.ServiceResult](t)(h.CreateService(ctx, a, opstest.Conn, json.RawMessage(webSpec))).Service
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -453,7 +477,11 @@ func TestFollowLogsSharesOneFollower(t *testing.T) {
 	if b[0].Entry == nil || b[0].Entry.Message != "web started" {
 		t.Fatalf("tail batch = %+v", b)
 	}
-	time.Sleep(100 * time.Millisecond) // let the follower position itself at the end for s2
+	select {
+	case <-positioned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower never polled with a cursor")
+	}
 	for i := 0; i < 3; i++ {
 		e.Platform.AddLogs(svc.ID, fakeplatform.Line{Stream: "stdout", Message: "hello " + string(rune('a'+i))})
 	}

@@ -262,8 +262,12 @@ func (h *Host) serviceResult(resp *pluginapi.ServiceResponse) *ServiceResult {
 	return &ServiceResult{Service: resp.Service, Warnings: resp.Warnings}
 }
 
-// CreateService validates spec and creates the service. Operator; audited.
-func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec json.RawMessage) (*ServiceResult, error) {
+// CreateService validates spec and creates the service. Operator; audited
+// (refused too).
+func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec json.RawMessage) (_ *ServiceResult, err error) {
+	name := specName(spec)
+	ev := &auditEvent{op: "service.create", conn: conn, target: name, targetName: name}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleOperator, "creating a service"); err != nil {
 		return nil, err
 	}
@@ -271,12 +275,13 @@ func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec js
 	if err != nil {
 		return nil, err
 	}
+	ev.plugin, ev.scrub = t.conn.Plugin, h.scrubberFor(t, nil)
 	if spec, err = t.checkSpec(spec); err != nil {
 		return nil, err
 	}
 	var resp pluginapi.ServiceResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.create", conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: specName(spec),
-		request: map[string]any{"spec": schema.Redact(spec, t.p.specSecr)}}, func() (string, error) {
+	ev.request = map[string]any{"spec": schema.Redact(spec, t.p.specSecr)}
+	err = h.audited(ctx, c, ev, func() (string, error) {
 		if err := h.call(ctx, t, pluginapi.OpCreate, pluginapi.CreateRequest{Request: t.request(), Spec: spec}, &resp); err != nil {
 			return "", err
 		}
@@ -292,8 +297,11 @@ func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec js
 }
 
 // UpdateService replaces a service's spec. version, when set, is the
-// Service.Version the change is based on (stale → conflict). Operator; audited.
-func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spec json.RawMessage, version string) (*ServiceResult, error) {
+// Service.Version the change is based on (stale → conflict). Operator;
+// audited (refused too).
+func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spec json.RawMessage, version string) (_ *ServiceResult, err error) {
+	ev := &auditEvent{op: "service.update", conn: conn, target: id}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleOperator, "updating a service"); err != nil {
 		return nil, err
 	}
@@ -301,18 +309,21 @@ func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spe
 	if err != nil {
 		return nil, err
 	}
+	ev.plugin, ev.scrub = t.conn.Plugin, h.scrubberFor(t, nil)
 	if id == "" {
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
 	if spec, err = t.checkSpec(spec); err != nil {
 		return nil, err
 	}
-	return h.update(ctx, c, t, id, spec, version, map[string]any{"spec": schema.Redact(spec, t.p.specSecr), "version": version})
+	ev.request = map[string]any{"spec": schema.Redact(spec, t.p.specSecr), "version": version}
+	return h.update(ctx, c, t, ev, id, spec, version)
 }
 
-func (h *Host) update(ctx context.Context, c Caller, t *target, id string, spec json.RawMessage, version string, record any) (*ServiceResult, error) {
+// update runs the update that ev records.
+func (h *Host) update(ctx context.Context, c Caller, t *target, ev *auditEvent, id string, spec json.RawMessage, version string) (*ServiceResult, error) {
 	var resp pluginapi.ServiceResponse
-	err := h.audited(ctx, c, auditEvent{op: "service.update", conn: t.conn.Name, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id, request: record},
+	err := h.audited(ctx, c, ev,
 		func() (string, error) {
 			return "", h.call(ctx, t, pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: t.request(), ID: id, Spec: spec, Version: version}, &resp)
 		})
@@ -325,8 +336,11 @@ func (h *Host) update(ctx context.Context, c Caller, t *target, id string, spec 
 // PatchService applies a JSON merge patch (RFC 7386) onto the current spec
 // and updates with the result. Without a version, the version read with
 // the current spec is sent, so a change made in between is a conflict
-// rather than silently overwritten. Operator; audited.
-func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patch json.RawMessage, version string) (*ServiceResult, error) {
+// rather than silently overwritten. Operator; audited like an update (a
+// stale version is the same conflict entry as a stale PUT's), refused too.
+func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patch json.RawMessage, version string) (_ *ServiceResult, err error) {
+	ev := &auditEvent{op: "service.update", conn: conn, target: id}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleOperator, "updating a service"); err != nil {
 		return nil, err
 	}
@@ -334,6 +348,7 @@ func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patc
 	if err != nil {
 		return nil, err
 	}
+	ev.plugin, ev.scrub = t.conn.Plugin, h.scrubberFor(t, nil)
 	if err := checkDoc("", "the patch", patch); err != nil {
 		return nil, err
 	}
@@ -341,10 +356,12 @@ func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patc
 	if err := json.Unmarshal(patch, &obj); err != nil || obj == nil {
 		return nil, pluginapi.Invalid("", "a merge patch must be a JSON object")
 	}
+	ev.request = map[string]any{"patch": schema.Redact(patch, t.p.specSecr), "version": version}
 	cur, err := h.get(ctx, t, id)
 	if err != nil {
 		return nil, err
 	}
+	ev.targetName = cur.Name
 	if version != "" && cur.Version != "" && version != cur.Version {
 		return nil, pluginapi.Errorf(pluginapi.CodeConflict, "service %s is at version %s, not %s: reload and retry", id, cur.Version, version)
 	}
@@ -363,13 +380,15 @@ func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patc
 	if err != nil {
 		return nil, err
 	}
-	return h.update(ctx, c, t, id, spec, version, map[string]any{
-		"patch": schema.Redact(patch, t.p.specSecr), "spec": schema.Redact(spec, t.p.specSecr), "version": version})
+	ev.request = map[string]any{"patch": schema.Redact(patch, t.p.specSecr), "spec": schema.Redact(spec, t.p.specSecr), "version": version}
+	return h.update(ctx, c, t, ev, id, spec, version)
 }
 
 // DeleteService removes a service; force where the platform distinguishes.
-// Operator; audited.
-func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, force bool) (*ServiceResult, error) {
+// Operator; audited (refused too).
+func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, force bool) (_ *ServiceResult, err error) {
+	ev := &auditEvent{op: "service.delete", conn: conn, target: id, request: map[string]any{"force": force}}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleOperator, "deleting a service"); err != nil {
 		return nil, err
 	}
@@ -377,12 +396,12 @@ func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, for
 	if err != nil {
 		return nil, err
 	}
+	ev.plugin, ev.scrub = t.conn.Plugin, h.scrubberFor(t, nil)
 	if id == "" {
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
 	var resp pluginapi.ServiceResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.delete", conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id,
-		request: map[string]any{"force": force}}, func() (string, error) {
+	err = h.audited(ctx, c, ev, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpDelete, pluginapi.DeleteRequest{Request: t.request(), ID: id, Force: force}, &resp)
 	})
 	if err != nil {
@@ -393,8 +412,10 @@ func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, for
 
 // RunAction runs a lifecycle action declared by the plugin (else
 // not_found "unknown action"), params validated against its schema.
-// Operator; audited.
-func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string, params json.RawMessage) (*ServiceResult, error) {
+// Operator; audited (refused too).
+func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string, params json.RawMessage) (_ *ServiceResult, err error) {
+	ev := &auditEvent{op: "service.action:" + action, conn: conn, target: id}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleOperator, "running an action"); err != nil {
 		return nil, err
 	}
@@ -402,6 +423,7 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 	if err != nil {
 		return nil, err
 	}
+	ev.plugin, ev.scrub = t.conn.Plugin, h.scrubberFor(t, nil)
 	if id == "" {
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
@@ -432,8 +454,8 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 		params = doc
 	}
 	var resp pluginapi.ServiceResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.action:" + action, conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id,
-		request: map[string]any{"action": action, "params": params}}, func() (string, error) {
+	ev.request = map[string]any{"action": action, "params": params}
+	err = h.audited(ctx, c, ev, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: t.request(), ID: id, Action: action, Params: params}, &resp)
 	})
 	if err != nil {
@@ -497,8 +519,10 @@ func (h *Host) deployments(ctx context.Context, c Caller, conn string, req plugi
 
 // Invoke sends a request to the running service; unsupported when the
 // plugin does not offer "invoke". Operator; audited (header names and the
-// body's size only: they may carry credentials).
-func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeInput) (*InvokeResult, error) {
+// body's size only: they may carry credentials); refused too.
+func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeInput) (_ *InvokeResult, err error) {
+	ev := &auditEvent{op: "service.invoke", conn: conn, target: id}
+	defer h.auditRefusal(ctx, c, ev, &err)
 	if err := authorize(c, RoleOperator, "invoking a service"); err != nil {
 		return nil, err
 	}
@@ -506,6 +530,7 @@ func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeI
 	if err != nil {
 		return nil, err
 	}
+	ev.plugin, ev.scrub = t.conn.Plugin, h.scrubberFor(t, nil)
 	if err := t.supports(pluginapi.OpInvoke); err != nil {
 		return nil, err
 	}
@@ -515,9 +540,9 @@ func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeI
 	}
 	sort.Strings(headers)
 	var resp pluginapi.InvokeResponse
-	err = h.audited(ctx, c, auditEvent{op: "service.invoke", conn: conn, plugin: t.conn.Plugin, scrub: h.scrubberFor(t, nil), target: id,
-		request: map[string]any{"method": in.Method, "path": in.Path, "content_type": in.ContentType,
-			"header_names": headers, "body_bytes": len(in.Body)}}, func() (string, error) {
+	ev.request = map[string]any{"method": in.Method, "path": in.Path, "content_type": in.ContentType,
+		"header_names": headers, "body_bytes": len(in.Body)}
+	err = h.audited(ctx, c, ev, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpInvoke, pluginapi.InvokeRequest{Request: t.request(), ID: id, Method: in.Method,
 			Path: in.Path, Headers: in.Headers, ContentType: in.ContentType, Body: in.Body}, &resp)
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/wharfhq/wharf/internal/wasmbin"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -292,7 +293,7 @@ func instantiateHostModules(ctx context.Context, rt wazero.Runtime) error {
 		return fmt.Errorf("host module %s: %w", userModule, err)
 	}
 	if err := instantiateYieldModule(ctx, rt); err != nil {
-		return fmt.Errorf("host module %s: %w", yieldModule, err)
+		return fmt.Errorf("host module %s: %w", wasmbin.ImportModule, err)
 	}
 	return nil
 }

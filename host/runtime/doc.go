@@ -22,7 +22,7 @@
 // signature) is refused at load, naming the import. [Runtime.LoadDir]
 // does this for every *.wasm file of a folder, several at a time, and
 // reports each file that failed on its own, so one bad plugin never keeps
-// the others out. Before wazero sees a module, checkModule (wasmcheck.go)
+// the others out. Before wazero sees a module, wasmbin.Check (internal/wasmbin)
 // walks it without allocating and refuses a file over 128 MiB or one that
 // declares more entries or bytes than it holds: wazero's decoder allocates
 // what a module declares, and a 15-byte file declaring 2^32 functions made
@@ -44,7 +44,7 @@
 // a time, to fill the disk cache, and its code freed again unless a call
 // is using it. The file is read again for compiling and refused if its
 // sha256 is no longer the one loaded. The module as rewritten for
-// preemption (preempt.go) is kept in the cache folder too, and the memory
+// preemption (internal/wasmbin) is kept in the cache folder too, and the memory
 // a real compilation used is given back to the system at once.
 //
 // # The Extism host ABI
@@ -110,7 +110,7 @@
 // a state nobody can trust: a Go plugin that panicked has already exited, a
 // timed-out one was stopped in the middle of its work (the runtime rewrites
 // every module so that its loops enter the host every few thousand
-// iterations, where a call past its deadline is ended; see preempt.go), a
+// iterations, where a call past its deadline is ended; see internal/wasmbin), a
 // trapped one may hold half-written memory. Such an
 // instance is closed and dropped, never pooled again; the next call gets a
 // fresh one, so one bad request never poisons the following ones. Each

@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/wharfhq/wharf/internal/wasmbin"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -407,7 +408,7 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 	if err != nil {
 		return nil, probed, fail("%v", err)
 	}
-	if err := checkModule(wasm); err != nil {
+	if err := wasmbin.Check(wasm); err != nil {
 		return nil, probed, fail("%v", err)
 	}
 	sum := sha256.Sum256(wasm)
@@ -478,7 +479,7 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 // plugin (the memory limit is set per runtime) and compiles the module on
 // it. The caller's cfg says how a call past its deadline is stopped: by
 // wazero (WithCloseOnContextDone) or by the module's own instrumented
-// checks (preempt.go).
+// checks (internal/wasmbin).
 func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm []byte) (wazero.Runtime, wazero.CompiledModule, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg.
 		WithMemoryLimitPages(uint32(p.memoryLimit/wasmPageSize)))
@@ -507,10 +508,10 @@ func (p *Plugin) newWazero(ctx context.Context, cfg wazero.RuntimeConfig, wasm [
 // naming a type index out of range, found by FuzzInstrumentLoops), and a
 // broken plugin file must not take the host down.
 //
-// Every module is checked by checkModule first, as wazero's decoder would
+// Every module is checked by wasmbin.Check first, as wazero's decoder would
 // allocate whatever sizes a malformed module declares.
 func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazero.CompiledModule, err error) {
-	if err := checkModule(wasm); err != nil {
+	if err := wasmbin.Check(wasm); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -521,7 +522,7 @@ func compileModule(ctx context.Context, rt wazero.Runtime, wasm []byte) (m wazer
 	return rt.CompileModule(ctx, wasm)
 }
 
-// readModule reads a wasm file, refusing one larger than maxModuleBytes
+// readModule reads a wasm file, refusing one larger than wasmbin.MaxModuleBytes
 // before reading it.
 func readModule(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -531,12 +532,12 @@ func readModule(path string) ([]byte, error) {
 	defer f.Close()
 	if st, err := f.Stat(); err != nil {
 		return nil, err
-	} else if st.Size() > maxModuleBytes {
-		return nil, fmt.Errorf("%w: %d bytes, more than the %d MiB allowed", errMalformed, st.Size(), maxModuleBytes>>20)
+	} else if st.Size() > wasmbin.MaxModuleBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than the %d MiB allowed", wasmbin.ErrMalformed, st.Size(), wasmbin.MaxModuleBytes>>20)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxModuleBytes+1))
-	if err == nil && len(b) > maxModuleBytes {
-		err = fmt.Errorf("%w: more than the %d MiB allowed", errMalformed, maxModuleBytes>>20)
+	b, err := io.ReadAll(io.LimitReader(f, wasmbin.MaxModuleBytes+1))
+	if err == nil && len(b) > wasmbin.MaxModuleBytes {
+		err = fmt.Errorf("%w: more than the %d MiB allowed", wasmbin.ErrMalformed, wasmbin.MaxModuleBytes>>20)
 	}
 	return b, err
 }
@@ -569,7 +570,7 @@ func (r *Runtime) describePath(digest string, memLimit uint64) string {
 const instrumentVersion = 1
 
 // instrumentedPath is where the wasm with this digest, instrumented for
-// preemption (see preempt.go), is kept; "" without a cache folder.
+// preemption (see internal/wasmbin), is kept; "" without a cache folder.
 func (r *Runtime) instrumentedPath(digest string) string {
 	if r.cfg.CacheDir == "" {
 		return ""

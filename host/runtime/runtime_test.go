@@ -254,12 +254,26 @@ func TestCancelDuringCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	// The plugin's get makes one HTTP request before it loops: once the
+	// handler sees it, the call is running.
+	started := make(chan struct{})
+	var once sync.Once
+	signal := handlerFunc(func(context.Context, *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
+		once.Do(func() { close(started) })
+		return &pluginapi.HTTPResponse{Status: 204}
+	})
 	done := make(chan error, 1)
 	go func() {
-		_, err := p.Call(ctx, pluginapi.OpGet, []byte(`{}`), nil)
+		_, err := p.Call(ctx, pluginapi.OpGet, []byte(`{}`), signal)
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("get ended before it started looping: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call never started")
+	}
 	cancel()
 	wantCode(t, <-done, pluginapi.CodeUnavailable, "loops", "cancelled")
 
@@ -579,7 +593,7 @@ func TestWaitForInstanceRespectsContext(t *testing.T) {
 		_, err := p.Call(ctx, pluginapi.OpGet, []byte(`{}`), nil)
 		second <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitForWaiters(t, p, 1)
 	cancel()
 	// The waiting call must give up while the only instance is still busy.
 	wantCode(t, <-second, pluginapi.CodeUnavailable, "good", "waiting")
@@ -593,6 +607,25 @@ func TestWaitForInstanceRespectsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustEcho(t, p, pluginapi.OpGet)
+}
+
+// waitForWaiters waits until n calls of p are queued for an instance.
+func waitForWaiters(t *testing.T, p *Plugin, n int) {
+	t.Helper()
+	waiting := func() int {
+		p.pool.mu.Lock()
+		defer p.pool.mu.Unlock()
+		k := 0
+		for _, q := range p.pool.queues {
+			k += len(q.waiters)
+		}
+		return k
+	}
+	for deadline := time.Now().Add(20 * time.Second); waiting() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d calls ever waited for an instance", n)
+		}
+	}
 }
 
 func TestCompilationCacheDir(t *testing.T) {

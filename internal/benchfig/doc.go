@@ -1,4 +1,4 @@
-// Package benchfig measures Wharf's performance figures (issue 5): each
+// Package benchfig measures Wharf's performance figures (BENCHMARKS.md): each
 // figure is a function that sets up real parts — wasm plugins built from
 // source, emulators on loopback, the host in-process or the real binary —
 // runs the work and returns samples together with the reference work

@@ -1,10 +1,8 @@
 package benchfig
 
 import (
-	"fmt"
 	"math"
 	"sort"
-	"time"
 )
 
 // Summary describes repeated measurements of one quantity.
@@ -36,20 +34,4 @@ func Quantile(sorted []float64, q float64) float64 {
 		return sorted[lo]
 	}
 	return sorted[lo] + (sorted[hi]-sorted[lo])*(pos-float64(lo))
-}
-
-// Median is Summarize(xs).Median.
-func Median(xs []float64) float64 { return Summarize(xs).Median }
-
-// PerOp runs f n times and returns the mean time of one run in
-// microseconds. Rounds of PerOp are the samples of a latency figure: one
-// round's mean is steady, the spread between rounds shows the noise.
-func PerOp(n int, f func() error) (float64, error) {
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		if err := f(); err != nil {
-			return 0, fmt.Errorf("run %d: %w", i, err)
-		}
-	}
-	return time.Since(start).Seconds() * 1e6 / float64(n), nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -55,7 +54,9 @@ type Platform struct {
 	Native *Native
 }
 
-// Run runs the whole scenario against the host behind c.
+// Run runs the whole scenario against the host behind c: the steps of
+// scenarioSteps in order, each a subtest named after it. A failed step
+// that later steps build on (required) ends the scenario there.
 func Run(t *testing.T, c *Client, p Platform) {
 	if p.Settle == 0 {
 		p.Settle = 30 * time.Second
@@ -63,294 +64,15 @@ func Run(t *testing.T, c *Client, p Platform) {
 	if p.PageServices == 0 {
 		p.PageServices = 5
 	}
-	var info ops.PluginInfo
-	c.Do(t, "GET", "/plugins/"+p.Plugin, nil).OK(t, "describe plugin", &info)
-	d := info.Describe
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1_000_000)
-	conn := "conf-" + p.Plugin + "-" + suffix
-
-	c.Do(t, "POST", "/connections", map[string]any{"name": conn, "plugin": p.Plugin, "config": p.Config}).OK(t, "create connection", nil)
-	t.Cleanup(func() { c.Do(t, "DELETE", "/connections/"+conn, nil) })
-	var tr ops.TestResult
-	c.Do(t, "POST", "/connections/"+conn+"/test", nil).OK(t, "test connection", &tr)
-	if !tr.OK {
-		t.Fatalf("connection test failed: %v", tr.Error)
-	}
-
-	name := "wharf-conf-" + suffix
-	nameKey := nameField(p.Fixture.CreateSpec)
-	spec := withName(p.Fixture.CreateSpec, nameKey, name)
-
-	t.Run("invalid spec names the field", func(t *testing.T) {
-		r := c.Do(t, "POST", "/connections/"+conn+"/services", withName(p.Fixture.InvalidSpec, nameKey, name+"-bad"))
-		r.Fails(t, "invalid create", http.StatusBadRequest, pluginapi.CodeInvalid)
-		if r.Err.Field != p.Fixture.InvalidField {
-			t.Fatalf("error names field %q, want %q (%s)", r.Err.Field, p.Fixture.InvalidField, r.Err.Message)
+	s := &scenario{top: t, c: c, p: p, suffix: suffix,
+		conn: "conf-" + p.Plugin + "-" + suffix, name: "wharf-conf-" + suffix}
+	s.nameKey = nameField(p.Fixture.CreateSpec)
+	s.spec = withName(p.Fixture.CreateSpec, s.nameKey, s.name)
+	for _, st := range scenarioSteps {
+		if !t.Run(st.name, func(t *testing.T) { st.run(s, t) }) && st.required {
+			t.Fatalf("step %q failed and the steps after it need it", st.name)
 		}
-	})
-
-	var created ops.ServiceResult
-	c.Do(t, "POST", "/connections/"+conn+"/services", spec).OK(t, "create", &created)
-	if created.Service == nil || created.Service.ID == "" {
-		t.Fatalf("create answered no service id: %+v", created)
-	}
-	id := created.Service.ID
-	deleted := false
-	t.Cleanup(func() {
-		if !deleted {
-			c.Do(t, "DELETE", svcPath(conn, id)+"?force=true", nil)
-		}
-	})
-
-	t.Run("appears in list", func(t *testing.T) {
-		Eventually(t, p.Settle, "service in list", func() error {
-			ids, err := listAll(t, c, conn, 0)
-			if err != nil {
-				return err
-			}
-			if !contains(ids, id) {
-				return errorf("%s not among %d listed", id, len(ids))
-			}
-			return nil
-		})
-	})
-
-	t.Run("get settles", func(t *testing.T) {
-		Eventually(t, p.Settle, "status settles", func() error {
-			s := get(t, c, conn, id)
-			if nameKey != "" && s.Name != name {
-				t.Fatalf("get: name %q, want %q", s.Name, name)
-			}
-			if s.Status != pluginapi.StatusRunning {
-				return errorf("status %s (%s)", s.Status, s.NativeStatus)
-			}
-			return nil
-		})
-	})
-
-	t.Run("update", func(t *testing.T) {
-		before := get(t, c, conn, id)
-		upd := withName(p.Fixture.UpdateSpec, nameKey, name)
-		var res ops.ServiceResult
-		c.DoIfMatch(t, "PUT", svcPath(conn, id), upd, before.Version).OK(t, "update", &res)
-		Eventually(t, p.Settle, "update visible and settled", func() error {
-			s := get(t, c, conn, id)
-			if err := specReflects(s.Spec, p.Fixture.CreateSpec, upd); err != nil {
-				return err
-			}
-			if s.Status != pluginapi.StatusRunning {
-				return errorf("status %s (%s)", s.Status, s.NativeStatus)
-			}
-			return nil
-		})
-	})
-
-	t.Run("update keeps what the plugin does not model", func(t *testing.T) {
-		runPreserve(t, c, p, conn, name+"-keep")
-	})
-
-	t.Run("actions", func(t *testing.T) {
-		// Rollback undoes the latest change, so it comes before stop and start
-		// (rolling back a start would stop the service again).
-		for _, a := range []string{pluginapi.ActionScale, pluginapi.ActionRollback, pluginapi.ActionRestart, pluginapi.ActionStop, pluginapi.ActionStart} {
-			if _, ok := d.Action(a); !ok {
-				continue
-			}
-			var params any
-			if a == pluginapi.ActionScale {
-				params = map[string]any{"replicas": 2}
-			}
-			r := c.Do(t, "POST", svcPath(conn, id)+"/actions/"+a, params)
-			if a == pluginapi.ActionRollback && r.Status == http.StatusConflict {
-				t.Logf("rollback refused as a conflict (nothing to roll back right now): %v", r.Err)
-				continue
-			}
-			r.OK(t, "action "+a, nil)
-			switch a {
-			case pluginapi.ActionScale:
-				Eventually(t, p.Settle, "scaled to 2", func() error {
-					s := get(t, c, conn, id)
-					if s.Desired == nil || *s.Desired != 2 {
-						return errorf("desired %v", s.Desired)
-					}
-					return nil
-				})
-			case pluginapi.ActionStop:
-				Eventually(t, p.Settle, "stopped", func() error {
-					if s := get(t, c, conn, id); s.Status != pluginapi.StatusStopped {
-						return errorf("status %s (%s)", s.Status, s.NativeStatus)
-					}
-					return nil
-				})
-			case pluginapi.ActionStart:
-				Eventually(t, p.Settle, "running again", func() error {
-					if s := get(t, c, conn, id); s.Status != pluginapi.StatusRunning {
-						return errorf("status %s (%s)", s.Status, s.NativeStatus)
-					}
-					return nil
-				})
-			}
-		}
-		c.Do(t, "POST", svcPath(conn, id)+"/actions/no-such-action", nil).Fails(t, "unknown action", http.StatusNotFound, pluginapi.CodeNotFound)
-	})
-
-	t.Run("logs", func(t *testing.T) {
-		if !d.Supports(pluginapi.OpLogs) {
-			c.Do(t, "GET", svcPath(conn, id)+"/logs", nil).Fails(t, "logs of a plugin without logs", http.StatusNotImplemented, pluginapi.CodeUnsupported)
-			return
-		}
-		var first ops.LogsPage
-		Eventually(t, p.Settle, "log lines arrive", func() error {
-			c.Do(t, "GET", svcPath(conn, id)+"/logs?tail=20", nil).OK(t, "logs", &first)
-			if len(first.Entries) == 0 {
-				return errorf("no entries yet")
-			}
-			return nil
-		})
-		seen := map[string]bool{}
-		for _, e := range first.Entries {
-			seen[entryKey(e)] = true
-		}
-		var next ops.LogsPage
-		Eventually(t, p.Settle, "more lines with the cursor", func() error {
-			c.Do(t, "GET", svcPath(conn, id)+"/logs?cursor="+urlQuery(first.Cursor), nil).OK(t, "logs with cursor", &next)
-			for _, e := range next.Entries {
-				if seen[entryKey(e)] {
-					t.Fatalf("cursor repeated an entry: %+v", e)
-				}
-			}
-			if len(next.Entries) == 0 {
-				first.Cursor = next.Cursor
-				return errorf("no new entries")
-			}
-			return nil
-		})
-	})
-
-	t.Run("optional operations", func(t *testing.T) {
-		for _, op := range []struct{ name, path string }{
-			{pluginapi.OpInstances, "/instances"}, {pluginapi.OpDeployments, "/deployments"},
-		} {
-			r := c.Do(t, "GET", svcPath(conn, id)+op.path, nil)
-			if !d.Supports(op.name) {
-				r.Fails(t, op.name+" undeclared", http.StatusNotImplemented, pluginapi.CodeUnsupported)
-				continue
-			}
-			r.OK(t, op.name, nil)
-		}
-		r := c.Do(t, "POST", svcPath(conn, id)+"/invoke", map[string]any{"method": "POST", "path": "/", "content_type": "application/json", "body": []byte(`{"ping":1}`)})
-		if !d.Supports(pluginapi.OpInvoke) {
-			r.Fails(t, "invoke undeclared", http.StatusNotImplemented, pluginapi.CodeUnsupported)
-			return
-		}
-		var res ops.InvokeResult
-		r.OK(t, "invoke", &res)
-		if res.Status == 0 {
-			t.Fatalf("invoke answered no status: %+v", res)
-		}
-	})
-
-	t.Run("unknown service", func(t *testing.T) {
-		c.Do(t, "GET", svcPath(conn, "wharf-no-such-service-"+suffix), nil).Fails(t, "get unknown", http.StatusNotFound, pluginapi.CodeNotFound)
-		c.Do(t, "GET", svcPath("no-such-connection", id), nil).Fails(t, "unknown connection", http.StatusNotFound, pluginapi.CodeNotFound)
-	})
-
-	t.Run("delete", func(t *testing.T) {
-		c.Do(t, "DELETE", svcPath(conn, id)+"?force=true", nil).OK(t, "delete", nil)
-		deleted = true
-		Eventually(t, p.Settle, "gone", func() error {
-			r := c.Do(t, "GET", svcPath(conn, id), nil)
-			if r.Status != http.StatusNotFound {
-				return errorf("get after delete: %d", r.Status)
-			}
-			ids, err := listAll(t, c, conn, 0)
-			if err != nil {
-				return err
-			}
-			if contains(ids, id) {
-				return errorf("still listed")
-			}
-			return nil
-		})
-	})
-
-	t.Run("paging", func(t *testing.T) {
-		var want []string
-		for i := 0; i < p.PageServices; i++ {
-			s := withName(p.Fixture.CreateSpec, nameKey, fmt.Sprintf("%s-p%d", name, i))
-			var res ops.ServiceResult
-			c.Do(t, "POST", "/connections/"+conn+"/services", s).OK(t, "create for paging", &res)
-			want = append(want, res.Service.ID)
-			pid := res.Service.ID
-			t.Cleanup(func() { c.Do(t, "DELETE", svcPath(conn, pid)+"?force=true", nil) })
-		}
-		Eventually(t, p.Settle, "all pages", func() error {
-			ids, err := listAll(t, c, conn, 2)
-			if err != nil {
-				return err
-			}
-			seen := map[string]bool{}
-			for _, id := range ids {
-				if seen[id] {
-					t.Fatalf("service %s listed twice across pages", id)
-				}
-				seen[id] = true
-			}
-			for _, w := range want {
-				if !seen[w] {
-					return errorf("%s missing from the pages", w)
-				}
-			}
-			return nil
-		})
-	})
-
-	t.Run("wrong credentials", func(t *testing.T) {
-		if len(p.Fixture.BadCredentials) == 0 {
-			t.Skip("the platform has no credentials")
-		}
-		bad := map[string]any{}
-		for k, v := range p.Config {
-			bad[k] = v
-		}
-		for k, v := range p.Fixture.BadCredentials {
-			bad[k] = v
-		}
-		badConn := conn + "-bad"
-		c.Do(t, "POST", "/connections", map[string]any{"name": badConn, "plugin": p.Plugin, "config": bad}).OK(t, "create bad connection", nil)
-		defer c.Do(t, "DELETE", "/connections/"+badConn, nil)
-		c.Do(t, "GET", "/connections/"+badConn+"/services", nil).Fails(t, "list with wrong credentials", http.StatusUnauthorized, pluginapi.CodeUnauthorized)
-	})
-
-	for _, tc := range []struct {
-		name   string
-		listen func(t *testing.T) string
-		codes  []pluginapi.Code
-	}{
-		{"platform down", closedPort, []pluginapi.Code{pluginapi.CodeUnavailable}},
-		{"platform hangs", hangingServer, []pluginapi.Code{pluginapi.CodeTimeout, pluginapi.CodeUnavailable}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := map[string]any{}
-			for k, v := range p.Config {
-				cfg[k] = v
-			}
-			addr := tc.listen(t)
-			for _, prop := range endpointFields(t, d.ConfigSchema) {
-				cfg[prop] = "http://" + addr
-			}
-			down := conn + "-" + tc.name[len(tc.name)-4:]
-			c.Do(t, "POST", "/connections", map[string]any{"name": down, "plugin": p.Plugin, "config": cfg}).OK(t, "create connection", nil)
-			defer c.Do(t, "DELETE", "/connections/"+down, nil)
-			start := time.Now()
-			r := c.Do(t, "GET", "/connections/"+down+"/services", nil)
-			if r.Err == nil || !codeIn(r.Err.Code, tc.codes) {
-				t.Fatalf("want one of %v, got %d %v", tc.codes, r.Status, r.Err)
-			}
-			t.Logf("%s answered %s after %s", tc.name, r.Err.Code, time.Since(start).Round(time.Millisecond))
-			// The host keeps serving.
-			c.Do(t, "GET", "/plugins", nil).OK(t, "plugins after failure", nil)
-		})
 	}
 }
 

@@ -452,6 +452,14 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 		if err := json.Unmarshal(req.Params, &p); err != nil || p.Replicas < 1 || p.Replicas > 10 {
 			return nil, pluginapi.Invalid("/params/replicas", "scale takes {\"replicas\": N} with N between 1 and 10")
 		}
+		cur, err := c.get(ctx, req.ID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.InstanceNumber == p.Replicas {
+			// Nothing to change: no PATCH (which would redeploy), the service as it is.
+			return &pluginapi.ServiceResponse{Service: c.service(cur)}, nil
+		}
 		if err := c.client.Do(ctx, rest.Request{Method: "PATCH", Path: c.path(req.ID), JSON: map[string]any{"instance_number": p.Replicas}}, nil); err != nil {
 			return nil, err
 		}

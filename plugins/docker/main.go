@@ -63,7 +63,8 @@ const configSchema = `{
       "description": "Where the Docker engine (a swarm manager) listens: unix:///var/run/docker.sock, tcp://host:2375 or http://host:2375. TLS client certificates are not supported.",
       "default": "unix:///var/run/docker.sock",
       "pattern": "^(unix|tcp|http|https)://.+",
-      "x-endpoint": true
+      "x-endpoint": true,
+      "x-endpoint-schemes": {"tcp": {"scheme": "http", "port": 2375}}
     },
     "api_version": {
       "type": "string",

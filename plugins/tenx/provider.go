@@ -561,6 +561,14 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 		if err := json.Unmarshal(req.Params, &p); err != nil || p.Replicas < 0 || p.Replicas > 20 {
 			return nil, pluginapi.Invalid("/params/replicas", "scale takes {\"replicas\": N} with N between 0 and 20")
 		}
+		cur, err := c.get(ctx, req.ID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.TargetInstanceSize == p.Replicas {
+			// Nothing to change: no update, the service as it is.
+			return &pluginapi.ServiceResponse{Service: cur.service()}, nil
+		}
 		body := map[string]any{"target_instance_size": p.Replicas}
 		if err := c.client.Do(ctx, rest.Request{Method: "PUT", Path: c.path(req.ID), JSON: body}, nil); err != nil {
 			return nil, err

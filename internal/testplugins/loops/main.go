@@ -1,5 +1,6 @@
 // Command loops is a test plugin whose "get" never returns: the host must
-// stop it with its call timeout.
+// stop it with its call timeout. Before looping, get makes one HTTP request
+// (its answer ignored), so a test's HTTP handler knows the call is running.
 package main
 
 import (
@@ -17,7 +18,8 @@ type provider struct{ base.Provider }
 //lint:ignore U1000 written, never read, on purpose: the loop must not be optimized away
 var spins uint64
 
-func (provider) Get(context.Context, *pluginapi.GetRequest) (*pluginapi.ServiceResponse, error) {
+func (provider) Get(ctx context.Context, _ *pluginapi.GetRequest) (*pluginapi.ServiceResponse, error) {
+	plugin.HTTP(ctx).Do(&pluginapi.HTTPRequest{Method: "GET", URL: "https://loops.invalid/started"})
 	for {
 		spins++
 	}

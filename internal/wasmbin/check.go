@@ -1,4 +1,4 @@
-package runtime
+package wasmbin
 
 import (
 	"errors"
@@ -10,16 +10,16 @@ import (
 // wazero's decoder trusts the counts and lengths a module declares: a
 // vector count of 2^32-1 in a 19-byte file makes it allocate gigabytes up
 // front, and Go's out-of-memory error is fatal, beyond recover. So
-// checkModule walks the module first, without allocating, and refuses
+// Check walks the module first, without allocating, and refuses
 // every count or length larger than the bytes left to hold it, and the
 // few numbers that need no bytes (locals, table sizes) above the limits
 // browsers set for the JavaScript API (webassembly.github.io/spec/js-api,
 // "Limits"). A module that passes costs wazero memory in proportion to its
 // size.
 const (
-	// maxModuleBytes is the largest plugin file read at all; Go plugins
+	// MaxModuleBytes is the largest plugin file read at all; Go plugins
 	// are 3–25 MB.
-	maxModuleBytes = 128 << 20
+	MaxModuleBytes = 128 << 20
 	// maxLocals is the most locals one function may declare.
 	maxLocals = 50_000
 	// maxTableSize bounds a table's declared sizes: wazero makes a table's
@@ -27,15 +27,15 @@ const (
 	maxTableSize = 10_000_000
 )
 
-// errMalformed marks a module checkModule refuses.
-var errMalformed = errors.New("malformed module")
+// ErrMalformed marks a module Check refuses.
+var ErrMalformed = errors.New("malformed module")
 
-// checkModule refuses a module whose declared sizes could make decoding
+// Check refuses a module whose declared sizes could make decoding
 // it cost far more memory than its own size. It only looks at what the
 // decoder allocates from; everything else is left to wazero.
-func checkModule(wasm []byte) error {
-	if len(wasm) > maxModuleBytes {
-		return fmt.Errorf("%w: %d bytes, more than the %d MiB allowed", errMalformed, len(wasm), maxModuleBytes>>20)
+func Check(wasm []byte) error {
+	if len(wasm) > MaxModuleBytes {
+		return fmt.Errorf("%w: %d bytes, more than the %d MiB allowed", ErrMalformed, len(wasm), MaxModuleBytes>>20)
 	}
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil // wazero refuses it without allocating
@@ -46,15 +46,15 @@ func checkModule(wasm []byte) error {
 		at := r.p
 		n := r.u32()
 		if r.err == nil && int64(n) > int64(len(r.b)-r.p) {
-			return fmt.Errorf("%w: section %d at byte %d claims %d bytes, only %d are left", errMalformed, id, at-1, n, len(r.b)-r.p)
+			return fmt.Errorf("%w: section %d at byte %d claims %d bytes, only %d are left", ErrMalformed, id, at-1, n, len(r.b)-r.p)
 		}
 		s := bounded{reader{b: r.bytes(int(n))}}
 		s.section(id)
 		if errors.Is(s.err, errTruncated) {
-			return fmt.Errorf("%w: section %d at byte %d ends before the entries it declares", errMalformed, id, at-1)
+			return fmt.Errorf("%w: section %d at byte %d ends before the entries it declares", ErrMalformed, id, at-1)
 		}
 		if s.err != nil {
-			return fmt.Errorf("%w: section %d at byte %d: %v", errMalformed, id, at-1, s.err)
+			return fmt.Errorf("%w: section %d at byte %d: %v", ErrMalformed, id, at-1, s.err)
 		}
 	}
 	return nil
@@ -191,7 +191,7 @@ func (r *bounded) section(id byte) {
 			r.u32()
 		}
 	}
-	if r.err != nil && !errors.Is(r.err, errTruncated) && (errors.Is(r.err, errStop) || errors.Is(r.err, errUnsupported)) {
+	if r.err != nil && !errors.Is(r.err, errTruncated) && (errors.Is(r.err, errStop) || errors.Is(r.err, ErrUnsupported)) {
 		// An encoding the walk does not know: wazero refuses it or
 		// decodes it; either way the counts read so far were sound.
 		r.err = nil
