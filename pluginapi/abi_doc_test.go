@@ -29,6 +29,7 @@ func TestABIDocumentExamplesMatchTypes(t *testing.T) {
 		{`"native_status"`, func() any { return new(Service) }},
 		{`"max_body_bytes"`, func() any { return new(HTTPRequest) }},
 		{`"retryable"`, func() any { return new(Response) }},
+		{`"choices"`, func() any { return new(ChoicesResponse) }},
 	}
 	seen := map[string]bool{}
 	for _, b := range blocks {

@@ -26,7 +26,7 @@ var RequiredOperations = []string{OpCreate, OpGet, OpUpdate, OpDelete, OpList, O
 
 // OptionalOperations may be exported; the host calls them only when the
 // plugin lists them in DescribeResponse.Operations.
-var OptionalOperations = []string{OpInstances, OpDeployments, OpInvoke}
+var OptionalOperations = []string{OpInstances, OpDeployments, OpInvoke, OpChoices}
 
 // Lifecycle action names with a shared meaning. Plugins may declare others.
 const (
@@ -44,7 +44,7 @@ type DescribeResponse struct {
 	Name string `json:"name"`
 	// Version is the plugin's own version (semver recommended).
 	Version string `json:"version"`
-	// ABIVersion is the pluginapi version the plugin was built for ("1.2").
+	// ABIVersion is the pluginapi version the plugin was built for ("1.3").
 	ABIVersion string `json:"abi_version"`
 	// Title is a human name ("Docker Swarm").
 	Title       string `json:"title"`

@@ -9,7 +9,7 @@ import (
 // ABIVersion is the version of the contract this package describes, as
 // "major.minor". A host accepts a plugin whose major version equals its own;
 // minor versions only add optional fields and operations.
-const ABIVersion = "1.2"
+const ABIVersion = "1.3"
 
 // ABIMajor is the major part of ABIVersion.
 const ABIMajor = 1

@@ -50,6 +50,11 @@ type Field struct {
 	Children []Field
 	// Rows are the items of a rows field, plus one empty row to fill in.
 	Rows []Row
+	// Choices says the schema annotates the property "x-choices" (ABI
+	// 1.3): the plugin can list its possible values. List is then the id
+	// of the <datalist> holding them, once they were fetched.
+	Choices bool
+	List    string
 }
 
 // Row is one item of an array of objects.
@@ -107,6 +112,7 @@ type subschema struct {
 	Items                json.RawMessage `json:"items"`
 	Minimum              *float64        `json:"minimum"`
 	Maximum              *float64        `json:"maximum"`
+	Choices              bool            `json:"x-choices"`
 }
 
 func typeOf(t any) string {
@@ -288,7 +294,8 @@ func buildField(p schema.Property, v any, has bool, errs map[string][]string, pa
 	if (kind == kindGroup || kind == kindRows) && has && v != nil && !fits(v, kind, children) {
 		kind = kindJSON
 	}
-	f := Field{Name: p.Name, Path: path, Label: p.Title, Help: p.Description, Kind: kind, Required: p.Required, Errors: errs[path]}
+	f := Field{Name: p.Name, Path: path, Label: p.Title, Help: p.Description, Kind: kind, Required: p.Required, Errors: errs[path],
+		Choices: sub.Choices && kind == kindText}
 	if f.Label == "" {
 		f.Label = p.Name
 	}

@@ -27,6 +27,8 @@ type FormView struct {
 	Other       []string // errors that belong to no field
 	Connections []ops.Connection
 	Note        string
+	// Choices are the suggestions of fields annotated "x-choices".
+	Choices []ChoiceList
 }
 
 // DiffRow is one changed leaf of a spec.
@@ -79,7 +81,7 @@ func (p *portal) createForm(c echo.Context) error {
 		return p.renderError(c, err)
 	}
 	v := FormView{Conn: conn, Plugin: pl, Fields: buildFields(s.Properties(), defaultsDoc(s.Properties()), nil)}
-	return render(c, http.StatusOK, ServiceFormPage(p.pageInfo(c, "New service", "services"), v))
+	return p.renderForm(c, http.StatusOK, p.pageInfo(c, "New service", "services"), &v)
 }
 
 // createSubmit validates and creates; problems are shown at their field.
@@ -97,7 +99,7 @@ func (p *portal) createSubmit(c echo.Context) error {
 	pg := p.pageInfo(c, "New service", "services")
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
-		return render(c, http.StatusUnprocessableEntity, ServiceFormPage(pg, v))
+		return p.renderForm(c, http.StatusUnprocessableEntity, pg, &v)
 	}
 	res, err := p.host.CreateService(ctx, caller, conn, encodeDoc(doc))
 	if err != nil {
@@ -105,7 +107,7 @@ func (p *portal) createSubmit(c echo.Context) error {
 		if v.Problem.Code == pluginapi.CodeInvalid {
 			v.Other = applyFieldErrors(v.Fields, v.Problem)
 		}
-		return render(c, statusFor(v.Problem.Code), ServiceFormPage(pg, v))
+		return p.renderForm(c, statusFor(v.Problem.Code), pg, &v)
 	}
 	id, name := "", ""
 	if res.Service != nil {
@@ -136,7 +138,7 @@ func (p *portal) editForm(c echo.Context) error {
 	}
 	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: svc.Version,
 		Fields: buildFields(s.Properties(), docOf(svc.Spec), nil)}
-	return render(c, http.StatusOK, ServiceFormPage(p.pageInfo(c, "Edit "+svc.Name, "services"), v))
+	return p.renderForm(c, http.StatusOK, p.pageInfo(c, "Edit "+svc.Name, "services"), &v)
 }
 
 // editPreview validates the edited spec and shows what will change.
@@ -167,11 +169,11 @@ func (p *portal) editPreview(c echo.Context) error {
 	}
 	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version, Fields: buildFields(s.Properties(), doc, ferrs)}
 	if c.FormValue("spec_json") != "" {
-		return render(c, http.StatusOK, ServiceFormPage(pg, v))
+		return p.renderForm(c, http.StatusOK, pg, &v)
 	}
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
-		return render(c, http.StatusUnprocessableEntity, ServiceFormPage(pg, v))
+		return p.renderForm(c, http.StatusUnprocessableEntity, pg, &v)
 	}
 	spec := encodeDoc(doc)
 	if err := p.host.ValidateSpec(ctx, caller, conn, spec); err != nil {
@@ -179,12 +181,12 @@ func (p *portal) editPreview(c echo.Context) error {
 		if v.Problem.Code == pluginapi.CodeInvalid {
 			v.Other = applyFieldErrors(v.Fields, v.Problem)
 		}
-		return render(c, statusFor(v.Problem.Code), ServiceFormPage(pg, v))
+		return p.renderForm(c, statusFor(v.Problem.Code), pg, &v)
 	}
 	rows := diffDocs(svc.Spec, spec)
 	if len(rows) == 0 {
 		v.Note = "Nothing would change: the form matches the current spec."
-		return render(c, http.StatusOK, ServiceFormPage(pg, v))
+		return p.renderForm(c, http.StatusOK, pg, &v)
 	}
 	stale := version != "" && svc.Version != "" && version != svc.Version
 	return render(c, http.StatusOK, PreviewPage(pg, conn, svc, rows, string(spec), version, stale))
@@ -218,12 +220,18 @@ func (p *portal) editApply(c echo.Context) error {
 				v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version,
 					Fields: buildFields(s.Properties(), docOf(spec), nil), Problem: pe}
 				v.Other = applyFieldErrors(v.Fields, pe)
-				return render(c, http.StatusUnprocessableEntity, ServiceFormPage(p.pageInfo(c, "Edit "+svc.Name, "services"), v))
+				return p.renderForm(c, http.StatusUnprocessableEntity, p.pageInfo(c, "Edit "+svc.Name, "services"), &v)
 			}
 		}
 		return render(c, statusFor(pe.Code), ErrorPage(p.pageInfo(c, "Update failed", "services"), pe))
 	}
 	return p.redirect(c, servicePath(conn, id), "Update requested.")
+}
+
+// renderForm draws a spec form, with the suggestions of its fields.
+func (p *portal) renderForm(c echo.Context, status int, pg Page, v *FormView) error {
+	p.fillChoices(c.Request().Context(), callerOf(c), v)
+	return render(c, status, ServiceFormPage(pg, *v))
 }
 
 // diffDocs lists the leaves that differ between two JSON objects, by JSON

@@ -110,6 +110,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	g.POST("/connections/:conn/services/:id/actions/:action", s.runAction)
 	g.GET("/connections/:conn/services/:id/logs", s.logs)
 	g.GET("/connections/:conn/instances", s.listConnectionInstances)
+	g.GET("/connections/:conn/choices", s.listChoices)
 	g.GET("/connections/:conn/services/:id/instances", s.listInstances)
 	g.GET("/connections/:conn/services/:id/instances/:iid", s.getInstance)
 	g.GET("/connections/:conn/services/:id/deployments", s.listDeployments)

@@ -38,6 +38,8 @@ var schemaTypes = map[string]any{
 	"ServiceResult":   ops.ServiceResult{},
 	"Instance":        pluginapi.Instance{},
 	"InstancePage":    ops.InstancePage{},
+	"ChoicesResult":   ops.ChoicesResult{},
+	"Choice":          pluginapi.Choice{},
 	"Deployment":      pluginapi.Deployment{},
 	"DeploymentPage":  ops.DeploymentPage{},
 	"LogEntry":        pluginapi.LogEntry{},

@@ -44,6 +44,7 @@ var routeQueries = map[string]routeQuery{
 	"GET /connections/:conn/services":        {names: []string{"page_size", "page_token", "filter"}, filters: true},
 	"POST /connections/:conn/services":       {},
 	"GET /connections/:conn/instances":       {names: []string{"service", "page_size", "page_token", "filter"}, filters: true},
+	"GET /connections/:conn/choices":         {names: []string{"field", "prefix", "limit"}},
 	"GET /connections/:conn/services/:id":    {names: []string{"insert_defaults"}},
 	"PUT /connections/:conn/services/:id":    {names: []string{"version"}},
 	"PATCH /connections/:conn/services/:id":  {names: []string{"version"}},

@@ -552,8 +552,9 @@ type describeRecord struct {
 }
 
 // describeCacheVersion changes whenever what load checks or records
-// changes, so that older records are ignored.
-const describeCacheVersion = 1
+// changes, so that older records are ignored. 2: "choices" (ABI 1.3) is
+// among the exports looked for.
+const describeCacheVersion = 2
 
 // describePath is where the record of the wasm with this digest, run under
 // this memory limit, is kept; "" without a cache folder.

@@ -2,7 +2,8 @@
 // as real wasm: one that behaves and several that misbehave on purpose
 // (panic, loop, allocate without end or fill what it allocates, speak
 // another ABI, lack an export, reach a refused host), one that calls the Extism host functions one by
-// one (abi) and one doing a real plugin's JSON work for benchmarks
+// one (abi), one with a spec of secrets and members its schema lacks for
+// the portal's views (specfixture) and one doing a real plugin's JSON work for benchmarks
 // (roundtrip). Each lives in its own main package; build one in
 // a test with internal/wasmbuild:
 //

@@ -71,6 +71,10 @@ func dispatch(ctx context.Context, p Provider, op string, input []byte) (any, er
 		if vp, ok := p.(InvokeProvider); ok {
 			return call(ctx, input, vp.Invoke)
 		}
+	case pluginapi.OpChoices:
+		if cp, ok := p.(ChoicesProvider); ok {
+			return call(ctx, input, cp.Choices)
+		}
 	default:
 		return nil, pluginapi.Unsupported("unknown operation %q", op)
 	}

@@ -30,3 +30,28 @@ func TestDispatchPanicAndBadInput(t *testing.T) {
 		t.Fatalf("describe fills the ABI version: %s", out)
 	}
 }
+
+// acmeChoices is acme offering "choices".
+type acmeChoices struct{ acme }
+
+func (acmeChoices) Choices(_ context.Context, req *pluginapi.ChoicesRequest) (*pluginapi.ChoicesResponse, error) {
+	if req.Field != "/secrets/*/name" {
+		return nil, pluginapi.Invalid("/field", "no choices for %s", req.Field)
+	}
+	return &pluginapi.ChoicesResponse{Choices: []pluginapi.Choice{{Value: "db-password", Label: "db-password (secret)"}}}, nil
+}
+
+// "choices" reaches a provider implementing ChoicesProvider, and one that
+// does not answers unsupported.
+func TestDispatchChoices(t *testing.T) {
+	var got pluginapi.ChoicesResponse
+	out := plugin.Dispatch(context.Background(), acmeChoices{}, pluginapi.OpChoices, []byte(`{"connection":"c","field":"/secrets/*/name"}`))
+	if err := json.Unmarshal(out, &got); err != nil || got.Error != nil || len(got.Choices) != 1 || got.Choices[0].Value != "db-password" {
+		t.Fatalf("choices: %s", out)
+	}
+	got = pluginapi.ChoicesResponse{}
+	out = plugin.Dispatch(context.Background(), acme{}, pluginapi.OpChoices, []byte(`{"field":"/secrets/*/name"}`))
+	if err := json.Unmarshal(out, &got); err != nil || got.Error == nil || got.Error.Code != pluginapi.CodeUnsupported {
+		t.Fatalf("without the interface: %s", out)
+	}
+}

@@ -52,6 +52,12 @@ type InvokeProvider interface {
 	Invoke(ctx context.Context, req *pluginapi.InvokeRequest) (*pluginapi.InvokeResponse, error)
 }
 
+// ChoicesProvider is implemented by providers offering "choices" (ABI
+// 1.3): the possible values of spec fields annotated "x-choices".
+type ChoicesProvider interface {
+	Choices(ctx context.Context, req *pluginapi.ChoicesRequest) (*pluginapi.ChoicesResponse, error)
+}
+
 type doerKey struct{}
 
 // WithDoer returns a context carrying d, for tests that run a Provider natively.

@@ -58,6 +58,9 @@ func deployments() int32 { return serve(pluginapi.OpDeployments) }
 //go:wasmexport invoke
 func invoke() int32 { return serve(pluginapi.OpInvoke) }
 
+//go:wasmexport choices
+func choices() int32 { return serve(pluginapi.OpChoices) }
+
 // go-pdk manages the extism memory blocks; the bytes cross with Wharf's
 // bulk copies (ABI 1.1), since go-pdk moves them one host call per 8 bytes,
 // which cost a Docker get some 2,000 host calls.

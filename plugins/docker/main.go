@@ -36,7 +36,7 @@ func (provider) Describe() pluginapi.DescribeResponse {
 		ConfigSchema: json.RawMessage(configSchema),
 		SpecSchema:   json.RawMessage(specSchema),
 		Operations: []string{pluginapi.OpCreate, pluginapi.OpGet, pluginapi.OpUpdate, pluginapi.OpDelete,
-			pluginapi.OpList, pluginapi.OpLogs, pluginapi.OpLifecycle, pluginapi.OpInstances},
+			pluginapi.OpList, pluginapi.OpLogs, pluginapi.OpLifecycle, pluginapi.OpInstances, pluginapi.OpChoices},
 		Actions: []pluginapi.Action{
 			{Name: pluginapi.ActionStart, Title: "Start", Description: "Scale a stopped replicated service back to the replica count it had when stopped (1 if unknown)."},
 			{Name: pluginapi.ActionStop, Title: "Stop", Description: "Scale a replicated service to 0, remembering its replica count in the label wharf.previous-replicas.", Dangerous: true},

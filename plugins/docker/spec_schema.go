@@ -53,7 +53,7 @@ func fileRefSchema(kind, title, where string) string {
         "additionalProperties": false,
         "required": ["name"],
         "properties": {
-          "name": {"type": "string", "minLength": 1, "title": "Name", "description": "Name of an existing ` + kind + ` on the swarm."},
+          "name": {"type": "string", "minLength": 1, "title": "Name", "description": "Name of an existing ` + kind + ` on the swarm.", "x-choices": true},
           "target": {"type": "string", "minLength": 1, "title": "File", "description": "File name in the container ` + where + `; the ` + kind + `'s name when left out."},
           "uid": {"type": "string", "pattern": "^[0-9]+$", "title": "Owner UID", "description": "User ID owning the file. Default 0."},
           "gid": {"type": "string", "pattern": "^[0-9]+$", "title": "Owner GID", "description": "Group ID owning the file. Default 0."},
