@@ -337,3 +337,41 @@ func TestConformancePreservesUnmodeled(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeConfigsSurviveConfigEdits: a config used as a credential spec
+// (a Runtime target, Windows) has no form in the spec; editing the file
+// configs must post it back as stored, or the credential spec that names it
+// would point at nothing.
+func TestRuntimeConfigsSurviveConfigEdits(t *testing.T) {
+	runtimeRef := `{"Runtime":{},"ConfigID":"rid","ConfigName":"credspec"}`
+	raw := []byte(`{"ID":"abc","Version":{"Index":3},"Spec":{"Name":"demo","TaskTemplate":{"ContainerSpec":{"Image":"x:1",` +
+		`"Privileges":{"CredentialSpec":{"Config":"rid"}},` +
+		`"Configs":[` + runtimeRef + `,{"File":{"Name":"app.conf","UID":"0","GID":"0","Mode":292},"ConfigID":"cid","ConfigName":"app"}]}},` +
+		`"Mode":{"Replicated":{"Replicas":1}}}}`)
+	stored, err := decodeService(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDefaults := func() (swarm.ServiceSpec, error) { return stored.Spec, nil }
+	refs := func(*Spec, bool, bool) (refIDs, error) {
+		return refIDs{configs: map[string]string{"app": "cid", "other": "oid"}}, nil
+	}
+	base := specFromSwarm(stored.Spec)
+	if len(base.Configs) != 1 {
+		t.Fatalf("the spec shows %d configs, want the file config only", len(base.Configs))
+	}
+	for name, configs := range map[string][]FileRef{
+		"one added":   append(slices.Clone(base.Configs), FileRef{Name: "other", Target: "other.conf"}),
+		"all removed": nil,
+	} {
+		s := base
+		s.Configs = configs
+		body, changed, err := planUpdate(&s, stored, raw, noDefaults, refs)
+		if err != nil || !changed {
+			t.Fatalf("%s: changed %v, %v", name, changed, err)
+		}
+		if !bytes.Contains(body, []byte(runtimeRef)) || !bytes.Contains(body, []byte(`"CredentialSpec":{"Config":"rid"}`)) {
+			t.Errorf("%s: the posted spec lost the credential-spec config:\n%s", name, body)
+		}
+	}
+}

@@ -29,9 +29,10 @@ func (p *specPatch) rawItems(path []string) ([][]byte, error) {
 }
 
 // writeList sets the list at path to want's items, each the stored item
-// whose view equals it when there is one, else its encoding/json form.
-func writeList[T any](p *specPatch, path []string, want []T, stored [][]byte, view func([]byte) ([]byte, error)) error {
-	if len(want) == 0 {
+// whose view equals it when there is one, else its encoding/json form,
+// followed by keep: stored items the spec cannot show, which pass through.
+func writeList[T any](p *specPatch, path []string, want []T, stored [][]byte, view func([]byte) ([]byte, error), keep ...[]byte) error {
+	if len(want) == 0 && len(keep) == 0 {
 		return p.set(path, nil)
 	}
 	views := make([][]byte, len(stored))
@@ -49,6 +50,12 @@ func writeList[T any](p *specPatch, path []string, want []T, stored [][]byte, vi
 			}
 		}
 		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, item...)
+	}
+	for i, item := range keep {
+		if i > 0 || len(want) > 0 {
 			list = append(list, ',')
 		}
 		list = append(list, item...)
@@ -129,6 +136,15 @@ func (p *specPatch) containerLists(changed map[string]bool, want *swarm.Containe
 		if err != nil {
 			return err
 		}
+		// A config without a file target (a credential spec's Runtime
+		// config) has no form in the spec: it stays as stored.
+		var runtimeRefs [][]byte
+		for _, raw := range stored {
+			var r swarm.ConfigReference
+			if json.Unmarshal(raw, &r) == nil && r.File == nil {
+				runtimeRefs = append(runtimeRefs, raw)
+			}
+		}
 		err = writeList(p, at("Configs"), want.Configs, stored, func(raw []byte) ([]byte, error) {
 			var r swarm.ConfigReference
 			if err := json.Unmarshal(raw, &r); err != nil {
@@ -139,7 +155,7 @@ func (p *specPatch) containerLists(changed map[string]bool, want *swarm.Containe
 				return nil, err
 			}
 			return jsonOf(back[0]), nil
-		})
+		}, runtimeRefs...)
 		if err != nil {
 			return err
 		}
