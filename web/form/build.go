@@ -24,8 +24,9 @@ func Defaults(props []schema.Property) map[string]any {
 	return doc
 }
 
-// Build draws the fields of props with the values of doc and the
-// errors errs, keyed by Field.Path.
+// Build draws the fields of props with the values of doc (from Decode,
+// Defaults or Parse; nil draws an empty form) and the errors errs, keyed by
+// Field.Path as Parse returns them.
 func Build(props []schema.Property, doc map[string]any, errs map[string][]string) []Field {
 	return buildLevel(props, doc, errs, "", 0)
 }

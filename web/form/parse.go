@@ -15,10 +15,11 @@ import (
 // Parse reads a submitted form into a document following props.
 // Empty inputs are left out (the schema's "required" reports them), and so
 // are groups and rows left wholly empty. Input that cannot be parsed is
-// reported at its Field.Path, and kept as typed.
-func Parse(props []schema.Property, form url.Values) (map[string]any, map[string][]string) {
-	errs := map[string][]string{}
-	return parseLevel(props, form, "", 0, errs), errs
+// reported in errs at its Field.Path, and kept as typed in doc, so that
+// Build(props, doc, errs) draws the form back as it was sent.
+func Parse(props []schema.Property, values url.Values) (doc map[string]any, errs map[string][]string) {
+	errs = map[string][]string{}
+	return parseLevel(props, values, "", 0, errs), errs
 }
 
 func parseLevel(props []schema.Property, form url.Values, prefix string, depth int, errs map[string][]string) map[string]any {
