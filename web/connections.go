@@ -11,6 +11,7 @@ import (
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/web/form"
 )
 
 // PluginsView is the plugins and connections page's model.
@@ -28,7 +29,7 @@ type ConnFormView struct {
 	Name      string
 	NameError string
 	Version   int64
-	Fields    []Field
+	Fields    []form.Field
 	Problem   *pluginapi.Error
 	Other     []string
 	// Approved are the plugin's declared hosts approved for the connection
@@ -43,8 +44,8 @@ type ConnFormView struct {
 // approvalsOf reads the approved host checkboxes: never nil, so that
 // unchecking every box removes every approval.
 func approvalsOf(c echo.Context) []string {
-	form, _ := c.FormParams()
-	return append([]string{}, form["approved_host"]...)
+	values, _ := c.FormParams()
+	return append([]string{}, values["approved_host"]...)
 }
 
 // pluginsPage lists plugins and connections.
@@ -70,10 +71,10 @@ func (p *portal) pluginDetail(c echo.Context) error {
 		return p.renderError(c, err)
 	}
 	var cfg, spec []schema.Property
-	if s, err := compileCached(pl.Describe.ConfigSchema); err == nil {
+	if s, err := form.Compile(pl.Describe.ConfigSchema); err == nil {
 		cfg = s.Properties()
 	}
-	if s, err := compileCached(pl.Describe.SpecSchema); err == nil {
+	if s, err := form.Compile(pl.Describe.SpecSchema); err == nil {
 		spec = s.Properties()
 	}
 	return render(c, http.StatusOK, PluginPage(p.pageInfo(c, pl.Describe.Title, "plugins"), pl, cfg, spec, can(c, ops.RoleAdmin)))
@@ -96,11 +97,11 @@ func (p *portal) connectionForm(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	s, err := compileCached(pl.Describe.ConfigSchema)
+	s, err := form.Compile(pl.Describe.ConfigSchema)
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	v := ConnFormView{Plugin: pl, Fields: buildFields(s.Properties(), defaultsDoc(s.Properties()), nil)}
+	v := ConnFormView{Plugin: pl, Fields: form.Build(s.Properties(), form.Defaults(s.Properties()), nil)}
 	return render(c, http.StatusOK, ConnectionFormPage(pg, v))
 }
 
@@ -112,13 +113,13 @@ func (p *portal) connectionCreate(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	s, err := compileCached(pl.Describe.ConfigSchema)
+	s, err := form.Compile(pl.Describe.ConfigSchema)
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	form, _ := c.FormParams()
-	doc, ferrs := parseFields(s.Properties(), form)
-	v := ConnFormView{Plugin: pl, Name: strings.TrimSpace(c.FormValue("name")), Fields: buildFields(s.Properties(), doc, ferrs), Approved: approvalsOf(c)}
+	values, _ := c.FormParams()
+	doc, ferrs := form.Parse(s.Properties(), values)
+	v := ConnFormView{Plugin: pl, Name: strings.TrimSpace(c.FormValue("name")), Fields: form.Build(s.Properties(), doc, ferrs), Approved: approvalsOf(c)}
 	pg := p.pageInfo(c, "New connection", "plugins")
 	if v.Name == "" {
 		v.NameError = "give the connection a name"
@@ -127,7 +128,7 @@ func (p *portal) connectionCreate(c echo.Context) error {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
 		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
 	}
-	if _, err := p.host.CreateConnection(ctx, caller, ops.ConnectionInput{Name: v.Name, Plugin: pl.Name, Config: encodeDoc(doc), ApprovedHosts: v.Approved}); err != nil {
+	if _, err := p.host.CreateConnection(ctx, caller, ops.ConnectionInput{Name: v.Name, Plugin: pl.Name, Config: form.Encode(doc), ApprovedHosts: v.Approved}); err != nil {
 		return p.connProblem(c, pg, v, err)
 	}
 	return p.redirect(c, "/plugins", "Connection "+v.Name+" added. Use Test to check it.")
@@ -137,7 +138,7 @@ func (p *portal) connectionCreate(c echo.Context) error {
 func (p *portal) connProblem(c echo.Context, pg Page, v ConnFormView, err error) error {
 	v.Problem = p.userError(c, err)
 	if v.Problem.Code == pluginapi.CodeInvalid {
-		rest := applyFieldErrors(v.Fields, v.Problem)
+		rest := form.PlaceErrors(v.Fields, v.Problem)
 		for _, r := range rest {
 			if strings.Contains(strings.ToLower(r), "name") && v.NameError == "" {
 				v.NameError = r
@@ -161,16 +162,16 @@ func (p *portal) connectionEditForm(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	s, err := compileCached(pl.Describe.ConfigSchema)
+	s, err := form.Compile(pl.Describe.ConfigSchema)
 	if err != nil {
 		return p.renderError(c, err)
 	}
 	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: cn.Version, Approved: cn.ApprovedHosts, Endpoints: cn.Endpoints,
-		Fields: markSecrets(buildFields(s.Properties(), docOf(cn.Config), nil), cn.SecretsSet)}
+		Fields: markSecrets(form.Build(s.Properties(), form.Decode(cn.Config), nil), cn.SecretsSet)}
 	return render(c, http.StatusOK, ConnectionFormPage(p.pageInfo(c, "Edit "+cn.Name, "plugins"), v))
 }
 
-func markSecrets(fields []Field, set []string) []Field {
+func markSecrets(fields []form.Field, set []string) []form.Field {
 	for i := range fields {
 		for _, s := range set {
 			if fields[i].Name == s {
@@ -193,21 +194,21 @@ func (p *portal) connectionUpdate(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	s, err := compileCached(pl.Describe.ConfigSchema)
+	s, err := form.Compile(pl.Describe.ConfigSchema)
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	form, _ := c.FormParams()
-	doc, ferrs := parseFields(s.Properties(), form)
+	values, _ := c.FormParams()
+	doc, ferrs := form.Parse(s.Properties(), values)
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	v := ConnFormView{Plugin: pl, Edit: true, Name: cn.Name, Version: version, Approved: approvalsOf(c), Endpoints: cn.Endpoints,
-		KeepSecrets: c.FormValue("keep_secrets") == "yes", Fields: markSecrets(buildFields(s.Properties(), doc, ferrs), cn.SecretsSet)}
+		KeepSecrets: c.FormValue("keep_secrets") == "yes", Fields: markSecrets(form.Build(s.Properties(), doc, ferrs), cn.SecretsSet)}
 	pg := p.pageInfo(c, "Edit "+cn.Name, "plugins")
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
 		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
 	}
-	saved, err := p.host.UpdateConnection(ctx, caller, cn.Name, ops.ConnectionInput{Name: cn.Name, Plugin: cn.Plugin, Config: encodeDoc(doc), Version: version,
+	saved, err := p.host.UpdateConnection(ctx, caller, cn.Name, ops.ConnectionInput{Name: cn.Name, Plugin: cn.Plugin, Config: form.Encode(doc), Version: version,
 		ApprovedHosts: v.Approved, KeepSecrets: v.KeepSecrets})
 	if err != nil {
 		if pluginapi.AsError(err).Code == pluginapi.CodeConflict {

@@ -14,6 +14,7 @@ import (
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/web/form"
 )
 
 // DetailView is the service detail page's model.
@@ -41,7 +42,7 @@ type DetailView struct {
 // ActionView is a declared lifecycle action with its params form.
 type ActionView struct {
 	pluginapi.Action
-	Fields  []Field
+	Fields  []form.Field
 	Confirm bool
 }
 
@@ -73,7 +74,7 @@ func actionViews(pl ops.PluginInfo, svc *pluginapi.Service) []ActionView {
 				if a.Name == pluginapi.ActionScale && svc != nil && svc.Desired != nil {
 					initial = map[string]any{"replicas": *svc.Desired}
 				}
-				av.Fields = buildFields(s.Properties(), initial, nil)
+				av.Fields = form.Build(s.Properties(), initial, nil)
 			}
 		}
 		out = append(out, av)
@@ -191,15 +192,15 @@ func (p *portal) runAction(c echo.Context) error {
 		return p.renderError(c, pluginapi.NotFound("unknown action %q", name))
 	}
 	var params json.RawMessage
-	var fields []Field
+	var fields []form.Field
 	if len(a.ParamsSchema) > 0 {
 		s, err := schema.Compile(a.ParamsSchema)
 		if err != nil {
 			return p.renderError(c, err)
 		}
-		form, _ := c.FormParams()
-		doc, ferrs := parseFields(s.Properties(), form)
-		fields = buildFields(s.Properties(), doc, ferrs)
+		values, _ := c.FormParams()
+		doc, ferrs := form.Parse(s.Properties(), values)
+		fields = form.Build(s.Properties(), doc, ferrs)
 		if len(ferrs) == 0 {
 			params, _ = json.Marshal(doc)
 		} else {
@@ -216,7 +217,7 @@ func (p *portal) runAction(c echo.Context) error {
 	if _, err := p.host.RunAction(ctx, caller, conn, id, a.Name, params); err != nil {
 		pe := p.userError(c, err)
 		if pe.Code == pluginapi.CodeInvalid && len(fields) > 0 {
-			applyFieldErrors(fields, pe)
+			form.PlaceErrors(fields, pe)
 		}
 		return p.actionProblem(c, conn, id, a, fields, pe)
 	}
@@ -224,7 +225,7 @@ func (p *portal) runAction(c echo.Context) error {
 }
 
 // actionProblem shows a refused action on the confirm page, fields kept.
-func (p *portal) actionProblem(c echo.Context, conn, id string, a pluginapi.Action, fields []Field, pe *pluginapi.Error) error {
+func (p *portal) actionProblem(c echo.Context, conn, id string, a pluginapi.Action, fields []form.Field, pe *pluginapi.Error) error {
 	svc, err := p.host.GetService(c.Request().Context(), callerOf(c), conn, id)
 	if err != nil {
 		return p.renderError(c, err)

@@ -68,18 +68,6 @@ func prettyJSON(raw json.RawMessage) string {
 
 func itoa(n int) string { return fmt.Sprint(n) }
 
-// rowsFor sizes a textarea to its content, within reason.
-func rowsFor(s string, min int) int {
-	n := strings.Count(s, "\n") + 2
-	if n < min {
-		return min
-	}
-	if n > 20 {
-		return 20
-	}
-	return n
-}
-
 // orDash returns the first non-empty value, or a dash.
 func orDash(vals ...string) string {
 	for _, v := range vals {
@@ -110,6 +98,10 @@ func endpointText(e pluginapi.Endpoint) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// KV is a name and its value, shown side by side (labels, headers, the
+// members of a spec's map).
+type KV struct{ Key, Value string }
 
 func sortedPairs(m map[string]string) []KV {
 	out := make([]KV, 0, len(m))

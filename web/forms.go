@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/web/form"
 )
 
 // FormView is a create or edit form generated from a spec schema.
@@ -22,13 +22,13 @@ type FormView struct {
 	Plugin      ops.PluginInfo
 	Service     *pluginapi.Service // nil on create
 	Version     string
-	Fields      []Field
+	Fields      []form.Field
 	Problem     *pluginapi.Error
 	Other       []string // errors that belong to no field
 	Connections []ops.Connection
 	Note        string
 	// Choices are the suggestions of fields annotated "x-choices".
-	Choices []ChoiceList
+	Choices []form.ChoiceList
 }
 
 // DiffRow is one changed leaf of a spec.
@@ -36,27 +36,12 @@ type DiffRow struct {
 	Path, Before, After, Kind string // Kind: added, removed, changed
 }
 
-// schemaCache compiles each plugin schema once.
-var schemaCache sync.Map // string(raw) → *schema.Schema
-
-func compileCached(raw json.RawMessage) (*schema.Schema, error) {
-	if s, ok := schemaCache.Load(string(raw)); ok {
-		return s.(*schema.Schema), nil
-	}
-	s, err := schema.Compile(raw)
-	if err != nil {
-		return nil, err
-	}
-	schemaCache.Store(string(raw), s)
-	return s, nil
-}
-
 func (p *portal) specSchema(ctx context.Context, caller ops.Caller, conn string) (ops.PluginInfo, *schema.Schema, error) {
 	pl, err := p.pluginOf(ctx, caller, conn)
 	if err != nil {
 		return pl, nil, err
 	}
-	s, err := compileCached(pl.Describe.SpecSchema)
+	s, err := form.Compile(pl.Describe.SpecSchema)
 	return pl, s, err
 }
 
@@ -80,7 +65,7 @@ func (p *portal) createForm(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	v := FormView{Conn: conn, Plugin: pl, Fields: buildFields(s.Properties(), defaultsDoc(s.Properties()), nil)}
+	v := FormView{Conn: conn, Plugin: pl, Fields: form.Build(s.Properties(), form.Defaults(s.Properties()), nil)}
 	return p.renderForm(c, http.StatusOK, p.pageInfo(c, "New service", "services"), &v)
 }
 
@@ -93,19 +78,19 @@ func (p *portal) createSubmit(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	form, _ := c.FormParams()
-	doc, ferrs := parseFields(s.Properties(), form)
-	v := FormView{Conn: conn, Plugin: pl, Fields: buildFields(s.Properties(), doc, ferrs)}
+	values, _ := c.FormParams()
+	doc, ferrs := form.Parse(s.Properties(), values)
+	v := FormView{Conn: conn, Plugin: pl, Fields: form.Build(s.Properties(), doc, ferrs)}
 	pg := p.pageInfo(c, "New service", "services")
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
 		return p.renderForm(c, http.StatusUnprocessableEntity, pg, &v)
 	}
-	res, err := p.host.CreateService(ctx, caller, conn, encodeDoc(doc))
+	res, err := p.host.CreateService(ctx, caller, conn, form.Encode(doc))
 	if err != nil {
 		v.Problem = p.userError(c, err)
 		if v.Problem.Code == pluginapi.CodeInvalid {
-			v.Other = applyFieldErrors(v.Fields, v.Problem)
+			v.Other = form.PlaceErrors(v.Fields, v.Problem)
 		}
 		return p.renderForm(c, statusFor(v.Problem.Code), pg, &v)
 	}
@@ -137,7 +122,7 @@ func (p *portal) editForm(c echo.Context) error {
 		return p.renderError(c, err)
 	}
 	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: svc.Version,
-		Fields: buildFields(s.Properties(), docOf(svc.Spec), nil)}
+		Fields: form.Build(s.Properties(), form.Decode(svc.Spec), nil)}
 	return p.renderForm(c, http.StatusOK, p.pageInfo(c, "Edit "+svc.Name, "services"), &v)
 }
 
@@ -162,12 +147,12 @@ func (p *portal) editPreview(c echo.Context) error {
 		if err := jsonlimit.Body.Check([]byte(raw)); err != nil {
 			return p.renderError(c, pluginapi.Invalid("", "the spec is refused: %v", err))
 		}
-		doc = docOf(json.RawMessage(raw))
+		doc = form.Decode(json.RawMessage(raw))
 	} else {
-		form, _ := c.FormParams()
-		doc, ferrs = parseFields(s.Properties(), form)
+		values, _ := c.FormParams()
+		doc, ferrs = form.Parse(s.Properties(), values)
 	}
-	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version, Fields: buildFields(s.Properties(), doc, ferrs)}
+	v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version, Fields: form.Build(s.Properties(), doc, ferrs)}
 	if c.FormValue("spec_json") != "" {
 		return p.renderForm(c, http.StatusOK, pg, &v)
 	}
@@ -175,11 +160,11 @@ func (p *portal) editPreview(c echo.Context) error {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
 		return p.renderForm(c, http.StatusUnprocessableEntity, pg, &v)
 	}
-	spec := encodeDoc(doc)
+	spec := form.Encode(doc)
 	if err := p.host.ValidateSpec(ctx, caller, conn, spec); err != nil {
 		v.Problem = p.userError(c, err)
 		if v.Problem.Code == pluginapi.CodeInvalid {
-			v.Other = applyFieldErrors(v.Fields, v.Problem)
+			v.Other = form.PlaceErrors(v.Fields, v.Problem)
 		}
 		return p.renderForm(c, statusFor(v.Problem.Code), pg, &v)
 	}
@@ -218,8 +203,8 @@ func (p *portal) editApply(c echo.Context) error {
 			pl, s, serr := p.specSchema(ctx, caller, conn)
 			if gerr == nil && serr == nil {
 				v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version,
-					Fields: buildFields(s.Properties(), docOf(spec), nil), Problem: pe}
-				v.Other = applyFieldErrors(v.Fields, pe)
+					Fields: form.Build(s.Properties(), form.Decode(spec), nil), Problem: pe}
+				v.Other = form.PlaceErrors(v.Fields, pe)
 				return p.renderForm(c, http.StatusUnprocessableEntity, p.pageInfo(c, "Edit "+svc.Name, "services"), &v)
 			}
 		}
@@ -238,8 +223,8 @@ func (p *portal) renderForm(c echo.Context, status int, pg Page, v *FormView) er
 // pointer. Arrays are compared whole.
 func diffDocs(before, after json.RawMessage) []DiffRow {
 	a, b := map[string]string{}, map[string]string{}
-	flatten("", docOf(before), a)
-	flatten("", docOf(after), b)
+	flatten("", form.Decode(before), a)
+	flatten("", form.Decode(after), b)
 	keys := map[string]bool{}
 	for k := range a {
 		keys[k] = true

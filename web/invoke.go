@@ -12,13 +12,14 @@ import (
 
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/web/form"
 )
 
 // InvokeView is the page that sends one request to a running service.
 type InvokeView struct {
 	Conn       string
 	Service    *pluginapi.Service
-	Fields     []Field
+	Fields     []form.Field
 	Problem    *pluginapi.Error
 	Other      []string
 	Result     *InvokeResultView
@@ -46,13 +47,13 @@ const maxShownBody = 256 << 10
 
 // invokeFields draws the request form; its paths are the InvokeInput
 // fields a plugin names in its errors (/method, /path, /headers ...).
-func invokeFields(in ops.InvokeInput) []Field {
-	f := []Field{
-		{Name: "method", Path: "method", Label: "Method", Kind: kindSelect, Required: true, Options: invokeMethods, Value: in.Method},
-		{Name: "path", Path: "path", Label: "Path", Kind: kindText, Help: "Path and query on the service, such as /predict or /items?limit=5.", Value: in.Path},
-		{Name: "content_type", Path: "content_type", Label: "Content type", Kind: kindText, Help: "Of the body, such as application/json.", Value: in.ContentType},
-		{Name: "headers", Path: "headers", Label: "Headers", Kind: kindKV, Help: "Extra request headers (not every platform can send them)."},
-		{Name: "body", Path: "body", Label: "Body", Kind: kindJSON, Placeholder: `{"input": "..."}`, Value: string(in.Body)},
+func invokeFields(in ops.InvokeInput) []form.Field {
+	f := []form.Field{
+		{Name: "method", Path: "method", Label: "Method", Kind: form.KindSelect, Required: true, Options: invokeMethods, Value: in.Method},
+		{Name: "path", Path: "path", Label: "Path", Kind: form.KindText, Help: "Path and query on the service, such as /predict or /items?limit=5.", Value: in.Path},
+		{Name: "content_type", Path: "content_type", Label: "Content type", Kind: form.KindText, Help: "Of the body, such as application/json.", Value: in.ContentType},
+		{Name: "headers", Path: "headers", Label: "Headers", Kind: form.KindKV, Help: "Extra request headers (not every platform can send them)."},
+		{Name: "body", Path: "body", Label: "Body", Kind: form.KindJSON, Placeholder: `{"input": "..."}`, Value: string(in.Body)},
 	}
 	keys := make([]string, 0, len(in.Headers))
 	for k := range in.Headers {
@@ -60,9 +61,9 @@ func invokeFields(in ops.InvokeInput) []Field {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		f[3].Pairs = append(f[3].Pairs, KV{k, in.Headers[k]})
+		f[3].Pairs = append(f[3].Pairs, form.KV{Key: k, Value: in.Headers[k]})
 	}
-	f[3].Pairs = append(f[3].Pairs, KV{})
+	f[3].Pairs = append(f[3].Pairs, form.KV{})
 	return f
 }
 
@@ -101,17 +102,17 @@ func (p *portal) invokeSubmit(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	form, _ := c.FormParams()
+	values, _ := c.FormParams()
 	in := ops.InvokeInput{
-		Method:      strings.ToUpper(strings.TrimSpace(form.Get("f.method"))),
-		Path:        strings.TrimSpace(form.Get("f.path")),
-		ContentType: strings.TrimSpace(form.Get("f.content_type")),
-		Body:        []byte(form.Get("f.body")),
+		Method:      strings.ToUpper(strings.TrimSpace(values.Get("f.method"))),
+		Path:        strings.TrimSpace(values.Get("f.path")),
+		ContentType: strings.TrimSpace(values.Get("f.content_type")),
+		Body:        []byte(values.Get("f.body")),
 	}
 	if len(bytes.TrimSpace(in.Body)) == 0 {
 		in.Body = nil
 	}
-	keys, vals := form["f.headers.k"], form["f.headers.v"]
+	keys, vals := values["f.headers.k"], values["f.headers.v"]
 	for i, k := range keys {
 		if k = strings.TrimSpace(k); k != "" && i < len(vals) {
 			if in.Headers == nil {
@@ -125,14 +126,14 @@ func (p *portal) invokeSubmit(c echo.Context) error {
 	}
 	v.Fields = invokeFields(in)
 	if in.ContentType == "" {
-		v.Fields[2].Value = strings.TrimSpace(form.Get("f.content_type"))
+		v.Fields[2].Value = strings.TrimSpace(values.Get("f.content_type"))
 	}
 	pg := p.pageInfo(c, "Invoke "+v.Service.Name, "services")
 	res, err := p.host.Invoke(c.Request().Context(), callerOf(c), v.Conn, v.Service.ID, in)
 	if err != nil {
 		v.Problem = p.userError(c, err)
 		if v.Problem.Code == pluginapi.CodeInvalid {
-			v.Other = applyFieldErrors(v.Fields, v.Problem)
+			v.Other = form.PlaceErrors(v.Fields, v.Problem)
 		}
 		return render(c, statusFor(v.Problem.Code), InvokePage(pg, v))
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/web/form"
 )
 
 // The detail page shows a service's spec readably, driven by the plugin's
@@ -79,7 +80,7 @@ func properties(raw json.RawMessage) []schema.Property {
 	if len(raw) == 0 {
 		return nil
 	}
-	s, err := compileCached(raw)
+	s, err := form.Compile(raw)
 	if err != nil {
 		return nil
 	}
@@ -215,8 +216,13 @@ func plainValue(v any) string {
 		return "no"
 	case nil:
 		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
 	}
-	return scalarString(v)
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func isScalar(v any) bool {
@@ -303,6 +309,6 @@ func redactSpec(raw json.RawMessage, v any) any {
 
 // redactedSpecJSON is the spec's JSON with its secrets hidden, indented.
 func redactedSpecJSON(raw json.RawMessage, spec json.RawMessage) string {
-	b, _ := json.MarshalIndent(redactSpec(raw, docOf(spec)), "", "  ")
+	b, _ := json.MarshalIndent(redactSpec(raw, form.Decode(spec)), "", "  ")
 	return string(b)
 }

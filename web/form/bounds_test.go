@@ -1,4 +1,4 @@
-package web
+package form
 
 import (
 	"encoding/json"
@@ -38,7 +38,7 @@ func nest(depth int) string { return strings.Repeat("[", depth) + strings.Repeat
 // deepest value that fits is accepted and the document stays within it.
 func TestDeepJSONFieldsRefused(t *testing.T) {
 	props := deepProps(t)
-	if k, _, _ := kindOf(props[2], 0); k != kindGroup {
+	if k, _, _ := kindOf(props[2], 0); k != KindGroup {
 		t.Fatalf("a is %s", k)
 	}
 	for _, tc := range []struct {
@@ -46,20 +46,20 @@ func TestDeepJSONFieldsRefused(t *testing.T) {
 		above int // containers around the field's value
 	}{{"raw", 1}, {"a/b/c/j", 4}} {
 		max := jsonlimit.Body.MaxDepth - tc.above
-		_, errs := parseFields(props, url.Values{"f." + tc.field: {nest(max + 1)}})
+		_, errs := Parse(props, url.Values{"f." + tc.field: {nest(max + 1)}})
 		if msg := strings.Join(errs[tc.field], "; "); !strings.Contains(msg, "JSON nesting deeper than") || !strings.Contains(msg, "a spec may nest 64 levels") {
 			t.Errorf("%s at %d levels: errors %q", tc.field, max+1, msg)
 		}
-		doc, errs := parseFields(props, url.Values{"f." + tc.field: {nest(max)}})
+		doc, errs := Parse(props, url.Values{"f." + tc.field: {nest(max)}})
 		if len(errs) > 0 {
 			t.Fatalf("%s at %d levels: %v", tc.field, max, errs)
 		}
-		if err := jsonlimit.Body.Check(encodeDoc(doc)); err != nil {
+		if err := jsonlimit.Body.Check(Encode(doc)); err != nil {
 			t.Errorf("%s at %d levels: document %v", tc.field, max, err)
 		}
 	}
 	// The 1 MiB cap holds for one field too.
-	_, errs := parseFields(props, url.Values{"f.raw": {`{"x":"` + strings.Repeat("y", jsonlimit.Body.MaxBytes) + `"}`}})
+	_, errs := Parse(props, url.Values{"f.raw": {`{"x":"` + strings.Repeat("y", jsonlimit.Body.MaxBytes) + `"}`}})
 	if msg := strings.Join(errs["raw"], ""); !strings.Contains(msg, "larger than 1 MiB") {
 		t.Errorf("big field: %q", msg)
 	}

@@ -1,4 +1,4 @@
-package web
+package form
 
 import (
 	"bytes"
@@ -27,8 +27,8 @@ func FuzzParseFields(f *testing.F) {
 			return
 		}
 		form.Set("f.a/b/c/j", deep)
-		doc, errs := parseFields(props, form)
-		out := encodeDoc(doc)
+		doc, errs := Parse(props, form)
+		out := Encode(doc)
 		if !json.Valid(out) {
 			t.Fatalf("form %v gave invalid JSON %s", form, out)
 		}
@@ -38,9 +38,9 @@ func FuzzParseFields(f *testing.F) {
 		if len(errs) > 0 || bytes.Contains(out, []byte("null")) {
 			return // a JSON field's null is not drawn back: the form leaves it out
 		}
-		again, errs2 := parseFields(props, formOf(buildFields(props, doc, nil)))
-		if len(errs2) > 0 || string(encodeDoc(again)) != string(out) {
-			t.Fatalf("form %v: %s drawn and parsed again gives %s (%v)", form, out, encodeDoc(again), errs2)
+		again, errs2 := Parse(props, formOf(Build(props, doc, nil)))
+		if len(errs2) > 0 || string(Encode(again)) != string(out) {
+			t.Fatalf("form %v: %s drawn and parsed again gives %s (%v)", form, out, Encode(again), errs2)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package web
+package form
 
 import (
 	"encoding/json"
@@ -30,9 +30,9 @@ func testProps(t *testing.T) []schema.Property {
 }
 
 func TestFieldKinds(t *testing.T) {
-	want := map[string]string{"name": kindText, "count": kindInteger, "ratio": kindNumber, "on": kindBool,
-		"mode": kindSelect, "env": kindKV, "args": kindLines, "ports": kindJSON, "token": kindSecret}
-	for _, f := range buildFields(testProps(t), nil, nil) {
+	want := map[string]string{"name": KindText, "count": KindInteger, "ratio": KindNumber, "on": KindBool,
+		"mode": KindSelect, "env": KindKV, "args": KindLines, "ports": KindJSON, "token": KindSecret}
+	for _, f := range Build(testProps(t), nil, nil) {
 		if want[f.Name] != f.Kind {
 			t.Errorf("%s: kind %s, want %s", f.Name, f.Kind, want[f.Name])
 		}
@@ -59,13 +59,13 @@ func TestParseFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, errs := parseFields(testProps(t), tt.form)
+			doc, errs := Parse(testProps(t), tt.form)
 			if tt.errField != "" {
 				if len(errs[tt.errField]) == 0 {
 					t.Fatalf("no error for %s: %v", tt.errField, errs)
 				}
 				// What was typed is drawn back.
-				for _, f := range buildFields(testProps(t), doc, errs) {
+				for _, f := range Build(testProps(t), doc, errs) {
 					if f.Name == tt.errField && len(f.Errors) == 0 {
 						t.Errorf("field %s drawn without its error", f.Name)
 					}
@@ -75,7 +75,7 @@ func TestParseFields(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatalf("errors: %v", errs)
 			}
-			if got := string(encodeDoc(doc)); got != tt.want {
+			if got := string(Encode(doc)); got != tt.want {
 				t.Errorf("got %s\nwant %s", got, tt.want)
 			}
 		})
@@ -85,18 +85,18 @@ func TestParseFields(t *testing.T) {
 func TestBuildFieldsRoundTrip(t *testing.T) {
 	spec := json.RawMessage(`{"name":"x","count":3,"env":{"B":"2","A":"1"},"args":["a","b"],"ports":[{"target":80}],"on":true,"token":"hidden"}`)
 	form := url.Values{}
-	for _, f := range buildFields(testProps(t), docOf(spec), nil) {
+	for _, f := range Build(testProps(t), Decode(spec), nil) {
 		switch f.Kind {
-		case kindKV:
+		case KindKV:
 			for _, kv := range f.Pairs {
 				form.Add(f.InputName()+".k", kv.Key)
 				form.Add(f.InputName()+".v", kv.Value)
 			}
-		case kindBool:
+		case KindBool:
 			if f.Checked {
 				form.Set(f.InputName(), "true")
 			}
-		case kindSecret:
+		case KindSecret:
 			if f.Value != "" {
 				t.Error("a secret value was drawn into the form")
 			}
@@ -104,36 +104,22 @@ func TestBuildFieldsRoundTrip(t *testing.T) {
 			form.Set(f.InputName(), f.Value)
 		}
 	}
-	doc, errs := parseFields(testProps(t), form)
+	doc, errs := Parse(testProps(t), form)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if rows := diffDocs(spec, encodeDoc(doc)); len(rows) != 1 || rows[0].Path != "/token" || rows[0].Kind != "removed" {
-		t.Errorf("round trip changed %+v (only the write-only secret may be missing)", rows)
+	// Only the write-only secret may be missing.
+	if want := `{"args":["a","b"],"count":3,"env":{"A":"1","B":"2"},"name":"x","on":true,"ports":[{"target":80}]}`; string(Encode(doc)) != want {
+		t.Errorf("round trip gave %s\nwant         %s", Encode(doc), want)
 	}
 }
 
-func TestDiffDocs(t *testing.T) {
-	rows := diffDocs(json.RawMessage(`{"a":1,"env":{"X":"1","Y":"2"},"l":[1],"gone":true}`),
-		json.RawMessage(`{"a":2,"env":{"X":"1","Z":"3"},"l":[1],"new":"n"}`))
-	want := []DiffRow{
-		{Path: "/a", Before: "1", After: "2", Kind: "changed"},
-		{Path: "/env/Y", Before: `"2"`, Kind: "removed"},
-		{Path: "/env/Z", After: `"3"`, Kind: "added"},
-		{Path: "/gone", Before: "true", Kind: "removed"},
-		{Path: "/new", After: `"n"`, Kind: "added"},
-	}
-	if !reflect.DeepEqual(rows, want) {
-		t.Errorf("got %+v", rows)
-	}
-}
-
-func TestApplyFieldErrors(t *testing.T) {
-	fields := buildFields(testProps(t), nil, nil)
+func TestPlaceErrors(t *testing.T) {
+	fields := Build(testProps(t), nil, nil)
 	pe := &pluginapi.Error{Code: pluginapi.CodeInvalid, Field: "/name", Message: "name is required",
 		Detail: map[string]any{"errors": []schema.FieldError{{Field: "/name", Message: "name is required"},
 			{Field: "/env/A~1B", Message: "bad key"}, {Field: "", Message: "whole document"}}}}
-	rest := applyFieldErrors(fields, pe)
+	rest := PlaceErrors(fields, pe)
 	got := map[string][]string{}
 	for _, f := range fields {
 		if len(f.Errors) > 0 {
@@ -169,12 +155,12 @@ func nestedProps(t *testing.T) []schema.Property {
 func fieldAt(fields []Field, path string) *Field { return deepestField(fields, path) }
 
 func TestNestedKinds(t *testing.T) {
-	fields := buildFields(nestedProps(t), nil, nil)
+	fields := Build(nestedProps(t), nil, nil)
 	want := map[string]string{
-		"deploy": kindGroup, "deploy/max": kindInteger, "deploy/breaker": kindGroup, "deploy/breaker/enable": kindBool,
-		"deploy/subnets": kindLines, "ports": kindRows, "ports/0/target": kindInteger, "ports/0/protocol": kindSelect,
-		"open": kindJSON, // other properties allowed: the sub-fields could lose them
-		"deep": kindJSON, // rows hold scalar columns only
+		"deploy": KindGroup, "deploy/max": KindInteger, "deploy/breaker": KindGroup, "deploy/breaker/enable": KindBool,
+		"deploy/subnets": KindLines, "ports": KindRows, "ports/0/target": KindInteger, "ports/0/protocol": KindSelect,
+		"open": KindJSON, // other properties allowed: the sub-fields could lose them
+		"deep": KindJSON, // rows hold scalar columns only
 	}
 	for path, kind := range want {
 		f := fieldAt(fields, path)
@@ -198,28 +184,28 @@ func TestParseNested(t *testing.T) {
 		"f.ports/0/target": {"80"}, "f.ports/0/protocol": {"tcp"},
 		"f.ports/3/target": {""}, "f.ports/3/protocol": {""},
 		"f.ports/5/target": {"443"}, "f.ports/5/public": {"true"}}
-	doc, errs := parseFields(nestedProps(t), form)
+	doc, errs := Parse(nestedProps(t), form)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	want := `{"deploy":{"breaker":{"enable":true},"max":200,"subnets":["a","b"]},"name":"x","ports":[{"protocol":"tcp","target":80},{"public":true,"target":443}]}`
-	if got := string(encodeDoc(doc)); got != want {
+	if got := string(Encode(doc)); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 
 	// An untouched group and rows are left out.
-	doc, _ = parseFields(nestedProps(t), url.Values{"f.name": {"x"}, "f.ports/0/target": {""}, "f.deploy/max": {""}})
-	if got := string(encodeDoc(doc)); got != `{"name":"x"}` {
+	doc, _ = Parse(nestedProps(t), url.Values{"f.name": {"x"}, "f.ports/0/target": {""}, "f.deploy/max": {""}})
+	if got := string(Encode(doc)); got != `{"name":"x"}` {
 		t.Errorf("empty groups: %s", got)
 	}
 
 	// A parse error in a row is keyed by the row's place in the document,
 	// which is how the form is drawn back.
-	doc, errs = parseFields(nestedProps(t), url.Values{"f.ports/2/target": {"80"}, "f.ports/7/target": {"http"}})
+	doc, errs = Parse(nestedProps(t), url.Values{"f.ports/2/target": {"80"}, "f.ports/7/target": {"http"}})
 	if len(errs["ports/1/target"]) == 0 {
 		t.Fatalf("errors %v", errs)
 	}
-	f := fieldAt(buildFields(nestedProps(t), doc, errs), "ports/1/target")
+	f := fieldAt(Build(nestedProps(t), doc, errs), "ports/1/target")
 	if f == nil || f.Value != "http" || len(f.Errors) == 0 {
 		t.Errorf("row drawn back as %+v", f)
 	}
@@ -227,29 +213,29 @@ func TestParseNested(t *testing.T) {
 
 func TestNestedRoundTripAndFallback(t *testing.T) {
 	spec := json.RawMessage(`{"name":"x","deploy":{"max":3,"breaker":{"enable":true,"rollback":false}},"ports":[{"target":80,"protocol":"udp"},{"target":81,"public":false}]}`)
-	form := formOf(buildFields(nestedProps(t), docOf(spec), nil))
-	doc, errs := parseFields(nestedProps(t), form)
+	form := formOf(Build(nestedProps(t), Decode(spec), nil))
+	doc, errs := Parse(nestedProps(t), form)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if rows := diffDocs(spec, encodeDoc(doc)); len(rows) > 0 {
-		t.Errorf("round trip changed %+v", rows)
+	if got, want := Encode(doc), Encode(Decode(spec)); string(got) != string(want) {
+		t.Errorf("round trip gave %s, want %s", got, want)
 	}
 
 	// A value the sub-fields cannot hold (an unknown key) is edited as JSON, and kept.
 	odd := json.RawMessage(`{"name":"x","deploy":{"max":3,"surprise":1},"ports":[{"target":80,"extra":true}]}`)
-	fields := buildFields(nestedProps(t), docOf(odd), nil)
+	fields := Build(nestedProps(t), Decode(odd), nil)
 	for _, p := range []string{"deploy", "ports"} {
-		if f := fieldAt(fields, p); f.Kind != kindJSON {
+		if f := fieldAt(fields, p); f.Kind != KindJSON {
 			t.Errorf("%s drawn as %s", p, f.Kind)
 		}
 	}
-	doc, errs = parseFields(nestedProps(t), formOf(fields))
+	doc, errs = Parse(nestedProps(t), formOf(fields))
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if rows := diffDocs(odd, encodeDoc(doc)); len(rows) > 0 {
-		t.Errorf("JSON fallback changed %+v", rows)
+	if got, want := Encode(doc), Encode(Decode(odd)); string(got) != string(want) {
+		t.Errorf("JSON fallback gave %s, want %s", got, want)
 	}
 }
 
@@ -260,18 +246,18 @@ func formOf(fields []Field) url.Values {
 	walk = func(fs []Field) {
 		for _, f := range fs {
 			switch f.Kind {
-			case kindGroup:
+			case KindGroup:
 				walk(f.Children)
-			case kindRows:
+			case KindRows:
 				for _, r := range f.Rows {
 					walk(r.Fields)
 				}
-			case kindKV:
+			case KindKV:
 				for _, kv := range f.Pairs {
 					form.Add(f.InputName()+".k", kv.Key)
 					form.Add(f.InputName()+".v", kv.Value)
 				}
-			case kindBool:
+			case KindBool:
 				if f.Had {
 					form.Set(f.InputName()+".present", "1")
 				}
@@ -288,14 +274,14 @@ func formOf(fields []Field) url.Values {
 }
 
 func TestNestedErrorsPlaced(t *testing.T) {
-	doc := docOf(json.RawMessage(`{"ports":[{"target":80},{"protocol":"tcp"}]}`))
-	fields := buildFields(nestedProps(t), doc, nil)
+	doc := Decode(json.RawMessage(`{"ports":[{"target":80},{"protocol":"tcp"}]}`))
+	fields := Build(nestedProps(t), doc, nil)
 	pe := &pluginapi.Error{Code: pluginapi.CodeInvalid, Detail: map[string]any{"errors": []schema.FieldError{
 		{Field: "/deploy/max", Message: "too big"},
 		{Field: "/ports/1/target", Message: "is required"},
 		{Field: "/deploy/breaker/enable/x", Message: "deeper than drawn"},
 		{Field: "/ports", Message: "too few"}}}}
-	if rest := applyFieldErrors(fields, pe); len(rest) > 0 {
+	if rest := PlaceErrors(fields, pe); len(rest) > 0 {
 		t.Errorf("unplaced: %v", rest)
 	}
 	want := map[string]string{"deploy/max": "too big", "ports/1/target": "is required",
@@ -311,7 +297,7 @@ func TestNestedErrorsPlaced(t *testing.T) {
 }
 
 func TestSplitOptional(t *testing.T) {
-	fields := buildFields(nestedProps(t), nil, nil)
+	fields := Build(nestedProps(t), nil, nil)
 	main, more := splitOptional(fields)
 	if len(main) != 1 || main[0].Name != "name" || len(more) != 4 {
 		t.Fatalf("main %d, more %d", len(main), len(more))
@@ -319,11 +305,11 @@ func TestSplitOptional(t *testing.T) {
 	if anySet(more) {
 		t.Error("an empty form opens More options")
 	}
-	fields = buildFields(nestedProps(t), docOf(json.RawMessage(`{"deploy":{"breaker":{"rollback":true}}}`)), nil)
+	fields = Build(nestedProps(t), Decode(json.RawMessage(`{"deploy":{"breaker":{"rollback":true}}}`)), nil)
 	if _, more = splitOptional(fields); !anySet(more) || countSet(more) != 1 {
 		t.Error("a nested value does not open More options")
 	}
-	fields = buildFields(nestedProps(t), nil, map[string][]string{"ports/0/target": {"bad"}})
+	fields = Build(nestedProps(t), nil, map[string][]string{"ports/0/target": {"bad"}})
 	if _, more = splitOptional(fields); !anySet(more) {
 		t.Error("a nested error does not open More options")
 	}

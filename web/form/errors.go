@@ -1,0 +1,66 @@
+package form
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/wharfhq/wharf/host/schema"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// fieldErrors lists every violation of a structured error: Detail["errors"]
+// when present, else the error itself.
+func fieldErrors(pe *pluginapi.Error) []schema.FieldError {
+	var out []schema.FieldError
+	if pe.Detail != nil {
+		if raw, err := json.Marshal(pe.Detail["errors"]); err == nil {
+			_ = json.Unmarshal(raw, &out)
+		}
+	}
+	if len(out) == 0 && (pe.Field != "" || pe.Message != "") {
+		out = append(out, schema.FieldError{Field: pe.Field, Message: pe.Message})
+	}
+	return out
+}
+
+// PlaceErrors puts each violation of pe at the deepest field its JSON
+// pointer reaches; it returns the ones that belong to no field (to be shown
+// above the form).
+func PlaceErrors(fields []Field, pe *pluginapi.Error) []string {
+	var rest []string
+	for _, fe := range fieldErrors(pe) {
+		ptr := strings.TrimPrefix(fe.Field, "/")
+		f := deepestField(fields, ptr)
+		if ptr == "" || f == nil {
+			rest = append(rest, fe.Message)
+			continue
+		}
+		msg := fe.Message
+		if f.Path != ptr { // deeper than any field drawn
+			msg += " (at " + fe.Field + ")"
+		}
+		f.Errors = append(f.Errors, msg)
+	}
+	return rest
+}
+
+// deepestField finds the field whose Path is ptr, or the deepest one
+// holding it.
+func deepestField(fields []Field, ptr string) *Field {
+	for i := range fields {
+		f := &fields[i]
+		if f.Path != ptr && !strings.HasPrefix(ptr, f.Path+"/") {
+			continue
+		}
+		if d := deepestField(f.Children, ptr); d != nil {
+			return d
+		}
+		for j := range f.Rows {
+			if d := deepestField(f.Rows[j].Fields, ptr); d != nil {
+				return d
+			}
+		}
+		return f
+	}
+	return nil
+}
