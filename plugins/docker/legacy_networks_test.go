@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/wharfhq/wharf/pluginapi"
+)
+
+// legacyService is an engine answer before API 1.44: a network in the task
+// template and one in the deprecated service-level list, in the spec and
+// the previous spec.
+const legacyService = `{"ID":"svc1","Version":{"Index":7},
+	"Spec":{"Name":"old","TaskTemplate":{"ContainerSpec":{"Image":"x:1"},"Networks":[{"Target":"front","Aliases":["web"]}]},
+	  "Mode":{"Replicated":{"Replicas":1}},"Networks":[{"Target":"back","Aliases":["db"],"DriverOpts":{"k":"v"}}]},
+	"PreviousSpec":{"Name":"old","TaskTemplate":{"ContainerSpec":{"Image":"x:0"}},
+	  "Mode":{"Replicated":{"Replicas":1}},"Networks":[{"Target":"back"}]}}`
+
+// TestLegacyServiceNetworksFolded: the moby API types have no service-level
+// Networks; both decoders fold that list into the task template's, after
+// its own, so the friendly spec shows every network as before.
+func TestLegacyServiceNetworksFolded(t *testing.T) {
+	want := []Network{{Target: "front", Aliases: []string{"web"}}, {Target: "back", Aliases: []string{"db"}, DriverOptions: map[string]string{"k": "v"}}}
+	fast, err := decodeService([]byte(legacyService))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slow swarm.Service // the encoding/json fallback
+	if err := json.Unmarshal([]byte(legacyService), &slow); err != nil {
+		t.Fatal(err)
+	}
+	if err := foldLegacyNetworks([]byte(legacyService), &slow); err != nil {
+		t.Fatal(err)
+	}
+	for what, svc := range map[string]swarm.Service{"fast decoder": fast, "encoding/json": slow} {
+		if got := specFromSwarm(svc.Spec).Networks; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: networks %+v, want %+v", what, got, want)
+		}
+		if got := specFromSwarm(*svc.PreviousSpec).Networks; len(got) != 1 || got[0].Target != "back" {
+			t.Errorf("%s: previous networks %+v", what, got)
+		}
+	}
+}
+
+// TestRealEngineLegacyNetworks: on an engine that still stores the
+// service-level list (API before 1.44, as the docker CLI once sent it), a
+// get shows its networks, and an update of the networks writes them in
+// the task template and drops the old list.
+func TestRealEngineLegacyNetworks(t *testing.T) {
+	h := realEngine(t)
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1_000_000_000)
+	network := "wharf-legacy-n-" + suffix
+	networkID := realObject(t, "network", fmt.Sprintf(`{"Name":%q,"Driver":"overlay","Attachable":true}`, network))
+	name := "wharf-legacy-" + suffix
+	removeLater(t, name)
+	status, body := realAPI(t, "POST", "/services/create", fmt.Appendf(nil,
+		`{"Name":%q,"TaskTemplate":{"ContainerSpec":{"Image":%q}},"Mode":{"Replicated":{"Replicas":0}},"Networks":[{"Target":%q,"Aliases":["old"]}]}`,
+		name, testImage(), networkID))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var legacy struct {
+		Spec struct {
+			Networks     []json.RawMessage
+			TaskTemplate struct{ Networks []json.RawMessage }
+		}
+	}
+	_, raw := realAPI(t, "GET", "/services/"+name, nil)
+	if err := json.Unmarshal(raw, &legacy); err != nil || len(legacy.Spec.Networks) != 1 {
+		t.Skipf("this engine does not keep the service-level list: %s", raw)
+	}
+
+	sp := specOf(t, h.get(name))
+	if len(sp.Networks) != 1 || sp.Networks[0].Target != networkID || !reflect.DeepEqual(sp.Networks[0].Aliases, []string{"old"}) {
+		t.Fatalf("get: networks %+v", sp.Networks)
+	}
+	sp.Networks[0].Aliases = []string{"old", "new"}
+	b, _ := json.Marshal(sp)
+	h.mustCall(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: name, Spec: b}, nil)
+	_, raw = realAPI(t, "GET", "/services/"+name, nil)
+	legacy.Spec.Networks, legacy.Spec.TaskTemplate.Networks = nil, nil
+	if err := json.Unmarshal(raw, &legacy); err != nil || len(legacy.Spec.Networks) != 0 || len(legacy.Spec.TaskTemplate.Networks) != 1 {
+		t.Fatalf("after the update: %s", raw)
+	}
+	if sp := specOf(t, h.get(name)); len(sp.Networks) != 1 || !reflect.DeepEqual(sp.Networks[0].Aliases, []string{"old", "new"}) {
+		t.Fatalf("get after the update: networks %+v", sp.Networks)
+	}
+}
