@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -51,6 +52,23 @@ func foldLegacyNetworks(raw []byte, svc *swarm.Service) error {
 		svc.PreviousSpec.TaskTemplate.Networks = append(svc.PreviousSpec.TaskTemplate.Networks, l.Networks...)
 	}
 	return nil
+}
+
+// decodeTask reads an engine Task with encoding/json. The engine stores any
+// string as a nameserver, the moby API types only IP addresses: when the
+// task does not decode, it is read again without its DNS configuration,
+// which the plugin does not show for tasks.
+func decodeTask(raw []byte) (swarm.Task, error) {
+	var t swarm.Task
+	err := json.Unmarshal(raw, &t)
+	if err == nil {
+		return t, nil
+	}
+	t = swarm.Task{}
+	if json.Unmarshal(jsonparser.Delete(bytes.Clone(raw), "Spec", "ContainerSpec", "DNSConfig"), &t) != nil {
+		return swarm.Task{}, err
+	}
+	return t, nil
 }
 
 // serviceKey is what sorting and resolving a listed service needs.
@@ -453,7 +471,10 @@ func fastContainerSpec(v jvalue, cs *swarm.ContainerSpec) error {
 		case "Healthcheck":
 			err = v.decode(&cs.Healthcheck)
 		case "DNSConfig":
-			err = v.decode(&cs.DNSConfig)
+			if !v.null() {
+				cs.DNSConfig = &swarm.DNSConfig{}
+				err = fastDNSConfig(v, cs.DNSConfig)
+			}
 		case "Secrets":
 			err = v.decode(&cs.Secrets)
 		case "Configs":
@@ -544,6 +565,34 @@ func fastUpdateConfig(v jvalue, u *swarm.UpdateConfig) error {
 			var o string
 			o, err = v.str()
 			u.Order = swarm.UpdateOrder(o)
+		}
+		return err
+	})
+}
+
+// fastDNSConfig reads the resolver configuration. A nameserver that is not
+// an IP address is left out: the engine stores any string there (the docker
+// CLI checks, the API does not) while the moby API types hold addresses,
+// and one such service must not make the whole list unreadable. An update
+// that does not change dns_config leaves the stored list as it is.
+func fastDNSConfig(v jvalue, d *swarm.DNSConfig) error {
+	return v.object(func(key []byte, v jvalue) error {
+		var err error
+		switch string(key) {
+		case "Nameservers":
+			var list []string
+			if list, err = v.strings(); err == nil && list != nil {
+				d.Nameservers = []netip.Addr{}
+				for _, n := range list {
+					if a, perr := netip.ParseAddr(n); perr == nil {
+						d.Nameservers = append(d.Nameservers, a)
+					}
+				}
+			}
+		case "Search":
+			d.Search, err = v.strings()
+		case "Options":
+			d.Options, err = v.strings()
 		}
 		return err
 	})

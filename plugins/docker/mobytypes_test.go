@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
+	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -89,5 +90,53 @@ func TestRealEngineLegacyNetworks(t *testing.T) {
 	}
 	if sp := specOf(t, h.get(name)); len(sp.Networks) != 1 || !reflect.DeepEqual(sp.Networks[0].Aliases, []string{"old", "new"}) {
 		t.Fatalf("get after the update: networks %+v", sp.Networks)
+	}
+}
+
+// TestRealEngineNameserverNotAnIP: the engine stores any string as a
+// nameserver (the docker CLI checks, the API does not), while the moby API
+// types hold IP addresses: such a service still lists and gets.
+func TestRealEngineNameserverNotAnIP(t *testing.T) {
+	h := realEngine(t)
+	name := fmt.Sprintf("wharf-dns-%d", time.Now().UnixNano()%1_000_000_000)
+	removeLater(t, name)
+	status, body := realAPI(t, "POST", "/services/create", fmt.Appendf(nil,
+		`{"Name":%q,"Labels":{"wharf-test":%q},"TaskTemplate":{"ContainerSpec":{"Image":%q,"DNSConfig":{"Nameservers":["10.0.0.53","not-an-ip"]}}},"Mode":{"Replicated":{"Replicas":1}}}`,
+		name, name, testImage()))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var list pluginapi.ListResponse
+	if err := h.call(pluginapi.OpList, pluginapi.ListRequest{Request: h.req(), Filters: map[string][]string{"label": {"wharf-test=" + name}}}, &list); err != nil || len(list.Services) != 1 {
+		t.Fatalf("list: %v %+v", err, list.Services)
+	}
+	sp := specOf(t, h.get(name))
+	if sp.DNSConfig == nil || !reflect.DeepEqual(sp.DNSConfig.Nameservers, []string{"10.0.0.53"}) {
+		t.Errorf("get: dns config %+v, want the one IP address", sp.DNSConfig)
+	}
+	// its task carries the same spec
+	waitFor(t, "a task", func() bool {
+		var inst pluginapi.InstancesResponse
+		err := h.call(pluginapi.OpInstances, pluginapi.InstancesRequest{Request: h.req(), ID: name}, &inst)
+		if err != nil {
+			t.Fatalf("instances: %v", err)
+		}
+		return len(inst.Instances) > 0 && inst.Instances[0].Image == testImage()
+	})
+}
+
+// TestNameserversAreAddresses: the moby API types hold nameservers as IP
+// addresses, so one that is not is refused naming its field (before, the
+// plugin sent it on and the engine stored it), and IPv6 ones come back.
+func TestNameserversAreAddresses(t *testing.T) {
+	h := newHarness(t, dockeremu.Options{})
+	err := h.call(pluginapi.OpCreate, pluginapi.CreateRequest{Request: h.req(),
+		Spec: json.RawMessage(`{"name":"dns","image":"x:1","dns_config":{"nameservers":["10.0.0.53","resolver.local"]}}`)}, nil)
+	if err == nil || err.Code != pluginapi.CodeInvalid || err.Field != "/dns_config/nameservers/1" {
+		t.Fatalf("a nameserver that is not an address: %+v", err)
+	}
+	svc := h.create(`{"name":"dns","image":"x:1","dns_config":{"nameservers":["10.0.0.53","2001:db8::35"]}}`)
+	if sp := specOf(t, h.get(svc.ID)); !reflect.DeepEqual(sp.DNSConfig.Nameservers, []string{"10.0.0.53", "2001:db8::35"}) {
+		t.Fatalf("nameservers back: %+v", sp.DNSConfig)
 	}
 }
