@@ -45,7 +45,7 @@ func newEngine(t *testing.T, opts Options) (*Server, *client.Client, *clock) {
 	emu := New(opts)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+strings.TrimPrefix(srv.URL, "http://")), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost("tcp://" + strings.TrimPrefix(srv.URL, "http://"))) // negotiates the API version
 	if err != nil {
 		t.Fatal(err)
 	}
