@@ -3,7 +3,7 @@ package dockeremu
 import (
 	"time"
 
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/swarm"
 )
 
 // DemoConfig returns a working connection config for the docker plugin

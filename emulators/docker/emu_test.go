@@ -15,11 +15,9 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 )
 
 // clock is a manual clock for tests.
@@ -47,7 +45,7 @@ func newEngine(t *testing.T, opts Options) (*Server, *client.Client, *clock) {
 	emu := New(opts)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+strings.TrimPrefix(srv.URL, "http://")), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost("tcp://" + strings.TrimPrefix(srv.URL, "http://"))) // negotiates the API version
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +54,12 @@ func newEngine(t *testing.T, opts Options) (*Server, *client.Client, *clock) {
 }
 
 func u64(n uint64) *uint64 { return &n }
+
+// inspect is the client's ServiceInspect, the service alone.
+func inspect(ctx context.Context, cli *client.Client, ref string, insertDefaults bool) (swarm.Service, error) {
+	got, err := cli.ServiceInspect(ctx, ref, client.ServiceInspectOptions{InsertDefaults: insertDefaults})
+	return got.Service, err
+}
 
 func webSpec(name string, replicas uint64) swarm.ServiceSpec {
 	return swarm.ServiceSpec{
@@ -71,14 +75,14 @@ func TestOfficialClient(t *testing.T) {
 	ctx := context.Background()
 	_, cli, clk := newEngine(t, Options{})
 
-	ping, err := cli.Ping(ctx)
+	ping, err := cli.Ping(ctx, client.PingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ping.APIVersion != DefaultAPIVersion || ping.SwarmStatus == nil || ping.SwarmStatus.NodeState != swarm.LocalNodeStateActive {
 		t.Fatalf("ping = %+v", ping)
 	}
-	created, err := cli.ServiceCreate(ctx, webSpec("web", 2), swarm.ServiceCreateOptions{})
+	created, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: webSpec("web", 2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,61 +92,61 @@ func TestOfficialClient(t *testing.T) {
 	if len(created.ID) != 25 {
 		t.Fatalf("id %q", created.ID)
 	}
-	_, err = cli.ServiceCreate(ctx, webSpec("web", 1), swarm.ServiceCreateOptions{})
+	_, err = cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: webSpec("web", 1)})
 	if !cerrdefs.IsConflict(err) || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate name: %v", err)
 	}
 	other := webSpec("worker", 1)
 	other.EndpointSpec = nil
 	other.Labels = map[string]string{"app": "batch"}
-	if _, err := cli.ServiceCreate(ctx, other, swarm.ServiceCreateOptions{}); err != nil {
+	if _, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: other}); err != nil {
 		t.Fatal(err)
 	}
 	global := webSpec("agent", 0)
 	global.Mode = swarm.ServiceMode{Global: &swarm.GlobalService{}}
 	global.EndpointSpec = nil
 	global.Labels = map[string]string{"role": "agent"}
-	if _, err := cli.ServiceCreate(ctx, global, swarm.ServiceCreateOptions{}); err != nil {
+	if _, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: global}); err != nil {
 		t.Fatal(err)
 	}
 
 	// List with filters.
 	for _, tc := range []struct {
-		args filters.Args
+		args client.Filters
 		want []string
 	}{
-		{filters.NewArgs(), []string{"web", "worker", "agent"}},
-		{filters.NewArgs(filters.Arg("name", "web")), []string{"web"}},
-		{filters.NewArgs(filters.Arg("name", "w")), []string{"web", "worker"}}, // name is a prefix match
-		{filters.NewArgs(filters.Arg("label", "app=batch")), []string{"worker"}},
-		{filters.NewArgs(filters.Arg("label", "app")), []string{"web", "worker"}},
-		{filters.NewArgs(filters.Arg("mode", "global")), []string{"agent"}},
-		{filters.NewArgs(filters.Arg("id", created.ID[:5])), []string{"web"}},
+		{client.Filters{}, []string{"web", "worker", "agent"}},
+		{make(client.Filters).Add("name", "web"), []string{"web"}},
+		{make(client.Filters).Add("name", "w"), []string{"web", "worker"}}, // name is a prefix match
+		{make(client.Filters).Add("label", "app=batch"), []string{"worker"}},
+		{make(client.Filters).Add("label", "app"), []string{"web", "worker"}},
+		{make(client.Filters).Add("mode", "global"), []string{"agent"}},
+		{make(client.Filters).Add("id", created.ID[:5]), []string{"web"}},
 	} {
-		list, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: tc.args})
+		list, err := cli.ServiceList(ctx, client.ServiceListOptions{Filters: tc.args})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var names []string
-		for _, s := range list {
+		for _, s := range list.Items {
 			names = append(names, s.Spec.Name)
 		}
 		if fmt.Sprint(names) != fmt.Sprint(tc.want) {
 			t.Errorf("filters %v: got %v want %v", tc.args, names, tc.want)
 		}
 	}
-	_, err = cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("bogus", "x"))})
+	_, err = cli.ServiceList(ctx, client.ServiceListOptions{Filters: make(client.Filters).Add("bogus", "x")})
 	if !cerrdefs.IsInvalidArgument(err) {
 		t.Fatalf("bogus filter: %v", err)
 	}
 
 	// Status counts move as tasks start.
 	status := func() *swarm.ServiceStatus {
-		list, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true, Filters: filters.NewArgs(filters.Arg("id", created.ID))})
-		if err != nil || len(list) != 1 {
-			t.Fatalf("list: %v %d", err, len(list))
+		list, err := cli.ServiceList(ctx, client.ServiceListOptions{Status: true, Filters: make(client.Filters).Add("id", created.ID)})
+		if err != nil || len(list.Items) != 1 {
+			t.Fatalf("list: %v %d", err, len(list.Items))
 		}
-		return list[0].ServiceStatus
+		return list.Items[0].ServiceStatus
 	}
 	if st := status(); st.RunningTasks != 0 || st.DesiredTasks != 2 {
 		t.Fatalf("status at start: %+v", st)
@@ -154,15 +158,15 @@ func TestOfficialClient(t *testing.T) {
 
 	// Inspect by ID, name and prefix; insertDefaults.
 	for _, ref := range []string{created.ID, "web", created.ID[:8]} {
-		svc, raw, err := cli.ServiceInspectWithRaw(ctx, ref, swarm.ServiceInspectOptions{})
-		if err != nil || svc.ID != created.ID {
+		got, err := cli.ServiceInspect(ctx, ref, client.ServiceInspectOptions{})
+		if err != nil || got.Service.ID != created.ID {
 			t.Fatalf("inspect %s: %v", ref, err)
 		}
-		if !bytes.Contains(raw, []byte(`"Isolation":"default"`)) || svc.Spec.UpdateConfig != nil {
-			t.Fatalf("inspect without defaults: %s", raw)
+		if !bytes.Contains(got.Raw, []byte(`"Isolation":"default"`)) || got.Service.Spec.UpdateConfig != nil {
+			t.Fatalf("inspect without defaults: %s", got.Raw)
 		}
 	}
-	svc, _, err := cli.ServiceInspectWithRaw(ctx, "web", swarm.ServiceInspectOptions{InsertDefaults: true})
+	svc, err := inspect(ctx, cli, "web", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,26 +179,26 @@ func TestOfficialClient(t *testing.T) {
 	if len(svc.Endpoint.Ports) != 1 || svc.Endpoint.Ports[0].Protocol != "tcp" || svc.Endpoint.Ports[0].PublishMode != "ingress" {
 		t.Fatalf("endpoint: %+v", svc.Endpoint)
 	}
-	_, _, err = cli.ServiceInspectWithRaw(ctx, "nope", swarm.ServiceInspectOptions{})
+	_, err = cli.ServiceInspect(ctx, "nope", client.ServiceInspectOptions{})
 	if !cerrdefs.IsNotFound(err) {
 		t.Fatalf("inspect missing: %v", err)
 	}
 
 	// Tasks.
-	tasks, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", "web"), filters.Arg("desired-state", "running"))})
-	if err != nil || len(tasks) != 2 {
-		t.Fatalf("tasks: %v %d", err, len(tasks))
+	tasks, err := cli.TaskList(ctx, client.TaskListOptions{Filters: make(client.Filters).Add("service", "web").Add("desired-state", "running")})
+	if err != nil || len(tasks.Items) != 2 {
+		t.Fatalf("tasks: %v %d", err, len(tasks.Items))
 	}
-	for _, tk := range tasks {
+	for _, tk := range tasks.Items {
 		if tk.Status.State != swarm.TaskStateRunning || tk.ServiceID != created.ID || tk.Status.ContainerStatus == nil {
 			t.Fatalf("task %+v", tk)
 		}
 	}
-	tk, raw, err := cli.TaskInspectWithRaw(ctx, tasks[0].ID)
-	if err != nil || tk.ID != tasks[0].ID || !bytes.Contains(raw, []byte(`"DesiredState":"running"`)) {
-		t.Fatalf("task inspect: %v %s", err, raw)
+	tk, err := cli.TaskInspect(ctx, tasks.Items[0].ID, client.TaskInspectOptions{})
+	if err != nil || tk.Task.ID != tasks.Items[0].ID || !bytes.Contains(tk.Raw, []byte(`"DesiredState":"running"`)) {
+		t.Fatalf("task inspect: %v %s", err, tk.Raw)
 	}
-	if _, _, err := cli.TaskInspectWithRaw(ctx, "nope"); !cerrdefs.IsNotFound(err) {
+	if _, err := cli.TaskInspect(ctx, "nope", client.TaskInspectOptions{}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("task inspect missing: %v", err)
 	}
 
@@ -202,47 +206,47 @@ func TestOfficialClient(t *testing.T) {
 	stale := svc.Version
 	spec := svc.Spec
 	spec.TaskTemplate.ContainerSpec.Image = "nginx:1.28"
-	if _, err := cli.ServiceUpdate(ctx, "web", stale, spec, swarm.ServiceUpdateOptions{}); err != nil {
+	if _, err := cli.ServiceUpdate(ctx, "web", client.ServiceUpdateOptions{Version: stale, Spec: spec}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.ServiceUpdate(ctx, "web", stale, spec, swarm.ServiceUpdateOptions{}); err == nil || !strings.Contains(err.Error(), "update out of sequence") {
+	if _, err := cli.ServiceUpdate(ctx, "web", client.ServiceUpdateOptions{Version: stale, Spec: spec}); err == nil || !strings.Contains(err.Error(), "update out of sequence") {
 		t.Fatalf("stale update: %v", err)
 	}
-	svc, _, _ = cli.ServiceInspectWithRaw(ctx, "web", swarm.ServiceInspectOptions{})
+	svc, _ = inspect(ctx, cli, "web", false)
 	if svc.UpdateStatus == nil || svc.UpdateStatus.State != swarm.UpdateStateUpdating || svc.PreviousSpec == nil {
 		t.Fatalf("after update: %+v", svc.UpdateStatus)
 	}
 	clk.Advance(time.Second)
-	svc, _, _ = cli.ServiceInspectWithRaw(ctx, "web", swarm.ServiceInspectOptions{})
+	svc, _ = inspect(ctx, cli, "web", false)
 	if svc.UpdateStatus.State != swarm.UpdateStateCompleted || svc.UpdateStatus.CompletedAt == nil {
 		t.Fatalf("update not completed: %+v", svc.UpdateStatus)
 	}
-	tasks, _ = cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))})
-	if len(tasks) != 4 {
-		t.Fatalf("want 2 old + 2 new tasks, got %d", len(tasks))
+	tasks, _ = cli.TaskList(ctx, client.TaskListOptions{Filters: make(client.Filters).Add("service", created.ID)})
+	if len(tasks.Items) != 4 {
+		t.Fatalf("want 2 old + 2 new tasks, got %d", len(tasks.Items))
 	}
 
 	// Rollback to the previous spec.
-	if _, err := cli.ServiceUpdate(ctx, "web", svc.Version, svc.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"}); err != nil {
+	if _, err := cli.ServiceUpdate(ctx, "web", client.ServiceUpdateOptions{Version: svc.Version, Spec: svc.Spec, Rollback: "previous"}); err != nil {
 		t.Fatal(err)
 	}
-	svc, _, _ = cli.ServiceInspectWithRaw(ctx, "web", swarm.ServiceInspectOptions{})
+	svc, _ = inspect(ctx, cli, "web", false)
 	if svc.UpdateStatus.State != swarm.UpdateStateRollbackStarted || svc.Spec.TaskTemplate.ContainerSpec.Image != "nginx:1.27" {
 		t.Fatalf("rollback: %+v %s", svc.UpdateStatus, svc.Spec.TaskTemplate.ContainerSpec.Image)
 	}
 	clk.Advance(time.Second)
-	svc, _, _ = cli.ServiceInspectWithRaw(ctx, "web", swarm.ServiceInspectOptions{})
+	svc, _ = inspect(ctx, cli, "web", false)
 	if svc.UpdateStatus.State != swarm.UpdateStateRollbackCompleted {
 		t.Fatalf("rollback not completed: %+v", svc.UpdateStatus)
 	}
-	w, _, _ := cli.ServiceInspectWithRaw(ctx, "worker", swarm.ServiceInspectOptions{})
-	if _, err := cli.ServiceUpdate(ctx, "worker", w.Version, w.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"}); !cerrdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "does not have a previous spec") {
+	w, _ := inspect(ctx, cli, "worker", false)
+	if _, err := cli.ServiceUpdate(ctx, "worker", client.ServiceUpdateOptions{Version: w.Version, Spec: w.Spec, Rollback: "previous"}); !cerrdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "does not have a previous spec") {
 		t.Fatalf("rollback without previous: %v", err)
 	}
 
 	// Logs, demultiplexed by the official stdcopy.
 	clk.Advance(10 * time.Second)
-	rc, err := cli.ServiceLogs(ctx, "worker", container.LogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Details: true})
+	rc, err := cli.ServiceLogs(ctx, "worker", client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Details: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +264,7 @@ func TestOfficialClient(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339Nano, first[0]); err != nil || !strings.HasPrefix(first[1], "com.docker.swarm.node.id=") || first[2] != "worker.1 line 1" {
 		t.Fatalf("log line %q", outLines[0])
 	}
-	rc, err = cli.ServiceLogs(ctx, "worker", container.LogsOptions{ShowStdout: true, Tail: "2"})
+	rc, err = cli.ServiceLogs(ctx, "worker", client.ServiceLogsOptions{ShowStdout: true, Tail: "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,17 +278,17 @@ func TestOfficialClient(t *testing.T) {
 	}
 
 	// Remove.
-	if err := cli.ServiceRemove(ctx, "web"); err != nil {
+	if _, err := cli.ServiceRemove(ctx, "web", client.ServiceRemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.ServiceRemove(ctx, "web"); !cerrdefs.IsNotFound(err) {
+	if _, err := cli.ServiceRemove(ctx, "web", client.ServiceRemoveOptions{}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("remove twice: %v", err)
 	}
-	if _, _, err := cli.ServiceInspectWithRaw(ctx, created.ID, swarm.ServiceInspectOptions{}); !cerrdefs.IsNotFound(err) {
+	if _, err := cli.ServiceInspect(ctx, created.ID, client.ServiceInspectOptions{}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("inspect removed: %v", err)
 	}
 	// The filter names a removed service: the engine answers 404.
-	if _, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))}); !cerrdefs.IsNotFound(err) {
+	if _, err := cli.TaskList(ctx, client.TaskListOptions{Filters: make(client.Filters).Add("service", created.ID)}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("tasks of removed service: %v", err)
 	}
 }
@@ -292,11 +296,11 @@ func TestOfficialClient(t *testing.T) {
 func TestNotInSwarm(t *testing.T) {
 	ctx := context.Background()
 	_, cli, _ := newEngine(t, Options{NotInSwarm: true})
-	ping, err := cli.Ping(ctx)
+	ping, err := cli.Ping(ctx, client.PingOptions{})
 	if err != nil || ping.SwarmStatus == nil || ping.SwarmStatus.NodeState != swarm.LocalNodeStateInactive {
 		t.Fatalf("ping: %+v %v", ping, err)
 	}
-	_, err = cli.ServiceList(ctx, swarm.ServiceListOptions{})
+	_, err = cli.ServiceList(ctx, client.ServiceListOptions{})
 	if !cerrdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "This node is not part of a swarm") {
 		t.Fatalf("list: %v", err)
 	}
@@ -416,11 +420,11 @@ func TestFollowLogs(t *testing.T) {
 	defer cancel()
 	spec := webSpec("follow", 1)
 	spec.EndpointSpec = nil
-	if _, err := cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{}); err != nil {
+	if _, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(2 * time.Second)
-	rc, err := cli.ServiceLogs(ctx, "follow", container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	rc, err := cli.ServiceLogs(ctx, "follow", client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,12 +459,12 @@ func TestSeedDemo(t *testing.T) {
 	emu.SeedDemo()
 	emu.SeedDemo() // a second seed adds nothing
 	clk.Advance(5 * time.Second)
-	list, err := cli.ServiceList(context.Background(), swarm.ServiceListOptions{Status: true})
-	if err != nil || len(list) != 5 {
-		t.Fatalf("demo services: %v %d", err, len(list))
+	list, err := cli.ServiceList(context.Background(), client.ServiceListOptions{Status: true})
+	if err != nil || len(list.Items) != 5 {
+		t.Fatalf("demo services: %v %d", err, len(list.Items))
 	}
 	running := 0
-	for _, s := range list {
+	for _, s := range list.Items {
 		if s.ServiceStatus.RunningTasks > 0 {
 			running++
 		}

@@ -3,13 +3,15 @@ package dockeremu
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 )
 
 // TestKeepsEverySpecField: the emulator stores every spec field the
@@ -20,11 +22,11 @@ func TestKeepsEverySpecField(t *testing.T) {
 	ctx := context.Background()
 	grace, interval := 3*time.Second, 5*time.Second
 	yes := true
-	sec, err := cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: "s"}, Data: []byte("pw")})
+	sec, err := cli.SecretCreate(ctx, client.SecretCreateOptions{Spec: swarm.SecretSpec{Annotations: swarm.Annotations{Name: "s"}, Data: []byte("pw")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := cli.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "c"}, Data: []byte("conf")})
+	cfg, err := cli.ConfigCreate(ctx, client.ConfigCreateOptions{Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "c"}, Data: []byte("conf")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +38,7 @@ func TestKeepsEverySpecField(t *testing.T) {
 				Mounts:        []mount.Mount{{Type: mount.TypeTmpfs, Target: "/cache", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20}}},
 				Healthcheck:   &container.HealthConfig{Test: []string{"CMD", "true"}, Interval: interval},
 				CapabilityAdd: []string{"CAP_NET_ADMIN"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
-				Hosts: []string{"10.0.0.1 db"}, DNSConfig: &swarm.DNSConfig{Nameservers: []string{"1.1.1.1"}},
+				Hosts: []string{"10.0.0.1 db"}, DNSConfig: &swarm.DNSConfig{Nameservers: []netip.Addr{netip.MustParseAddr("1.1.1.1")}},
 				Secrets: []*swarm.SecretReference{{SecretName: "s", SecretID: sec.ID, File: &swarm.SecretReferenceFileTarget{Name: "s", Mode: 0o400}}},
 				Configs: []*swarm.ConfigReference{{ConfigName: "c", ConfigID: cfg.ID, File: &swarm.ConfigReferenceFileTarget{Name: "/c", UID: "1", GID: "2", Mode: 0o444}}},
 				Ulimits: []*container.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}, Groups: []string{"100"},
@@ -52,11 +54,11 @@ func TestKeepsEverySpecField(t *testing.T) {
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: u64(2)}},
 		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: []swarm.PortConfig{{Name: "http", Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: swarm.PortConfigPublishModeIngress}}},
 	}
-	created, err := cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{})
+	created, err := cli.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := cli.ServiceInspectWithRaw(ctx, created.ID, swarm.ServiceInspectOptions{})
+	got, err := inspect(ctx, cli, created.ID, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +72,10 @@ func TestKeepsEverySpecField(t *testing.T) {
 
 	// An update stores the new spec whole, too.
 	want.TaskTemplate.ContainerSpec.Hostname = "h2"
-	if _, err := cli.ServiceUpdate(ctx, created.ID, got.Version, want, swarm.ServiceUpdateOptions{}); err != nil {
+	if _, err := cli.ServiceUpdate(ctx, created.ID, client.ServiceUpdateOptions{Version: got.Version, Spec: want}); err != nil {
 		t.Fatal(err)
 	}
-	got, _, _ = cli.ServiceInspectWithRaw(ctx, created.ID, swarm.ServiceInspectOptions{})
+	got, _ = inspect(ctx, cli, created.ID, false)
 	if !reflect.DeepEqual(got.Spec, want) {
 		t.Fatalf("updated spec differs:\n got %s\nwant %s", jsonText(got.Spec), jsonText(want))
 	}

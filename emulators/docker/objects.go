@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/swarm"
 )
 
 // Secrets and configs: named blobs services reference by ID (and name).
@@ -142,7 +141,7 @@ func validObjectName(n string) bool {
 }
 
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, kind string) {
-	args, err := filters.FromJSON(r.URL.Query().Get("filters"))
+	args, err := parseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/swarm"
 )
 
 // service is the emulator's record of one service.
@@ -29,10 +30,18 @@ type service struct {
 	// decide whether it completes or pauses.
 	updateTasks []string
 	ports       []swarm.PortConfig // resolved ports (published ones allocated)
-	vip         string
+	vip         netip.Prefix       // the ingress virtual IP, once it has ports
 }
 
 const ingressNetworkID = "wharfemuingress0000000000"
+
+// ingressVIP is the virtual IP of the n-th service on the ingress network:
+// 10.0.0.3/24 onwards, counting on past 10.0.0.255 so that every one is a
+// valid address.
+func ingressVIP(n int) netip.Prefix {
+	a := uint32(10<<24 + n + 3)
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), 24)
+}
 
 func randRead(b []byte) {
 	if _, err := rand.Read(b); err != nil {
@@ -191,8 +200,8 @@ func normalize(spec *swarm.ServiceSpec) error {
 			p := &es.Ports[i]
 			switch p.Protocol {
 			case "":
-				p.Protocol = swarm.PortConfigProtocolTCP
-			case swarm.PortConfigProtocolTCP, swarm.PortConfigProtocolUDP, swarm.PortConfigProtocolSCTP:
+				p.Protocol = network.TCP
+			case network.TCP, network.UDP, network.SCTP:
 			default:
 				return invalidArg("invalid protocol %q", p.Protocol)
 			}
@@ -287,7 +296,7 @@ func (s *Server) create(spec swarm.ServiceSpec, now time.Time) (string, error) {
 	s.index++
 	svc := &service{id: id, version: s.index, createdAt: now, updatedAt: now, spec: spec, ports: ports}
 	if len(ports) > 0 {
-		svc.vip = fmt.Sprintf("10.0.0.%d/24", len(s.order)+3)
+		svc.vip = ingressVIP(len(s.order))
 	}
 	s.services[id] = svc
 	s.order = append(s.order, id)
@@ -309,7 +318,7 @@ func (s *Server) inspectService(w http.ResponseWriter, r *http.Request, m []stri
 }
 
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request, _ []string) {
-	args, err := filters.FromJSON(r.URL.Query().Get("filters"))
+	args, err := parseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -335,7 +344,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request, _ []string
 }
 
 // matchPrefix: no values means match; else any value is a prefix of v.
-func matchPrefix(args filters.Args, key, v string) bool {
+func matchPrefix(args filterArgs, key, v string) bool {
 	vals := args.Get(key)
 	if len(vals) == 0 {
 		return true
@@ -348,7 +357,7 @@ func matchPrefix(args filters.Args, key, v string) bool {
 	return false
 }
 
-func matchExact(args filters.Args, key, v string) bool {
+func matchExact(args filterArgs, key, v string) bool {
 	vals := args.Get(key)
 	if len(vals) == 0 {
 		return true
@@ -445,8 +454,8 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request, m []strin
 	svc.previous = &old
 	svc.spec = body
 	svc.ports = keepPublished(svc.ports, ports)
-	if len(svc.ports) > 0 && svc.vip == "" {
-		svc.vip = fmt.Sprintf("10.0.0.%d/24", len(s.order)+3)
+	if len(svc.ports) > 0 && !svc.vip.IsValid() {
+		svc.vip = ingressVIP(len(s.order))
 	}
 	s.index++
 	svc.version = s.index
@@ -541,7 +550,7 @@ func (s *Server) view(svc *service, insertDefaults, withStatus bool, now time.Ti
 		out.Endpoint.Spec = *cloneSpec(svc.spec).EndpointSpec
 	}
 	out.Endpoint.Ports = svc.ports
-	if svc.vip != "" && len(svc.ports) > 0 {
+	if svc.vip.IsValid() && len(svc.ports) > 0 {
 		out.Endpoint.VirtualIPs = []swarm.EndpointVirtualIP{{NetworkID: ingressNetworkID, Addr: svc.vip}}
 	}
 	if svc.status != nil {

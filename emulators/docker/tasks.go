@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/swarm"
 )
 
 // task is the emulator's record of one task. Its state is a function of
@@ -369,7 +368,7 @@ func (s *Server) advance(now time.Time) {
 var desiredStates = map[string]bool{"running": true, "shutdown": true, "accepted": true}
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request, _ []string) {
-	args, err := filters.FromJSON(r.URL.Query().Get("filters"))
+	args, err := parseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

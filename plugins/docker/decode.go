@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/buger/jsonparser"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/swarm"
 )
 
 // decodeService reads the fields of an engine Service that the plugin maps
@@ -22,10 +24,51 @@ func decodeService(raw []byte) (swarm.Service, error) {
 	var svc swarm.Service
 	if err := fastService(parseValue(raw), &svc); err != nil {
 		svc = swarm.Service{}
-		err = json.Unmarshal(raw, &svc)
+		if err = json.Unmarshal(raw, &svc); err == nil {
+			err = foldLegacyNetworks(raw, &svc)
+		}
 		return svc, err
 	}
 	return svc, nil
+}
+
+// foldLegacyNetworks appends the service-level Networks of the spec and the
+// previous spec to their task template's. Engines before API 1.44 may still
+// answer that deprecated list, which the moby API module's ServiceSpec no
+// longer has; the docker CLI folds it in the same way. (fastServiceSpec
+// folds it while decoding.)
+func foldLegacyNetworks(raw []byte, svc *swarm.Service) error {
+	type legacySpec struct {
+		Networks []swarm.NetworkAttachmentConfig
+	}
+	var legacy struct{ Spec, PreviousSpec *legacySpec }
+	if err := json.Unmarshal(raw, &legacy); err != nil {
+		return err
+	}
+	if l := legacy.Spec; l != nil {
+		svc.Spec.TaskTemplate.Networks = append(svc.Spec.TaskTemplate.Networks, l.Networks...)
+	}
+	if l := legacy.PreviousSpec; l != nil && svc.PreviousSpec != nil {
+		svc.PreviousSpec.TaskTemplate.Networks = append(svc.PreviousSpec.TaskTemplate.Networks, l.Networks...)
+	}
+	return nil
+}
+
+// decodeTask reads an engine Task with encoding/json. The engine stores any
+// string as a nameserver, the moby API types only IP addresses: when the
+// task does not decode, it is read again without its DNS configuration,
+// which the plugin does not show for tasks.
+func decodeTask(raw []byte) (swarm.Task, error) {
+	var t swarm.Task
+	err := json.Unmarshal(raw, &t)
+	if err == nil {
+		return t, nil
+	}
+	t = swarm.Task{}
+	if json.Unmarshal(jsonparser.Delete(bytes.Clone(raw), "Spec", "ContainerSpec", "DNSConfig"), &t) != nil {
+		return swarm.Task{}, err
+	}
+	return t, nil
 }
 
 // serviceKey is what sorting and resolving a listed service needs.
@@ -202,7 +245,8 @@ func fastUpdateStatus(v jvalue, us *swarm.UpdateStatus) error {
 }
 
 func fastServiceSpec(v jvalue, s *swarm.ServiceSpec) error {
-	return v.object(func(key []byte, v jvalue) error {
+	var legacy []swarm.NetworkAttachmentConfig
+	err := v.object(func(key []byte, v jvalue) error {
 		var err error
 		switch string(key) {
 		case "Name":
@@ -224,8 +268,7 @@ func fastServiceSpec(v jvalue, s *swarm.ServiceSpec) error {
 				err = fastUpdateConfig(v, s.RollbackConfig)
 			}
 		case "Networks":
-			//lint:ignore SA1019 engines before API 1.44 still answer the service-level list
-			s.Networks, err = fastNetworks(v)
+			legacy, err = fastNetworks(v)
 		case "EndpointSpec":
 			if v.null() {
 				return nil
@@ -246,6 +289,8 @@ func fastServiceSpec(v jvalue, s *swarm.ServiceSpec) error {
 		}
 		return err
 	})
+	s.TaskTemplate.Networks = append(s.TaskTemplate.Networks, legacy...)
+	return err
 }
 
 func fastTaskSpec(v jvalue, t *swarm.TaskSpec) error {
@@ -426,7 +471,10 @@ func fastContainerSpec(v jvalue, cs *swarm.ContainerSpec) error {
 		case "Healthcheck":
 			err = v.decode(&cs.Healthcheck)
 		case "DNSConfig":
-			err = v.decode(&cs.DNSConfig)
+			if !v.null() {
+				cs.DNSConfig = &swarm.DNSConfig{}
+				err = fastDNSConfig(v, cs.DNSConfig)
+			}
 		case "Secrets":
 			err = v.decode(&cs.Secrets)
 		case "Configs":
@@ -502,7 +550,9 @@ func fastUpdateConfig(v jvalue, u *swarm.UpdateConfig) error {
 			n, err = v.int()
 			u.Delay = time.Duration(n)
 		case "FailureAction":
-			u.FailureAction, err = v.str()
+			var a string
+			a, err = v.str()
+			u.FailureAction = swarm.FailureAction(a)
 		case "Monitor":
 			var n int64
 			n, err = v.int()
@@ -512,7 +562,37 @@ func fastUpdateConfig(v jvalue, u *swarm.UpdateConfig) error {
 			f, err = v.float()
 			u.MaxFailureRatio = float32(f)
 		case "Order":
-			u.Order, err = v.str()
+			var o string
+			o, err = v.str()
+			u.Order = swarm.UpdateOrder(o)
+		}
+		return err
+	})
+}
+
+// fastDNSConfig reads the resolver configuration. A nameserver that is not
+// an IP address is left out: the engine stores any string there (the docker
+// CLI checks, the API does not) while the moby API types hold addresses,
+// and one such service must not make the whole list unreadable. An update
+// that does not change dns_config leaves the stored list as it is.
+func fastDNSConfig(v jvalue, d *swarm.DNSConfig) error {
+	return v.object(func(key []byte, v jvalue) error {
+		var err error
+		switch string(key) {
+		case "Nameservers":
+			var list []string
+			if list, err = v.strings(); err == nil && list != nil {
+				d.Nameservers = []netip.Addr{}
+				for _, n := range list {
+					if a, perr := netip.ParseAddr(n); perr == nil {
+						d.Nameservers = append(d.Nameservers, a)
+					}
+				}
+			}
+		case "Search":
+			d.Search, err = v.strings()
+		case "Options":
+			d.Options, err = v.strings()
 		}
 		return err
 	})
@@ -553,7 +633,7 @@ func fastPorts(v jvalue) ([]swarm.PortConfig, error) {
 				p.Name, err = v.str()
 			case "Protocol":
 				s, err = v.str()
-				p.Protocol = swarm.PortConfigProtocol(s)
+				p.Protocol = network.IPProtocol(s)
 			case "TargetPort":
 				n, err = v.uint()
 				p.TargetPort = uint32(n)

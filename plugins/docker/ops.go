@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -487,8 +487,8 @@ func (e *engine) tasks(f map[string][]string) ([]task, error) {
 	}
 	items := make([]task, 0, len(raws))
 	for _, raw := range raws {
-		var t swarm.Task
-		if err := json.Unmarshal(raw, &t); err != nil {
+		t, err := decodeTask(raw)
+		if err != nil {
 			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "unexpected task from the Docker engine: %v", err)
 		}
 		items = append(items, task{t, raw})

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/swarm"
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	"github.com/wharfhq/wharf/pluginapi"
 )

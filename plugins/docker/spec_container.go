@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -113,7 +115,11 @@ func (s *Spec) containerToSwarm(cs *swarm.ContainerSpec, ids refIDs) error {
 	}
 	cs.DNSConfig = nil
 	if d := s.DNSConfig; d != nil {
-		cs.DNSConfig = &swarm.DNSConfig{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
+		ns, err := nameserversToSwarm(d.Nameservers)
+		if err != nil {
+			return err
+		}
+		cs.DNSConfig = &swarm.DNSConfig{Nameservers: ns, Search: d.Search, Options: d.Options}
 	}
 	cs.Hosts = s.Hosts
 	cs.CapabilityAdd = s.CapAdd
@@ -188,7 +194,7 @@ func (s *Spec) containerFromSwarm(cs *swarm.ContainerSpec) {
 	s.Secrets = secretsFromSwarm(cs.Secrets)
 	s.Configs = configsFromSwarm(cs.Configs)
 	if d := cs.DNSConfig; d != nil && (len(d.Nameservers) > 0 || len(d.Search) > 0 || len(d.Options) > 0) {
-		s.DNSConfig = &DNSConfig{Nameservers: nonEmpty(d.Nameservers), Search: nonEmpty(d.Search), Options: nonEmpty(d.Options)}
+		s.DNSConfig = &DNSConfig{Nameservers: nameserversFromSwarm(d.Nameservers), Search: nonEmpty(d.Search), Options: nonEmpty(d.Options)}
 	}
 	s.Hosts = nonEmpty(cs.Hosts)
 	s.CapAdd = nonEmpty(cs.CapabilityAdd)
@@ -202,4 +208,26 @@ func (s *Spec) containerFromSwarm(cs *swarm.ContainerSpec) {
 		}
 	}
 	s.Isolation = string(cs.Isolation)
+}
+
+// nameserversToSwarm parses the resolver addresses: the moby API types hold
+// them as IP addresses.
+func nameserversToSwarm(list []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for i, n := range list {
+		a, err := netip.ParseAddr(n)
+		if err != nil {
+			return nil, pluginapi.Invalid("/dns_config/nameservers/"+strconv.Itoa(i), "nameserver %q is not an IP address", n)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func nameserversFromSwarm(list []netip.Addr) []string {
+	var out []string
+	for _, a := range list {
+		out = append(out, a.String())
+	}
+	return out
 }

@@ -5,7 +5,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -60,12 +61,9 @@ func (s *Spec) toServiceSpec(base *swarm.ServiceSpec, ids refIDs) (swarm.Service
 	s.placementToSwarm(tt)
 
 	// Networks go in the task template (docker-py since API 1.25); the
-	// deprecated service-level list is folded in, as the docker CLI does.
-	//lint:ignore SA1019 the deprecated list is read to fold it in, and cleared
-	old := append(append([]swarm.NetworkAttachmentConfig(nil), tt.Networks...), out.Networks...)
-	//lint:ignore SA1019 cleared: the task template holds the networks
-	out.Networks = nil
-	tt.Networks = networksToSwarm(s.Networks, old)
+	// deprecated service-level list was folded into it when the base was
+	// decoded (foldLegacyNetworks), as the docker CLI does.
+	tt.Networks = networksToSwarm(s.Networks, tt.Networks)
 
 	tt.LogDriver = nil
 	if ld := s.LogDriver; ld != nil {
@@ -88,7 +86,7 @@ func (s *Spec) toServiceSpec(base *swarm.ServiceSpec, ids refIDs) (swarm.Service
 				proto = "tcp" // docker-py's default
 			}
 			es.Ports = append(es.Ports, swarm.PortConfig{
-				Protocol:      swarm.PortConfigProtocol(proto),
+				Protocol:      network.IPProtocol(proto),
 				TargetPort:    uint32(p.Target),
 				PublishedPort: uint32(p.Published),
 				PublishMode:   swarm.PortConfigPublishMode(p.Mode),
@@ -195,7 +193,7 @@ func (u *UpdateConfig) toSwarm(field string) (*swarm.UpdateConfig, error) {
 	if u == nil {
 		return nil, nil
 	}
-	out := &swarm.UpdateConfig{Parallelism: 1, FailureAction: u.FailureAction, Order: u.Order}
+	out := &swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.FailureAction(u.FailureAction), Order: swarm.UpdateOrder(u.Order)}
 	if u.Parallelism != nil {
 		out.Parallelism = uint64(*u.Parallelism)
 	}
@@ -217,7 +215,7 @@ func updateConfigFromSwarm(u *swarm.UpdateConfig) *UpdateConfig {
 		return nil
 	}
 	p := int(u.Parallelism)
-	out := &UpdateConfig{Parallelism: &p, FailureAction: u.FailureAction, Order: u.Order}
+	out := &UpdateConfig{Parallelism: &p, FailureAction: string(u.FailureAction), Order: string(u.Order)}
 	if u.Delay != 0 {
 		out.Delay = formatDuration(u.Delay)
 	}
@@ -282,8 +280,9 @@ func specFromSwarm(in swarm.ServiceSpec) Spec {
 		s.RestartPolicy = p
 	}
 	s.placementFromSwarm(tt.Placement)
-	//lint:ignore SA1019 engines before API 1.44 may still answer the service-level list
-	s.Networks = networksFromSwarm(append(append([]swarm.NetworkAttachmentConfig(nil), tt.Networks...), in.Networks...))
+	// the service-level list of engines before API 1.44 is folded in here
+	// (decodeService)
+	s.Networks = networksFromSwarm(tt.Networks)
 	if tt.LogDriver != nil {
 		s.LogDriver = &LogDriver{Name: tt.LogDriver.Name, Options: tt.LogDriver.Options}
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/swarm"
+	"github.com/moby/moby/api/types/swarm"
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -116,10 +116,6 @@ func TestTemplateMapping(t *testing.T) {
 		if canonical(t, jsonOf(got)) != canonical(t, []byte(wantTT[member])) {
 			t.Errorf("%s: %s, want %s", member, jsonOf(got), wantTT[member])
 		}
-	}
-	//lint:ignore SA1019 checked to be empty: networks belong in the task template
-	if ss.Networks != nil {
-		t.Error("networks in the deprecated service-level list")
 	}
 	// And back: the friendly spec is rebuilt unchanged, and encodes as encoding/json does.
 	back := specFromSwarm(ss)
