@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -38,6 +39,10 @@ type Connection struct {
 	// administrator allowed this connection's plugin to reach (without
 	// credentials). Not secret, so stored in the clear.
 	ApprovedHosts []string `json:"approved_hosts"`
+	// Labels (team=payments, env=prod) let role bindings select
+	// connections; Kubernetes' rules (see CheckLabels). Not secret, so
+	// stored in the clear. Never nil when read.
+	Labels map[string]string `json:"labels"`
 	// Version starts at 1 and grows by one with every change.
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
@@ -64,6 +69,8 @@ var migrations = []string{
 	)`,
 	// A JSON array of host patterns; existing connections approve none.
 	`ALTER TABLE connections ADD COLUMN approved_hosts TEXT NOT NULL DEFAULT '[]'`,
+	// A JSON object of label key to value; existing connections have none.
+	`ALTER TABLE connections ADD COLUMN labels TEXT NOT NULL DEFAULT '{}'`,
 }
 
 // sealV1 marks the ciphertext format: 12-byte nonce, then GCM output.
@@ -142,7 +149,7 @@ func (s *Store) Get(ctx context.Context, name string) (Connection, error) {
 	if !ValidName(name) { // cannot exist
 		return Connection{}, notFound(name)
 	}
-	row := s.db.QueryRowContext(ctx, `SELECT name, plugin, config, approved_hosts, version, created_ns, updated_ns
+	row := s.db.QueryRowContext(ctx, `SELECT name, plugin, config, approved_hosts, labels, version, created_ns, updated_ns
 		FROM connections WHERE name = ?`, name)
 	c, err := s.scan(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -153,7 +160,7 @@ func (s *Store) Get(ctx context.Context, name string) (Connection, error) {
 
 // List returns every connection, by name.
 func (s *Store) List(ctx context.Context) ([]Connection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, plugin, config, approved_hosts, version, created_ns, updated_ns
+	rows, err := s.db.QueryContext(ctx, `SELECT name, plugin, config, approved_hosts, labels, version, created_ns, updated_ns
 		FROM connections ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("connstore: list: %w", err)
@@ -184,23 +191,29 @@ func (s *Store) Create(ctx context.Context, c Connection) (Connection, error) {
 	if err != nil {
 		return Connection{}, err
 	}
+	labels, err := labelsJSON(c)
+	if err != nil {
+		return Connection{}, err
+	}
 	now := time.Now().UTC()
 	sealed, err := s.seal(c.Name, cfg)
 	if err != nil {
 		return Connection{}, err
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO connections (name, plugin, config, approved_hosts, version, created_ns, updated_ns)
-		VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING`, c.Name, c.Plugin, sealed, hosts, now.UnixNano(), now.UnixNano())
+	res, err := s.db.ExecContext(ctx, `INSERT INTO connections (name, plugin, config, approved_hosts, labels, version, created_ns, updated_ns)
+		VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING`, c.Name, c.Plugin, sealed, hosts, labels, now.UnixNano(), now.UnixNano())
 	if err != nil {
 		return Connection{}, fmt.Errorf("connstore: create %s: %w", c.Name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Connection{}, pluginapi.Errorf(pluginapi.CodeConflict, "connection %s already exists", c.Name)
 	}
-	return Connection{Name: c.Name, Plugin: c.Plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts), Version: 1, CreatedAt: now, UpdatedAt: now}, nil
+	return Connection{Name: c.Name, Plugin: c.Plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts),
+		Labels: CloneLabels(c.Labels), Version: 1, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-// Update replaces the plugin and config of an existing connection. c.Version
+// Update replaces the plugin, config, approved hosts and labels of an
+// existing connection. c.Version
 // must be the version the caller read; otherwise someone else changed the
 // connection meanwhile and Update is a conflict. Unknown names are not_found.
 func (s *Store) Update(ctx context.Context, c Connection) (Connection, error) {
@@ -217,19 +230,24 @@ func (s *Store) update(ctx context.Context, c Connection, cfg json.RawMessage, v
 	if err != nil {
 		return Connection{}, err
 	}
+	labels, err := labelsJSON(c)
+	if err != nil {
+		return Connection{}, err
+	}
 	sealed, err := s.seal(name, cfg)
 	if err != nil {
 		return Connection{}, err
 	}
 	now := time.Now().UTC()
 	// One conditional statement: atomic without holding a transaction.
-	row := s.db.QueryRowContext(ctx, `UPDATE connections SET plugin = ?, config = ?, approved_hosts = ?, version = version + 1, updated_ns = ?
-		WHERE name = ? AND version = ? RETURNING version, created_ns`, plugin, sealed, hosts, now.UnixNano(), name, version)
+	row := s.db.QueryRowContext(ctx, `UPDATE connections SET plugin = ?, config = ?, approved_hosts = ?, labels = ?, version = version + 1, updated_ns = ?
+		WHERE name = ? AND version = ? RETURNING version, created_ns`, plugin, sealed, hosts, labels, now.UnixNano(), name, version)
 	var created int64
 	var newVersion int64
 	switch err := row.Scan(&newVersion, &created); {
 	case err == nil:
-		return Connection{Name: name, Plugin: plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts), Version: newVersion,
+		return Connection{Name: name, Plugin: plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts),
+			Labels: CloneLabels(c.Labels), Version: newVersion,
 			CreatedAt: time.Unix(0, created).UTC(), UpdatedAt: now}, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return Connection{}, fmt.Errorf("connstore: update %s: %w", name, err)
@@ -249,8 +267,9 @@ func (s *Store) update(ctx context.Context, c Connection, cfg json.RawMessage, v
 
 // Put creates the connection or makes the stored one equal to c, whatever
 // its version (used to apply the config file at start). Version is bumped
-// only when the plugin or the config actually changed (JSON compared by
-// value, so formatting and key order do not count).
+// only when the plugin, the config, the approved hosts or the labels
+// actually changed (JSON compared by value, so formatting and key order do
+// not count).
 func (s *Store) Put(ctx context.Context, c Connection) (Connection, error) {
 	cfg, err := check(c)
 	if err != nil {
@@ -269,7 +288,8 @@ func (s *Store) Put(ctx context.Context, c Connection) (Connection, error) {
 		case err != nil:
 			return Connection{}, err
 		}
-		if cur.Plugin == c.Plugin && sameJSON(cur.Config, cfg) && slices.Equal(cur.ApprovedHosts, cloneHosts(c.ApprovedHosts)) {
+		if cur.Plugin == c.Plugin && sameJSON(cur.Config, cfg) && slices.Equal(cur.ApprovedHosts, cloneHosts(c.ApprovedHosts)) &&
+			maps.Equal(cur.Labels, c.Labels) {
 			return cur, nil
 		}
 		updated, err := s.update(ctx, c, cfg, cur.Version)
@@ -303,9 +323,9 @@ func notFound(name string) error {
 func (s *Store) scan(row interface{ Scan(...any) error }) (Connection, error) {
 	var c Connection
 	var sealed []byte
-	var hosts string
+	var hosts, labels string
 	var created, updated int64
-	if err := row.Scan(&c.Name, &c.Plugin, &sealed, &hosts, &c.Version, &created, &updated); err != nil {
+	if err := row.Scan(&c.Name, &c.Plugin, &sealed, &hosts, &labels, &c.Version, &created, &updated); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, err
 		}
@@ -319,6 +339,9 @@ func (s *Store) scan(row interface{ Scan(...any) error }) (Connection, error) {
 	if err := json.Unmarshal([]byte(hosts), &c.ApprovedHosts); err != nil || c.ApprovedHosts == nil {
 		// Unreadable approvals approve nothing.
 		c.ApprovedHosts = []string{}
+	}
+	if c.Labels, err = decodeLabels(c.Name, labels); err != nil {
+		return Connection{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
 	return c, nil
