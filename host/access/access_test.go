@@ -50,7 +50,7 @@ func TestScopeJSONRefusesAmbiguityAndNonsense(t *testing.T) {
 		`{"all":false}`:                    "exactly one",
 		`{"connections":[]}`:               "at least one",
 		`{"selector":"team in (a"}`:        "selector",
-		`{"selector":"  "}`:                "exactly one",
+		`{"selector":"  "}`:                "empty",
 		`{"alll":true}`:                    "unknown field",
 		`{"connections":["a",""]}`:         "connections[1]",
 		`{"selector":"` + strings.Repeat("a", 2000) + `=b"}`: "at most",
