@@ -57,11 +57,19 @@ func needsConfirm(a pluginapi.Action) bool {
 
 // pluginOf finds the plugin serving a connection.
 func (p *portal) pluginOf(ctx context.Context, caller ops.Caller, conn string) (ops.PluginInfo, error) {
+	_, pl, err := p.connPlugin(ctx, caller, conn)
+	return pl, err
+}
+
+// connPlugin returns a connection as the caller sees it (with their role
+// on it) and its plugin.
+func (p *portal) connPlugin(ctx context.Context, caller ops.Caller, conn string) (ops.Connection, ops.PluginInfo, error) {
 	cn, err := p.host.GetConnection(ctx, caller, conn)
 	if err != nil {
-		return ops.PluginInfo{}, err
+		return ops.Connection{}, ops.PluginInfo{}, err
 	}
-	return p.host.GetPlugin(ctx, caller, cn.Plugin)
+	pl, err := p.host.GetPlugin(ctx, caller, cn.Plugin)
+	return cn, pl, err
 }
 
 func actionViews(pl ops.PluginInfo, svc *pluginapi.Service) []ActionView {
@@ -91,11 +99,11 @@ func (p *portal) serviceDetail(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	pl, err := p.pluginOf(ctx, caller, conn)
+	cn, pl, err := p.connPlugin(ctx, caller, conn)
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	v := DetailView{Conn: conn, Plugin: pl, Service: svc, CanOperate: can(c, ops.RoleOperator),
+	v := DetailView{Conn: conn, Plugin: pl, Service: svc, CanOperate: cn.Role.Allows(ops.RoleOperator),
 		HasLogs: pl.Describe.Supports(pluginapi.OpLogs), Actions: actionViews(pl, svc),
 		HasInvoke: pl.Describe.Supports(pluginapi.OpInvoke), HasDeployments: pl.Describe.Supports(pluginapi.OpDeployments)}
 	if pl.Describe.Supports(pluginapi.OpInstances) {

@@ -85,14 +85,14 @@ func (p *portal) invokeView(c echo.Context) (InvokeView, error) {
 	if err != nil {
 		return InvokeView{}, err
 	}
-	pl, err := p.pluginOf(ctx, caller, conn)
+	cn, pl, err := p.connPlugin(ctx, caller, conn)
 	if err != nil {
 		return InvokeView{}, err
 	}
 	if !pl.Describe.Supports(pluginapi.OpInvoke) {
 		return InvokeView{}, pluginapi.Unsupported("%s services cannot be invoked: the plugin does not offer it", pl.Title)
 	}
-	return InvokeView{Conn: conn, Service: svc, CanOperate: can(c, ops.RoleOperator)}, nil
+	return InvokeView{Conn: conn, Service: svc, CanOperate: cn.Role.Allows(ops.RoleOperator)}, nil
 }
 
 // invokeSubmit sends the request through the facade (which audits it)

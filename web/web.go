@@ -273,7 +273,7 @@ func render(c echo.Context, status int, comp templ.Component) error {
 // pageInfo gathers what the layout needs for one request.
 func (p *portal) pageInfo(c echo.Context, title, nav string) Page {
 	caller := callerOf(c)
-	pg := Page{Title: title, Nav: nav, Actor: caller.Actor, Role: string(caller.Role),
+	pg := Page{Title: title, Nav: nav, Actor: caller.Actor, Role: string(caller.Top()),
 		Open: p.host.Open(), CSRF: csrfToken(c)}
 	if ck, err := c.Request().Cookie(flashCookie); err == nil && ck.Value != "" {
 		if v, err := url.QueryUnescape(ck.Value); err == nil {
@@ -315,7 +315,7 @@ func (p *portal) userError(c echo.Context, err error) *pluginapi.Error {
 	if name, ok := pe.Detail[ops.PluginDetail].(string); ok && pe.Code == pluginapi.CodeInternal {
 		rid := requestID(c)
 		p.log.Warn("web: plugin failed", "path", c.Request().URL.Path, "plugin", name, "request_id", rid, "err", pe.Message, "detail", pe.Detail)
-		if can(c, ops.RoleAdmin) {
+		if callerOf(c).Owner() {
 			detail := map[string]any{ops.PluginDetail: name}
 			if s, ok := pe.Detail["stderr"].(string); ok {
 				detail["stderr"] = s
@@ -399,8 +399,11 @@ func errorTitle(code pluginapi.Code) string {
 	return "Error"
 }
 
-// can reports whether the caller's role allows need.
-func can(c echo.Context, need ops.Role) bool { return callerOf(c).Role.Allows(need) }
+// can reports whether the caller holds need on some connection: what a
+// page that spans connections may offer. Pages about one connection use
+// the caller's role on it (ops.Connection.Role); the host checks again
+// whatever is asked of it.
+func can(c echo.Context, need ops.Role) bool { return callerOf(c).Top().Allows(need) }
 
 func servicePath(conn, id string) string {
 	return "/services/" + url.PathEscape(conn) + "/" + url.PathEscape(id)

@@ -65,6 +65,8 @@ type fileConfig struct {
 		Name   string          `json:"name"`
 		Plugin string          `json:"plugin"`
 		Config json.RawMessage `json:"config"`
+		// Labels replace the stored labels when given; absent keeps them.
+		Labels map[string]string `json:"labels"`
 		// ApprovedHosts are the plugin's declared hosts this connection may
 		// reach (without credentials); the file replaces what is stored.
 		ApprovedHosts []string `json:"approved_hosts"`
@@ -104,7 +106,7 @@ func (a *app) serveCmd() *cobra.Command {
 database (connections, audit log), the key that encrypts connection configs,
 and the plugins' compilation cache. Every *.wasm in the plugins folder is
 loaded. Without tokens in the config file the host runs in OPEN mode: every
-caller is an admin; that is allowed on a loopback address only, unless
+caller is an owner; that is allowed on a loopback address only, unless
 --allow-open-mode-on-network says otherwise.
 
 The host answers only to the names it serves (loopback names, --public-url's
@@ -114,9 +116,13 @@ socket; X-Forwarded-For is believed only from --trusted-proxy addresses.
 Bearer tokens are at least 32 characters: make them with "wharf token new".
 
 Config file (JSON, unknown fields refused):
-  {"connections": [{"name": "local", "plugin": "docker", "config": {...}}],
-   "tokens": [{"name": "ci", "sha256": "<hex sha256 of the token>", "role": "operator"}]}
-Roles: viewer, operator, admin.`,
+  {"connections": [{"name": "local", "plugin": "docker", "labels": {"team": "payments"}, "config": {...}}],
+   "tokens": [{"name": "ci", "sha256": "<hex sha256 of the token>", "role": "operator",
+               "scope": {"selector": "team=payments"}}]}
+Roles: viewer (reads), operator (changes services), admin (manages the
+connection), each on a scope: {"all": true} (the default), {"connections":
+["a","b"]} or {"selector": "<label selector>"}; owner holds the host-wide
+powers (bindings, users, others' tokens, the whole audit log) on all.`,
 		Example: `  wharf serve
   wharf serve --listen 0.0.0.0:8080 --public-url https://wharf.example.com --trusted-proxy 10.0.0.0/8 \
       --data /var/lib/wharf --plugins /usr/lib/wharf/plugins --config wharf.json
@@ -163,7 +169,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	}
 	conns := make([]connstore.Connection, 0, len(fc.Connections))
 	for _, c := range fc.Connections {
-		conns = append(conns, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config,
+		conns = append(conns, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config, Labels: c.Labels,
 			ApprovedHosts: append([]string{}, c.ApprovedHosts...)})
 	}
 	if o.demo {

@@ -8,38 +8,68 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/ops"
 )
 
 // tokenCmd is "wharf token": making API tokens.
 func (a *app) tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Make API tokens"}
-	var name, role string
+	var name, role, selector string
+	var conns []string
 	newCmd := &cobra.Command{
 		Use:   "new",
 		Short: "Print a new random API token and the config line that accepts it",
 		Long: `Prints a new random bearer token (256 bits) and the line to add to the
 "tokens" of the config file. The host keeps only the token's SHA-256, so the
 token itself is shown once: hand it to its user now. Tokens shorter than
-32 characters are refused by the host.`,
-		Example: `  wharf token new --name ci --role operator`,
-		Args:    cobra.NoArgs,
+32 characters are refused by the host.
+
+The role holds on every connection unless --connection or --selector
+limits it (a Kubernetes label selector over the connections' labels).
+An owner token holds the host-wide powers and cannot be limited.`,
+		Example: `  wharf token new --name ci --role operator
+  wharf token new --name payments-ci --role operator --selector team=payments`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			r := ops.Role(role)
-			if !r.Valid() {
-				return fmt.Errorf("--role %q is not one of viewer, operator, admin", role)
+			r, err := access.ParseRole(role)
+			if err != nil {
+				return fmt.Errorf("--role: %w", err)
 			}
 			if name == "" {
 				return fmt.Errorf("--name is required: it names the token's user in the audit log")
 			}
+			t := ops.Token{Name: name, Role: r}
+			switch {
+			case len(conns) > 0 && selector != "":
+				return fmt.Errorf("give --connection or --selector, not both")
+			case len(conns) > 0:
+				s, err := access.Names(conns...)
+				if err != nil {
+					return fmt.Errorf("--connection: %w", err)
+				}
+				t.Scope = &s
+			case selector != "":
+				s, err := access.ParseSelector(selector)
+				if err != nil {
+					return fmt.Errorf("--selector: %w", err)
+				}
+				t.Scope = &s
+			}
+			if t.Scope != nil && r == ops.RoleOwner {
+				return fmt.Errorf("an owner token holds host-wide powers: drop --connection and --selector")
+			}
 			tok := newToken()
-			line, _ := json.Marshal(ops.Token{Name: name, SHA256: ops.HashToken(tok), Role: r})
+			t.SHA256 = ops.HashToken(tok)
+			line, _ := json.Marshal(t)
 			fmt.Fprintf(a.stdout, "token:       %s\nconfig line: %s\n", tok, line)
 			return nil
 		},
 	}
 	newCmd.Flags().StringVar(&name, "name", "", "who uses the token (shown in the audit log)")
-	newCmd.Flags().StringVar(&role, "role", "viewer", "viewer, operator or admin")
+	newCmd.Flags().StringVar(&role, "role", "viewer", "viewer, operator, admin or owner")
+	newCmd.Flags().StringSliceVar(&conns, "connection", nil, "limit the role to these connections (repeat or comma-separate)")
+	newCmd.Flags().StringVar(&selector, "selector", "", "limit the role to connections whose labels match this selector (team=payments,env!=prod)")
 	cmd.AddCommand(newCmd)
 	return cmd
 }

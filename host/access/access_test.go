@@ -107,6 +107,9 @@ func TestGrantsRoleOn(t *testing.T) {
 	if gs.Owner() {
 		t.Error("no owner grant, yet Owner()")
 	}
+	if gs.Top() != Admin || (Grants{}).Top() != None || Everything.Top() != Owner {
+		t.Errorf("Top = %q, %q, %q; want admin, none, owner", gs.Top(), Grants{}.Top(), Everything.Top())
+	}
 	if got := (Grants{{Role: Owner, Scope: All()}}).RoleOn(bare); got != Admin {
 		t.Errorf("owner on a connection = %q, want admin", got)
 	}
@@ -159,6 +162,9 @@ func TestIntersect(t *testing.T) {
 	}
 	if Intersect(Everything, user).Owner() || !Intersect(Everything, Everything).Owner() {
 		t.Error("owner must need both")
+	}
+	if r.Top() != Operator {
+		t.Errorf("Top of the intersection = %q, want operator (the lower top)", r.Top())
 	}
 }
 

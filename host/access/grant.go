@@ -35,6 +35,9 @@ func (g Grant) String() string { return string(g.Role) + " on " + g.Scope.String
 type Rights interface {
 	RoleOn(Target) Role
 	Owner() bool
+	// Top is the most powerful role held on any connection (owner for an
+	// owner): what a page may offer before it knows the connection.
+	Top() Role
 }
 
 // Grants is a set of grants; its role on a connection is the most powerful
@@ -51,6 +54,15 @@ func (gs Grants) RoleOn(t Target) Role {
 	}
 	if r == Owner {
 		return Admin
+	}
+	return r
+}
+
+// Top is the most powerful role among gs.
+func (gs Grants) Top() Role {
+	r := None
+	for _, g := range gs {
+		r = Max(r, g.Role)
 	}
 	return r
 }
@@ -123,3 +135,7 @@ type both struct{ a, b Rights }
 
 func (x both) RoleOn(t Target) Role { return Min(x.a.RoleOn(t), x.b.RoleOn(t)) }
 func (x both) Owner() bool          { return x.a.Owner() && x.b.Owner() }
+
+// Top is a bound, not exact: a and b may reach their tops on different
+// connections. Pages use it only to decide what to offer.
+func (x both) Top() Role { return Min(x.a.Top(), x.b.Top()) }

@@ -289,7 +289,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if e.Code == pluginapi.CodeInternal {
 			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "detail", e.Detail)
 		}
-		e = Public(e, rid, CallerOf(c).Role == ops.RoleAdmin)
+		e = Public(e, rid, CallerOf(c).Owner())
 		var werr error
 		if c.Request().Method == http.MethodHead {
 			werr = c.NoContent(status)
@@ -307,18 +307,19 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 // The host's own internal failures are replaced by a pointer to the log.
 // A plugin's errors (marked with ops.PluginDetail) are about the plugin,
 // not the host, but their details — a wasm stack trace, the plugin's
-// stderr, the platform's raw answer — are for the people who run the host:
-// administrators get everything, other callers the first line of the
+// stderr, the platform's raw answer — are for the people who run the host
+// (plugins are the owners' business, and a plugin's stderr may speak of
+// any connection it serves): owners get everything, other callers the first line of the
 // message (cut to 200 bytes), the plugin's name and the request id under
 // which the log has the rest. Other errors pass unchanged.
-func Public(e *pluginapi.Error, rid string, admin bool) *pluginapi.Error {
+func Public(e *pluginapi.Error, rid string, owner bool) *pluginapi.Error {
 	name, fromPlugin := e.Detail[ops.PluginDetail].(string)
 	switch {
 	case !fromPlugin && e.Code == pluginapi.CodeInternal:
 		return &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "internal error; the host's log has the details under request id " + rid}
 	case !fromPlugin:
 		return e
-	case admin:
+	case owner:
 		out := *e
 		out.Detail = make(map[string]any, len(e.Detail)+1)
 		for k, v := range e.Detail {

@@ -343,6 +343,7 @@ func TestAuthAndRoles(t *testing.T) {
 		{Name: "vera", SHA256: ops.HashToken("view-tok-0123456789abcdef0123456789"), Role: ops.RoleViewer},
 		{Name: "otto", SHA256: ops.HashToken("op-tok-0123456789abcdef0123456789"), Role: ops.RoleOperator},
 		{Name: "ada", SHA256: ops.HashToken("admin-tok-0123456789abcdef0123456789"), Role: ops.RoleAdmin},
+		{Name: "olga", SHA256: ops.HashToken("owner-tok-0123456789abcdef0123456789"), Role: ops.RoleOwner},
 	}})
 	anon, viewer, operator, admin := v.client(t, ""), v.client(t, "view-tok-0123456789abcdef0123456789"), v.client(t, "op-tok-0123456789abcdef0123456789"), v.client(t, "admin-tok-0123456789abcdef0123456789")
 
@@ -366,8 +367,14 @@ func TestAuthAndRoles(t *testing.T) {
 	operator.want(403, "POST", "/connections", `{"name":"x","plugin":"fake","config":{}}`)
 	admin.want(204, "DELETE", "/connections/fake1", "")
 
+	// Entries of a deleted connection are an owner's to read: an admin's
+	// rights are on connections, and fake1 is gone.
+	if hidden := admin.want(200, "GET", "/audit?target="+id, "").json(t)["entries"].([]any); len(hidden) != 0 {
+		t.Fatalf("admin sees the audit of a deleted connection: %v", hidden)
+	}
 	// The audit log names the token, the client address and the request id.
-	entries := admin.want(200, "GET", "/audit?target="+id, "").json(t)["entries"].([]any)
+	owner := v.client(t, "owner-tok-0123456789abcdef0123456789")
+	entries := owner.want(200, "GET", "/audit?target="+id, "").json(t)["entries"].([]any)
 	if len(entries) != 1 {
 		t.Fatalf("audit = %v", entries)
 	}

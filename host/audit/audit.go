@@ -180,6 +180,9 @@ type Filter struct {
 	// BeforeID, if set, returns only entries with ID < BeforeID: pass the
 	// last ID of one page to get the next (older) page.
 	BeforeID int64
+	// Visible, when set, keeps only the entries it allows (see
+	// Visibility); nil shows everything.
+	Visible *Visibility
 }
 
 // Query limits.
@@ -615,3 +618,17 @@ func failAll(batch []*request, err error) {
 		r.err = &pluginapi.Error{Code: pluginapi.CodeInternal, Message: "audit checkpoint failed: " + err.Error()}
 	}
 }
+
+// Visibility limits what a query or export returns to the entries a
+// caller may read.
+type Visibility struct {
+	// Connections are the connections whose entries are visible; an
+	// empty list shows none.
+	Connections []string
+	// Connectionless shows the entries of no connection as well (sign-ins,
+	// bindings, tokens).
+	Connectionless bool
+}
+
+// MaxVisibleConnections bounds Visibility.Connections.
+const MaxVisibleConnections = 100000

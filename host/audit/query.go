@@ -134,6 +134,22 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		return pluginapi.Invalid("/outcome", "unknown outcome %q: use one of %s",
 			f.Outcome, strings.Join(Outcomes, ", "))
 	}
+	if v := f.Visible; v != nil {
+		if len(v.Connections) > MaxVisibleConnections {
+			return pluginapi.Invalid("/visible", "at most %d visible connections, not %d", MaxVisibleConnections, len(v.Connections))
+		}
+		// One JSON parameter holds any number of names without building
+		// SQL text from them.
+		names, err := json.Marshal(append([]string{}, v.Connections...))
+		if err != nil {
+			return err
+		}
+		if v.Connectionless {
+			cond("(s.connection IN (SELECT value FROM json_each(?)) OR s.connection = '')", string(names))
+		} else {
+			cond("s.connection IN (SELECT value FROM json_each(?))", string(names))
+		}
+	}
 	if f.BeforeID < 0 {
 		return pluginapi.Invalid("/before_id", "before_id must not be negative, got %d", f.BeforeID)
 	}

@@ -37,11 +37,8 @@ const (
 // ("/secrets/*/name"); its schema property must be annotated "x-choices".
 // Unsupported when the plugin does not offer "choices". Viewer.
 func (h *Host) Choices(ctx context.Context, c Caller, conn, field string, opts ChoicesOptions) (*ChoicesResult, error) {
-	if err := authorize(c, RoleViewer, "listing choices"); err != nil {
-		return nil, err
-	}
 	// A plugin without the operation answers unsupported whatever is asked.
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "listing choices")
 	if err != nil {
 		return nil, err
 	}

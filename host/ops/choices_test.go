@@ -44,8 +44,9 @@ func TestChoices(t *testing.T) {
 
 	_, err = e.Host.Choices(ctx, viewer, opstest.Conn, "/secrets/*/name", ops.ChoicesOptions{})
 	wantCode(t, err, pluginapi.CodeUnsupported)
+	// A caller with no role on the connection does not learn it exists.
 	_, err = e.Host.Choices(ctx, ops.Caller{Actor: "nobody"}, "swarm", "/secrets/*/name", ops.ChoicesOptions{})
-	wantCode(t, err, pluginapi.CodeForbidden)
+	wantCode(t, err, pluginapi.CodeNotFound)
 	_, err = e.Host.Choices(ctx, viewer, "nope", "/secrets/*/name", ops.ChoicesOptions{})
 	wantCode(t, err, pluginapi.CodeNotFound)
 	for _, tc := range []struct {

@@ -9,16 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
-// ListPlugins lists the loaded plugins, sorted by name. Viewer.
+// ListPlugins lists the loaded plugins, sorted by name. Any caller: what
+// a host can manage is no secret to those it lets in.
 func (h *Host) ListPlugins(ctx context.Context, c Caller) ([]PluginInfo, error) {
-	if err := authorize(c, RoleViewer, "listing plugins"); err != nil {
-		return nil, err
-	}
 	out := make([]PluginInfo, 0, len(h.names))
 	for _, n := range h.names {
 		out = append(out, h.plugins[n].info())
@@ -26,11 +25,8 @@ func (h *Host) ListPlugins(ctx context.Context, c Caller) ([]PluginInfo, error) 
 	return out, nil
 }
 
-// GetPlugin describes one plugin. Viewer.
+// GetPlugin describes one plugin. Any caller.
 func (h *Host) GetPlugin(ctx context.Context, c Caller, name string) (PluginInfo, error) {
-	if err := authorize(c, RoleViewer, "reading a plugin"); err != nil {
-		return PluginInfo{}, err
-	}
 	p := h.plugins[name]
 	if p == nil {
 		return PluginInfo{}, pluginapi.NotFound("plugin %s not found", name)
@@ -46,7 +42,7 @@ func (p *loadedPlugin) info() PluginInfo {
 
 // view turns a stored connection into what callers see.
 func (h *Host) view(c connstore.Connection) Connection {
-	v := Connection{Name: c.Name, Plugin: c.Plugin, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	v := Connection{Name: c.Name, Plugin: c.Plugin, Labels: connstore.CloneLabels(c.Labels), Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		SecretsSet: []string{}, Endpoints: []EndpointView{}, ApprovedHosts: []string{}, PendingHosts: []string{}}
 	p := h.plugins[c.Plugin]
 	if p == nil {
@@ -74,32 +70,37 @@ func isNullOrEmpty(raw json.RawMessage) bool {
 	return len(t) == 0 || bytes.Equal(t, []byte("null")) || bytes.Equal(t, []byte(`""`))
 }
 
-// ListConnections lists connections sorted by name, secrets redacted. Viewer.
+// ListConnections lists the connections the caller may read, sorted by
+// name, secrets redacted. Viewer on each.
 func (h *Host) ListConnections(ctx context.Context, c Caller) ([]Connection, error) {
-	if err := authorize(c, RoleViewer, "listing connections"); err != nil {
-		return nil, err
-	}
 	all, err := h.cfg.Connections.List(ctx)
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	rights := c.rights()
 	out := make([]Connection, 0, len(all))
 	for _, s := range all {
-		out = append(out, h.view(s))
+		if role := rights.RoleOn(targetOf(s)); role.Allows(RoleViewer) {
+			v := h.view(s)
+			v.Role = role
+			out = append(out, v)
+		}
 	}
 	return out, nil
 }
 
 // GetConnection returns one connection, secrets redacted. Viewer.
 func (h *Host) GetConnection(ctx context.Context, c Caller, name string) (Connection, error) {
-	if err := authorize(c, RoleViewer, "reading a connection"); err != nil {
-		return Connection{}, err
-	}
 	s, err := h.cfg.Connections.Get(ctx, name)
 	if err != nil {
 		return Connection{}, storeErr(err)
 	}
-	return h.view(s), nil
+	if err := authorizeOn(c, nil, targetOf(s), RoleViewer, "reading a connection"); err != nil {
+		return Connection{}, err
+	}
+	v := h.view(s)
+	v.Role = c.rights().RoleOn(targetOf(s))
+	return v, nil
 }
 
 // prepareConfig checks a connection's config against its plugin's schema,
@@ -177,9 +178,9 @@ func (h *Host) prepareConfig(p *loadedPlugin, cfg json.RawMessage, stored json.R
 }
 
 // connAudit is what the audit log records of a connection change.
-func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, version int64, approved []string, keep bool, dropped []string) any {
+func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, labels map[string]string, version int64, approved []string, keep bool, dropped []string) any {
 	rec := map[string]any{"name": name, "plugin": plugin, "config": schema.Redact(cfg, p.secrets), "version": version,
-		"approved_hosts": approved}
+		"approved_hosts": approved, "labels": connstore.CloneLabels(labels)}
 	if keep {
 		rec["keep_secrets"] = true
 	}
@@ -190,16 +191,20 @@ func connAudit(p *loadedPlugin, name, plugin string, cfg json.RawMessage, versio
 }
 
 // CreateConnection validates in.Config against the plugin's config schema
-// (defaults filled) and stores it. Admin; audited with secrets redacted
-// (refused too).
+// (defaults filled) and stores it. Admin on the new connection (its name
+// and labels must fall in the caller's admin scope); audited with secrets
+// redacted (refused too).
 func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInput) (_ Connection, err error) {
 	ev := &auditEvent{op: "connection.create", conn: in.Name, plugin: in.Plugin, target: in.Name}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleAdmin, "creating a connection"); err != nil {
-		return Connection{}, err
-	}
 	if !connstore.ValidName(in.Name) {
 		return Connection{}, pluginapi.Invalid("/name", "connection name %q is not valid: use 1 to 63 lowercase letters, digits and dashes", in.Name)
+	}
+	if err := connstore.CheckLabels(in.Labels); err != nil {
+		return Connection{}, err
+	}
+	if err := authorizeNew(c, access.Target{Name: in.Name, Labels: in.Labels}, "creating a connection"); err != nil {
+		return Connection{}, err
 	}
 	p := h.plugins[in.Plugin]
 	if p == nil {
@@ -216,10 +221,11 @@ func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInpu
 		return Connection{}, err
 	}
 	var out connstore.Connection
-	ev.request, ev.scrub = connAudit(p, in.Name, in.Plugin, cfg, 0, approved, false, nil), p.scrubberOf(decodeConfig(cfg))
+	ev.request, ev.scrub = connAudit(p, in.Name, in.Plugin, cfg, in.Labels, 0, approved, false, nil), p.scrubberOf(decodeConfig(cfg))
 	err = h.audited(ctx, c, ev, func() (string, error) {
 		var err error
-		out, err = h.cfg.Connections.Create(ctx, connstore.Connection{Name: in.Name, Plugin: in.Plugin, Config: cfg, ApprovedHosts: approved})
+		out, err = h.cfg.Connections.Create(ctx, connstore.Connection{Name: in.Name, Plugin: in.Plugin, Config: cfg,
+			Labels: in.Labels, ApprovedHosts: approved})
 		return in.Name, storeErrOrNil(err)
 	})
 	if err != nil {
@@ -241,10 +247,7 @@ func storeErrOrNil(err error) error {
 func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in ConnectionInput) (_ Connection, err error) {
 	ev := &auditEvent{op: "connection.update", conn: name, target: name}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
-		return Connection{}, err
-	}
-	return h.updateConnection(ctx, c, ev, name, in.Plugin, in.Version, in.ApprovedHosts, in.KeepSecrets, func(_ *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, ev, name, in.Plugin, in.Version, in.Labels, in.ApprovedHosts, in.KeepSecrets, func(_ *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		return in.Config, nil
 	})
 }
@@ -256,10 +259,7 @@ func (h *Host) UpdateConnection(ctx context.Context, c Caller, name string, in C
 func (h *Host) PatchConnection(ctx context.Context, c Caller, name string, patch json.RawMessage, version int64) (_ Connection, err error) {
 	ev := &auditEvent{op: "connection.update", conn: name, target: name}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleAdmin, "updating a connection"); err != nil {
-		return Connection{}, err
-	}
-	return h.updateConnection(ctx, c, ev, name, "", version, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
+	return h.updateConnection(ctx, c, ev, name, "", version, nil, nil, false, func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error) {
 		merged, err := mergePatch("config of connection "+name, stored, patch)
 		if err != nil {
 			return nil, err
@@ -291,12 +291,25 @@ func carriedSecrets(p *loadedPlugin, merged, patch json.RawMessage) json.RawMess
 	return b
 }
 
-// updateConnection runs the update that ev records.
-func (h *Host) updateConnection(ctx context.Context, c Caller, ev *auditEvent, name, plugin string, version int64, approvals []string, keep bool,
+// updateConnection runs the update that ev records. labels nil keeps the
+// stored labels. The caller needs admin on the connection as it is and as
+// it will be: relabelling cannot move a connection out of one's reach or
+// into another team's.
+func (h *Host) updateConnection(ctx context.Context, c Caller, ev *auditEvent, name, plugin string, version int64, labels map[string]string, approvals []string, keep bool,
 	newConfig func(p *loadedPlugin, stored json.RawMessage) (json.RawMessage, error)) (Connection, error) {
 	cur, err := h.cfg.Connections.Get(ctx, name)
 	if err != nil {
 		return Connection{}, storeErr(err)
+	}
+	if err := authorizeOn(c, ev, targetOf(cur), RoleAdmin, "updating a connection"); err != nil {
+		return Connection{}, err
+	}
+	if labels == nil {
+		labels = cur.Labels
+	} else if err := connstore.CheckLabels(labels); err != nil {
+		return Connection{}, err
+	} else if err := authorizeNew(c, access.Target{Name: name, Labels: labels}, "relabelling a connection"); err != nil {
+		return Connection{}, err
 	}
 	ev.plugin, ev.scrub = cur.Plugin, h.storedScrubberOf(cur)
 	if plugin != "" && plugin != cur.Plugin {
@@ -328,11 +341,12 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, ev *auditEvent, n
 		}
 	}
 	var out connstore.Connection
-	ev.request = connAudit(p, name, cur.Plugin, cfg, version, approved, keep, dropped)
+	ev.request = connAudit(p, name, cur.Plugin, cfg, labels, version, approved, keep, dropped)
 	ev.scrub = p.scrubberOf(decodeConfig(cfg), decodeConfig(cur.Config))
 	err = h.audited(ctx, c, ev, func() (string, error) {
 		var err error
-		out, err = h.cfg.Connections.Update(ctx, connstore.Connection{Name: name, Plugin: cur.Plugin, Config: cfg, ApprovedHosts: approved, Version: version})
+		out, err = h.cfg.Connections.Update(ctx, connstore.Connection{Name: name, Plugin: cur.Plugin, Config: cfg, Labels: labels,
+			ApprovedHosts: approved, Version: version})
 		return "", storeErrOrNil(err)
 	})
 	if err != nil {
@@ -344,15 +358,18 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, ev *auditEvent, n
 }
 
 // PutConnection creates or replaces a connection (the config file at
-// start); secrets are kept as in UpdateConnection. Admin; audited (by the
-// create, update or delete it makes; refused too).
+// start); secrets are kept as in UpdateConnection. Admin on the old and
+// the new connection; audited (by the create, update or delete it makes;
+// refused too).
 func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) (_ Connection, err error) {
 	ev := &auditEvent{op: "connection.update", conn: in.Name, plugin: in.Plugin, target: in.Name}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleAdmin, "writing a connection"); err != nil {
-		return Connection{}, err
-	}
 	cur, err := h.cfg.Connections.Get(ctx, in.Name)
+	if err == nil {
+		if err := authorizeOn(c, ev, targetOf(cur), RoleAdmin, "writing a connection"); err != nil {
+			return Connection{}, err
+		}
+	}
 	ev.ran = err == nil || pluginapi.CodeOf(err) == pluginapi.CodeNotFound // what follows audits itself
 	if pluginapi.CodeOf(err) == pluginapi.CodeNotFound {
 		return h.CreateConnection(ctx, c, in)
@@ -376,12 +393,12 @@ func (h *Host) PutConnection(ctx context.Context, c Caller, in ConnectionInput) 
 func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) (err error) {
 	ev := &auditEvent{op: "connection.delete", conn: name, target: name}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleAdmin, "deleting a connection"); err != nil {
-		return err
-	}
 	cur, err := h.cfg.Connections.Get(ctx, name)
 	if err != nil {
 		return storeErr(err)
+	}
+	if err := authorizeOn(c, ev, targetOf(cur), RoleAdmin, "deleting a connection"); err != nil {
+		return err
 	}
 	defer h.scrubs.Delete(name)
 	defer h.svcNames.forget(name)
@@ -393,10 +410,7 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) (err
 // TestConnection makes a "list" call with page size 1. A plugin error is
 // reported in the result, not as the error. Viewer.
 func (h *Host) TestConnection(ctx context.Context, c Caller, name string) (TestResult, error) {
-	if err := authorize(c, RoleViewer, "testing a connection"); err != nil {
-		return TestResult{}, err
-	}
-	t, err := h.resolve(ctx, name)
+	t, err := h.resolveFor(ctx, c, nil, name, RoleViewer, "testing a connection")
 	if err != nil {
 		return TestResult{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
@@ -33,7 +34,7 @@ type Config struct {
 	Egress      *egress.Client
 	Logger      *slog.Logger
 	// Tokens are the accepted API tokens. None means open (local) mode:
-	// every caller is an admin, named by the X-Wharf-Actor header or "anonymous".
+	// every caller is an owner, named by the X-Wharf-Actor header or "anonymous".
 	Tokens []Token
 	// LogBuffer is the number of log entries a slow follower may have
 	// waiting before the oldest are dropped; default 1000.
@@ -109,13 +110,16 @@ func New(cfg Config) (*Host, error) {
 		case err != nil || len(b) != sha256.Size:
 			return nil, fmt.Errorf("ops: token %q: sha256 must be 64 hex digits", t.Name)
 		case !t.Role.Valid():
-			return nil, fmt.Errorf("ops: token %q: role %q is not one of viewer, operator, admin", t.Name, t.Role)
+			return nil, fmt.Errorf("ops: token %q: role %q is not one of viewer, operator, admin, owner", t.Name, t.Role)
+		}
+		if err := t.grant().Check(); err != nil {
+			return nil, fmt.Errorf("ops: token %q: %w", t.Name, err)
 		}
 		seen[t.Name] = true
 		h.tokens = append(h.tokens, t)
 	}
 	if len(h.tokens) == 0 {
-		h.log.Warn("auth: no API tokens configured: OPEN MODE, every caller is an admin (actor from the X-Wharf-Actor header, else \"anonymous\"); configure tokens before exposing this host")
+		h.log.Warn("auth: no API tokens configured: OPEN MODE, every caller is an owner (actor from the X-Wharf-Actor header, else \"anonymous\"); configure tokens before exposing this host")
 	} else {
 		h.log.Info("auth: bearer tokens required", "tokens", len(h.tokens))
 	}
@@ -184,7 +188,7 @@ func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) {
 		if actor == "" {
 			actor = "anonymous"
 		}
-		return Caller{Actor: actor, Role: RoleAdmin}, nil
+		return Caller{Actor: actor, Rights: access.Everything, Auth: "open"}, nil
 	}
 	if bearer == "" {
 		return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized, "a bearer token is required")
@@ -197,10 +201,41 @@ func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) {
 	got := []byte(hex.EncodeToString(sum[:]))
 	for _, t := range h.tokens {
 		if subtle.ConstantTimeCompare(got, []byte(t.SHA256)) == 1 {
-			return Caller{Actor: t.Name, Role: t.Role}, nil
+			return Caller{Actor: t.Name, Rights: access.Grants{t.grant()}, Auth: "token:" + t.Name}, nil
 		}
 	}
 	return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized, "unknown token")
+}
+
+// BootstrapSession is what a session opened by pasting the bootstrap
+// token secret stores to name it: the token's name and a prefix of its
+// hash, so that changing the token in the config file ends its sessions.
+func (h *Host) BootstrapSession(secret string) (key string, ok bool) {
+	c, err := h.Authenticate(secret, "")
+	if err != nil || h.Open() {
+		return "", false
+	}
+	return "cfg:" + c.Actor + ":" + HashToken(secret)[:16], true
+}
+
+// BootstrapToken returns the grant of the bootstrap token a session key
+// from BootstrapSession names, if the config still has it unchanged.
+func (h *Host) BootstrapToken(key string) (access.Grant, string, bool) {
+	rest, ok := strings.CutPrefix(key, "cfg:")
+	if !ok {
+		return access.Grant{}, "", false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return access.Grant{}, "", false
+	}
+	name, prefix := rest[:i], rest[i+1:]
+	for _, t := range h.tokens {
+		if t.Name == name && len(prefix) == 16 && subtle.ConstantTimeCompare([]byte(t.SHA256[:16]), []byte(prefix)) == 1 {
+			return t.grant(), t.Name, true
+		}
+	}
+	return access.Grant{}, "", false
 }
 
 // HashToken returns the hex SHA-256 of a bearer token, as Token.SHA256 wants it.
@@ -209,16 +244,100 @@ func HashToken(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// authorize refuses a caller whose role does not reach need.
-func authorize(c Caller, need Role, what string) error {
-	if c.Role.Allows(need) {
+// grant is what a configured token may do.
+func (t Token) grant() access.Grant {
+	if t.Scope == nil {
+		return access.Grant{Role: t.Role, Scope: access.All()}
+	}
+	return access.Grant{Role: t.Role, Scope: *t.Scope}
+}
+
+// rights is what c may do: its Rights, else its Role on everything.
+func (c Caller) rights() access.Rights {
+	if c.Rights != nil {
+		return c.Rights
+	}
+	if c.Role == RoleOwner {
+		return access.Everything
+	}
+	return access.Grants{{Role: c.Role, Scope: access.All()}}
+}
+
+// Owner reports whether c holds the host-wide owner powers.
+func (c Caller) Owner() bool { return c.rights().Owner() }
+
+// Top is the most powerful role c holds on any connection (owner for an
+// owner): what a page may offer before it knows the connection.
+func (c Caller) Top() Role { return c.rights().Top() }
+
+// RoleOn is c's role on a connection as ListConnections or GetConnection
+// showed it.
+func (c Caller) RoleOn(conn Connection) Role {
+	return c.rights().RoleOn(access.Target{Name: conn.Name, Labels: conn.Labels})
+}
+
+// targetOf is what scopes match a connection by.
+func targetOf(c connstore.Connection) access.Target {
+	return access.Target{Name: c.Name, Labels: c.Labels}
+}
+
+// roleName is a role as refusals say it.
+func roleName(r Role) string {
+	if r == access.None {
+		return "none"
+	}
+	return string(r)
+}
+
+// requireOwner refuses a caller without the host-wide owner powers.
+func requireOwner(c Caller, what string) error {
+	if c.rights().Owner() {
 		return nil
 	}
-	role := string(c.Role)
-	if role == "" {
-		role = "none"
+	return pluginapi.Errorf(pluginapi.CodeForbidden, "%s needs the owner role; %s is not an owner", what, actorName(c))
+}
+
+// authorizeOn refuses a caller whose role on the connection t describes
+// does not reach need. A caller with no role there learns nothing: the
+// refusal is the not_found an unknown name gets, and ev (if any) is marked
+// so the audit entry records the truth, a denial.
+func authorizeOn(c Caller, ev *auditEvent, t access.Target, need Role, what string) error {
+	role := c.rights().RoleOn(t)
+	if role.Allows(need) {
+		return nil
 	}
-	return pluginapi.Errorf(pluginapi.CodeForbidden, "%s needs the %s role; %s has %s", what, need, actorName(c), role)
+	denied := pluginapi.Errorf(pluginapi.CodeForbidden, "%s on connection %s needs the %s role; %s has %s there",
+		what, t.Name, need, actorName(c), roleName(role))
+	if role.Allows(RoleViewer) {
+		return denied
+	}
+	if ev != nil {
+		ev.denied = denied
+	}
+	return pluginapi.NotFound("connection %s not found", t.Name)
+}
+
+// authorizeNew refuses a caller who would not be admin on the connection t
+// describes: one being created or relabelled.
+func authorizeNew(c Caller, t access.Target, what string) error {
+	if role := c.rights().RoleOn(t); !role.Allows(RoleAdmin) {
+		return pluginapi.Errorf(pluginapi.CodeForbidden, "%s: %s would have the %s role on connection %s with these labels; it needs admin",
+			what, actorName(c), roleName(role), t.Name)
+	}
+	return nil
+}
+
+// resolveFor resolves a connection for a caller who needs the role need
+// on it to do what.
+func (h *Host) resolveFor(ctx context.Context, c Caller, ev *auditEvent, name string, need Role, what string) (*target, error) {
+	t, err := h.resolve(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorizeOn(c, ev, targetOf(t.conn), need, what); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func actorName(c Caller) string {
@@ -348,6 +467,9 @@ type auditEvent struct {
 	scrub *scrubber
 	// ran is set once audited took the operation: it is audited there.
 	ran bool
+	// denied is the true refusal of a caller who was told not_found
+	// because the connection is hidden from them; the audit records it.
+	denied error
 }
 
 // audited records ev as started (refusing the operation if that fails),

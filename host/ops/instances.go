@@ -95,10 +95,7 @@ func (h *Host) ListConnectionInstances(ctx context.Context, c Caller, conn strin
 
 // instances checks req against what the plugin declares and calls it.
 func (h *Host) instances(ctx context.Context, c Caller, conn string, req pluginapi.InstancesRequest) (*pluginapi.InstancesResponse, error) {
-	if err := authorize(c, RoleViewer, "reading instances"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "reading instances")
 	if err != nil {
 		return nil, err
 	}

@@ -12,10 +12,7 @@ import (
 
 // Logs reads log entries once. Viewer.
 func (h *Host) Logs(ctx context.Context, c Caller, conn, id string, opts LogsOptions) (*LogsPage, error) {
-	if err := authorize(c, RoleViewer, "reading logs"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "reading logs")
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +66,6 @@ func checkLogsOptions(t *target, since, until *time.Time, before string) error {
 // FollowLogs subscribes to a service's logs through the shared follower
 // (see host/logfanout) until ctx ends or the subscription is closed. Viewer.
 func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts logfanout.Options) (*logfanout.Subscription, error) {
-	if err := authorize(c, RoleViewer, "following logs"); err != nil {
-		return nil, err
-	}
 	if id == "" {
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
@@ -79,7 +73,7 @@ func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts l
 		return nil, pluginapi.Invalid("/tail", "tail must not be negative")
 	}
 	// Fail now, with a clean not_found, rather than in the stream.
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "following logs")
 	if err != nil {
 		return nil, err
 	}
@@ -127,9 +121,11 @@ func (s logSource) Logs(ctx context.Context, key logfanout.Key, req pluginapi.Lo
 	return &resp, nil
 }
 
-// QueryAudit lists audit entries, newest first. Viewer.
+// QueryAudit lists audit entries, newest first: an owner's query sees
+// every entry, anyone else's only the entries of connections they may read.
 func (h *Host) QueryAudit(ctx context.Context, c Caller, f audit.Filter) ([]audit.Entry, error) {
-	if err := authorize(c, RoleViewer, "reading the audit log"); err != nil {
+	var err error
+	if f.Visible, err = h.auditVisibility(ctx, c); err != nil {
 		return nil, err
 	}
 	out, err := h.cfg.Audit.Query(ctx, f)
@@ -142,23 +138,52 @@ func (h *Host) QueryAudit(ctx context.Context, c Caller, f audit.Filter) ([]audi
 	return out, nil
 }
 
-// ExportAudit streams audit entries as "jsonl" or "csv" to w, or the
-// whole log as "chain" (raw rows and the newest checkpoint, for offline
-// verification; no filters). Viewer.
-func (h *Host) ExportAudit(ctx context.Context, c Caller, f audit.Filter, format string, w io.Writer) error {
-	if err := authorize(c, RoleViewer, "exporting the audit log"); err != nil {
-		return err
+// auditVisibility is what of the audit log c may read: nil (all) for an
+// owner; else the entries of the connections c may read now. Entries of
+// deleted connections and those of no connection (sign-ins, bindings,
+// tokens) are the owners' to read.
+func (h *Host) auditVisibility(ctx context.Context, c Caller) (*audit.Visibility, error) {
+	rights := c.rights()
+	if rights.Owner() {
+		return nil, nil
 	}
+	conns, err := h.cfg.Connections.List(ctx)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	v := &audit.Visibility{Connections: []string{}}
+	for _, cs := range conns {
+		if rights.RoleOn(targetOf(cs)).Allows(RoleViewer) {
+			v.Connections = append(v.Connections, cs.Name)
+		}
+	}
+	return v, nil
+}
+
+// ExportAudit streams audit entries as "jsonl" or "csv" to w (what
+// QueryAudit would show), or the whole log as "chain" (raw rows and the
+// newest checkpoint, for offline verification; no filters; owners only,
+// since a chain with entries left out cannot be verified).
+func (h *Host) ExportAudit(ctx context.Context, c Caller, f audit.Filter, format string, w io.Writer) error {
 	if format != audit.FormatJSONL && format != audit.FormatCSV && format != audit.FormatChain {
 		return pluginapi.Invalid("/format", "format %q: use jsonl, csv or chain", format)
+	}
+	if format == audit.FormatChain {
+		if err := requireOwner(c, "exporting the whole audit chain"); err != nil {
+			return err
+		}
+	}
+	var err error
+	if f.Visible, err = h.auditVisibility(ctx, c); err != nil {
+		return err
 	}
 	return auditErr(h.cfg.Audit.Export(ctx, f, format, w))
 }
 
 // VerifyAudit checks the audit log's keyed hash chain against its signed
-// checkpoints. Viewer.
+// checkpoints. Owners: the report speaks of every entry.
 func (h *Host) VerifyAudit(ctx context.Context, c Caller) (audit.VerifyReport, error) {
-	if err := authorize(c, RoleViewer, "verifying the audit log"); err != nil {
+	if err := requireOwner(c, "verifying the audit log"); err != nil {
 		return audit.VerifyReport{}, err
 	}
 	rep, err := h.cfg.Audit.Verify(ctx)

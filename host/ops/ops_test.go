@@ -313,7 +313,7 @@ func TestRolesAndTokens(t *testing.T) {
 		{"admin-secret-0123456789abcdef0123456789", "ada", ops.RoleAdmin, ""},
 	} {
 		c, err := h.Authenticate(tc.bearer, "someone-else")
-		if pluginapi.CodeOf(err) != tc.code || c.Actor != tc.actor || c.Role != tc.role {
+		if pluginapi.CodeOf(err) != tc.code || c.Actor != tc.actor || c.Top() != tc.role {
 			t.Errorf("Authenticate(%q) = %+v, %v", tc.bearer, c, err)
 		}
 	}
@@ -330,13 +330,18 @@ func TestRolesAndTokens(t *testing.T) {
 	_, err = h.CreateConnection(ctx, operator, ops.ConnectionInput{Name: "x", Plugin: "fake", Config: e.Config()})
 	wantCode(t, err, pluginapi.CodeForbidden)
 	wantCode(t, h.DeleteConnection(ctx, operator, opstest.Conn), pluginapi.CodeForbidden)
-	_, err = h.ListPlugins(ctx, ops.Caller{Actor: "nobody"})
-	wantCode(t, err, pluginapi.CodeForbidden)
+	// A caller with no role sees no connection and learns none exists.
+	nobody := ops.Caller{Actor: "nobody"}
+	if got := must[[]ops.Connection](t)(h.ListConnections(ctx, nobody)); len(got) != 0 {
+		t.Fatalf("nobody lists %+v", got)
+	}
+	_, err = h.GetConnection(ctx, nobody, opstest.Conn)
+	wantCode(t, err, pluginapi.CodeNotFound)
 
-	// Open mode: every caller is an admin named by the header.
+	// Open mode: every caller is an owner named by the header.
 	open := opstest.New(t, opstest.Options{NoConnection: true})
 	c, err := open.Host.Authenticate("", "alice")
-	if err != nil || c.Actor != "alice" || c.Role != ops.RoleAdmin {
+	if err != nil || c.Actor != "alice" || !c.Owner() {
 		t.Fatalf("open mode = %+v, %v", c, err)
 	}
 	if c, _ := open.Host.Authenticate("", ""); c.Actor != "anonymous" {
@@ -506,7 +511,7 @@ func TestFollowLogsSharesOneFollower(t *testing.T) {
 	_, err := h.FollowLogs(ctx, a, "nope", svc.ID, logfanout.Options{})
 	wantCode(t, err, pluginapi.CodeNotFound)
 	_, err = h.FollowLogs(ctx, ops.Caller{}, opstest.Conn, svc.ID, logfanout.Options{})
-	wantCode(t, err, pluginapi.CodeForbidden)
+	wantCode(t, err, pluginapi.CodeNotFound) // no role there: hidden
 	cancel()
 	for i := 0; i < 200 && h.LogFollowers() != 0; i++ {
 		time.Sleep(10 * time.Millisecond)

@@ -174,7 +174,11 @@ func (h *Host) auditRefusal(ctx context.Context, c Caller, ev *auditEvent, errp 
 	if *errp == nil || ev.ran {
 		return
 	}
-	pe := pluginapi.AsError(ev.scrub.Error(*errp))
+	refusal := *errp
+	if ev.denied != nil {
+		refusal = ev.denied
+	}
+	pe := pluginapi.AsError(ev.scrub.Error(refusal))
 	kind := refusalKind(pe.Code)
 	if !h.refusals.allow(refusalKey{actor: c.Actor, kind: kind}, c.ClientAddr, pe.Code, time.Now()) {
 		return

@@ -16,10 +16,7 @@ import (
 
 // ListServices lists one page of a connection's services. Viewer.
 func (h *Host) ListServices(ctx context.Context, c Caller, conn string, opts ListOptions) (*ServicePage, error) {
-	if err := authorize(c, RoleViewer, "listing services"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "listing services")
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +49,9 @@ const (
 
 // ListAllServices lists the services of every connection concurrently,
 // filters, sorts by name and pages the merged result. A failing connection
-// is reported in Errors. Viewer.
+// is reported in Errors. Only the connections the caller may read are
+// listed (a connection filter naming others matches nothing there).
 func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOptions) (*AllServicesPage, error) {
-	if err := authorize(c, RoleViewer, "listing services"); err != nil {
-		return nil, err
-	}
 	size := opts.PageSize
 	switch {
 	case size < 0:
@@ -85,7 +80,11 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 		wg   sync.WaitGroup
 		sema = make(chan struct{}, listConcurrency)
 	)
+	rights := c.rights()
 	for _, cs := range conns {
+		if !rights.RoleOn(targetOf(cs)).Allows(RoleViewer) {
+			continue
+		}
 		if len(opts.Connections) > 0 && !contains(opts.Connections, cs.Name) {
 			continue
 		}
@@ -187,10 +186,7 @@ func (h *Host) GetService(ctx context.Context, c Caller, conn, id string) (*plug
 // plugin does not declare (DescribeResponse.Get) is unsupported rather
 // than silently left out. Viewer.
 func (h *Host) GetServiceWith(ctx context.Context, c Caller, conn, id string, o GetOptions) (*pluginapi.Service, error) {
-	if err := authorize(c, RoleViewer, "reading a service"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "reading a service")
 	if err != nil {
 		return nil, err
 	}
@@ -238,10 +234,7 @@ func (t *target) checkSpec(spec json.RawMessage) (json.RawMessage, error) {
 // ValidateSpec checks a spec against the connection's plugin spec schema
 // without calling the plugin (for forms). Viewer.
 func (h *Host) ValidateSpec(ctx context.Context, c Caller, conn string, spec json.RawMessage) error {
-	if err := authorize(c, RoleViewer, "validating a spec"); err != nil {
-		return err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "validating a spec")
 	if err != nil {
 		return err
 	}
@@ -268,10 +261,7 @@ func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec js
 	name := specName(spec)
 	ev := &auditEvent{op: "service.create", conn: conn, target: name, targetName: name}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleOperator, "creating a service"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, ev, conn, RoleOperator, "creating a service")
 	if err != nil {
 		return nil, err
 	}
@@ -302,10 +292,7 @@ func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec js
 func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spec json.RawMessage, version string) (_ *ServiceResult, err error) {
 	ev := &auditEvent{op: "service.update", conn: conn, target: id}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleOperator, "updating a service"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, ev, conn, RoleOperator, "updating a service")
 	if err != nil {
 		return nil, err
 	}
@@ -341,10 +328,7 @@ func (h *Host) update(ctx context.Context, c Caller, t *target, ev *auditEvent, 
 func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patch json.RawMessage, version string) (_ *ServiceResult, err error) {
 	ev := &auditEvent{op: "service.update", conn: conn, target: id}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleOperator, "updating a service"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, ev, conn, RoleOperator, "updating a service")
 	if err != nil {
 		return nil, err
 	}
@@ -389,10 +373,7 @@ func (h *Host) PatchService(ctx context.Context, c Caller, conn, id string, patc
 func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, force bool) (_ *ServiceResult, err error) {
 	ev := &auditEvent{op: "service.delete", conn: conn, target: id, request: map[string]any{"force": force}}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleOperator, "deleting a service"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, ev, conn, RoleOperator, "deleting a service")
 	if err != nil {
 		return nil, err
 	}
@@ -416,10 +397,7 @@ func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, for
 func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string, params json.RawMessage) (_ *ServiceResult, err error) {
 	ev := &auditEvent{op: "service.action:" + action, conn: conn, target: id}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleOperator, "running an action"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, ev, conn, RoleOperator, "running an action")
 	if err != nil {
 		return nil, err
 	}
@@ -499,10 +477,7 @@ func (h *Host) GetDeployment(ctx context.Context, c Caller, conn, id, deployment
 }
 
 func (h *Host) deployments(ctx context.Context, c Caller, conn string, req pluginapi.DeploymentsRequest) (*pluginapi.DeploymentsResponse, error) {
-	if err := authorize(c, RoleViewer, "reading deployments"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, nil, conn, RoleViewer, "reading deployments")
 	if err != nil {
 		return nil, err
 	}
@@ -523,10 +498,7 @@ func (h *Host) deployments(ctx context.Context, c Caller, conn string, req plugi
 func (h *Host) Invoke(ctx context.Context, c Caller, conn, id string, in InvokeInput) (_ *InvokeResult, err error) {
 	ev := &auditEvent{op: "service.invoke", conn: conn, target: id}
 	defer h.auditRefusal(ctx, c, ev, &err)
-	if err := authorize(c, RoleOperator, "invoking a service"); err != nil {
-		return nil, err
-	}
-	t, err := h.resolve(ctx, conn)
+	t, err := h.resolveFor(ctx, c, ev, conn, RoleOperator, "invoking a service")
 	if err != nil {
 		return nil, err
 	}

@@ -4,41 +4,28 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/wharfhq/wharf/host/access"
+
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
-// Role is what a caller may do. Each role includes the ones before it.
-type Role string
+// Role is what a caller may do; see [access.Role].
+type Role = access.Role
 
-// The roles.
+// The roles, from least to most powerful; each includes the ones before.
 const (
-	// RoleViewer reads: plugins, connections (secrets redacted), services,
-	// logs, instances, deployments, the audit log.
-	RoleViewer Role = "viewer"
+	// RoleViewer reads: connections (secrets redacted), services, logs,
+	// instances, deployments, the audit log of what it may read.
+	RoleViewer = access.Viewer
 	// RoleOperator also changes services: create, update, delete, actions, invoke.
-	RoleOperator Role = "operator"
+	RoleOperator = access.Operator
 	// RoleAdmin also manages connections.
-	RoleAdmin Role = "admin"
+	RoleAdmin = access.Admin
+	// RoleOwner holds the host-wide powers: bindings, users, other people's
+	// tokens, the whole audit log. It is granted on everything or not at all.
+	RoleOwner = access.Owner
 )
-
-// Roles lists the roles from least to most powerful.
-var Roles = []Role{RoleViewer, RoleOperator, RoleAdmin}
-
-func (r Role) rank() int {
-	for i, x := range Roles {
-		if x == r {
-			return i
-		}
-	}
-	return -1
-}
-
-// Valid reports whether r is one of Roles.
-func (r Role) Valid() bool { return r.rank() >= 0 }
-
-// Allows reports whether r may do what need may do.
-func (r Role) Allows(need Role) bool { return r.rank() >= 0 && r.rank() >= need.rank() }
 
 // Token is an API token as configured: its secret is kept only as the hex
 // SHA-256 of the bearer string.
@@ -46,14 +33,26 @@ type Token struct {
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
 	Role   Role   `json:"role"`
+	// Scope limits the role to some connections; nil means everything.
+	// An owner token's scope must be everything.
+	Scope *access.Scope `json:"scope,omitempty"`
 }
 
 // Caller is who asks for an operation; it is recorded in the audit log.
 type Caller struct {
-	Actor      string
-	Role       Role
-	ClientAddr string
-	RequestID  string
+	Actor string
+	// Rights is what the caller may do where. When nil, Role stands for
+	// Role on every connection (a shorthand for tests and embedders).
+	Rights access.Rights
+	Role   Role
+	// Auth says how the caller authenticated ("token:ci", "session:oidc:corp",
+	// "pat:tok_…", "open"); it is recorded in the audit log.
+	Auth string
+	// UserID is the identity store's user behind the caller, if any;
+	// TokenID the managed token, SessionID the session in use.
+	UserID, TokenID, SessionID string
+	ClientAddr                 string
+	RequestID                  string
 }
 
 // PluginInfo describes a loaded plugin.
@@ -70,8 +69,11 @@ type PluginInfo struct {
 // Connection is a stored connection as shown to callers: secret values are
 // replaced by "********" and SecretsSet names the secrets that have a value.
 type Connection struct {
-	Name       string          `json:"name"`
-	Plugin     string          `json:"plugin"`
+	Name   string            `json:"name"`
+	Plugin string            `json:"plugin"`
+	Labels map[string]string `json:"labels"`
+	// Role is the asking caller's role on the connection.
+	Role       Role            `json:"role,omitempty"`
 	Config     json.RawMessage `json:"config"`
 	SecretsSet []string        `json:"secrets_set"`
 	// Endpoints are the connection's effective endpoints (an empty one
@@ -107,6 +109,9 @@ type ConnectionInput struct {
 	Name   string          `json:"name"`
 	Plugin string          `json:"plugin"`
 	Config json.RawMessage `json:"config"`
+	// Labels (team=payments) let role bindings select the connection.
+	// Absent (nil) on update keeps the stored labels; {} removes them.
+	Labels map[string]string `json:"labels,omitempty"`
 	// ApprovedHosts are the plugin's declared host patterns the plugin may
 	// reach for this connection (without credentials). Each must be one the
 	// plugin declares. Absent (nil) on update keeps the stored approvals;

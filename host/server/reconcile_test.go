@@ -34,7 +34,7 @@ func start(t *testing.T, dir string) *server.Server {
 // time of recovery, with what the platform says now.
 func TestStartReconcilesInterruptedOperations(t *testing.T) {
 	ctx := context.Background()
-	admin := ops.Caller{Actor: "test-admin", Role: ops.RoleAdmin}
+	admin := ops.Caller{Actor: "test-owner", Role: ops.RoleOwner}
 	plat := fakeplatform.New(opstest.PlatformToken)
 	web := httptest.NewServer(plat)
 	defer web.Close()

@@ -196,12 +196,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	// interrupted before anything new starts.
 	s.Host.ReconcileAudit(ctx, ops.ReconcileOptions{})
 	if s.Host.Open() {
-		log.Warn("no API tokens configured: running open, every caller is an admin")
+		log.Warn("no API tokens configured: running open, every caller is an owner")
 	}
 
-	system := ops.Caller{Actor: "system:config", Role: ops.RoleAdmin}
+	system := ops.Caller{Actor: "system:config", Role: ops.RoleOwner, Auth: "config"}
 	for _, c := range cfg.Connections {
-		if _, err := s.Host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config, ApprovedHosts: c.ApprovedHosts}); err != nil {
+		if _, err := s.Host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config, Labels: c.Labels, ApprovedHosts: c.ApprovedHosts}); err != nil {
 			return nil, fmt.Errorf("server: connection %s: %w", c.Name, err)
 		}
 	}

@@ -35,7 +35,7 @@ type Conn struct {
 }
 
 // Caller is the caller every in-process figure uses: the host runs in open
-// mode, where every caller is an admin.
+// mode, where every caller is an owner.
 var Caller = ops.Caller{Actor: "bench", Role: ops.RoleAdmin, ClientAddr: "127.0.0.1", RequestID: "bench"}
 
 // StartHost runs a host with the named provider plugins and conns, with
