@@ -1,10 +1,14 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,4 +87,67 @@ func gen(t *testing.T, f *fixture) int64 {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// rawRows reads every value of every row of table, as text.
+func rawRows(t *testing.T, f *fixture, table string) []string {
+	t.Helper()
+	rows, err := f.db.Query(`SELECT * FROM ` + table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			out = append(out, fmt.Sprintf("%s", v))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// wantNowhere fails if secret appears in any row of the tables or in the
+// database's files (main file and write-ahead log).
+func wantNowhere(t *testing.T, f *fixture, secret string, tables ...string) {
+	t.Helper()
+	for _, table := range tables {
+		for _, v := range rawRows(t, f, table) {
+			if strings.Contains(v, secret) {
+				t.Fatalf("secret %s stored in %s: %q", secret, table, v)
+			}
+		}
+	}
+	for _, p := range []string{f.path, f.path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(secret)) {
+			t.Fatalf("secret %s found in the file %s", secret, p)
+		}
+	}
+}
+
+func count(t *testing.T, f *fixture, table string) int {
+	t.Helper()
+	var n int
+	if err := f.db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
