@@ -191,6 +191,11 @@ func TestConfigBindingsAreReplacedAndNotDeletable(t *testing.T) {
 	if describe(after) != describe(list) {
 		t.Errorf("a refused config changed the bindings:\n%s", describe(after))
 	}
+	tooMany := make([]access.Binding, MaxBindings+1)
+	for i := range tooMany {
+		tooMany[i] = binding(t, "group:corp/ops", access.Owner, `{"all":true}`)
+	}
+	wantInvalid(t, "too many config bindings", f.ReplaceConfigBindings(ctx, tooMany), "/bindings")
 	// An empty config removes every config binding.
 	if err := f.ReplaceConfigBindings(ctx, nil); err != nil {
 		t.Fatal(err)

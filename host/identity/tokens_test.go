@@ -3,8 +3,10 @@ package identity
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -423,4 +425,50 @@ func TestMarkTokenUsed(t *testing.T) {
 	}
 	_, err = f.MarkTokenUsed(ctx, "tok_nonesuch", "x")
 	wantErr(t, "an unknown id", err, ErrNotFound)
+}
+
+func TestConcurrentFirstUsesAndNamesHaveOneWinner(t *testing.T) {
+	ctx := context.Background()
+	f, uid := tokenFixture(t, Options{})
+	_, tok := newToken(t, f, tokenInput(f, uid, "ci"))
+	const n = 8
+	var wg sync.WaitGroup
+	firsts := make(chan bool, n)
+	created := make(chan error, n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			first, err := f.MarkTokenUsed(ctx, tok.ID, fmt.Sprintf("192.0.2.%d:1", i))
+			if err != nil {
+				t.Error(err)
+			}
+			firsts <- first
+		}()
+		go func() {
+			defer wg.Done()
+			_, _, err := f.CreateToken(ctx, tokenInput(f, uid, "deploy"))
+			created <- err
+		}()
+	}
+	wg.Wait()
+	close(firsts)
+	close(created)
+	nFirst, nCreated := 0, 0
+	for first := range firsts {
+		if first {
+			nFirst++
+		}
+	}
+	for err := range created {
+		switch {
+		case err == nil:
+			nCreated++
+		case !errors.Is(err, ErrConflict):
+			t.Errorf("creating at once: %v", err)
+		}
+	}
+	if nFirst != 1 || nCreated != 1 {
+		t.Errorf("%d first uses, %d tokens named deploy; want 1 and 1", nFirst, nCreated)
+	}
 }
