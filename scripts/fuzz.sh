@@ -37,6 +37,18 @@ for dir in $dirs; do
     fi
     t0=$SECONDS
     if ! out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$dir" 2>&1); then
+      # Go 1.26's fuzz coordinator can report a bare "context deadline
+      # exceeded" when -fuzztime ends while a worker is mid-call
+      # (golang/go#75804, fixed in Go 1.27). That is no finding: nothing is
+      # written to testdata/fuzz. Only then, and only if a plain replay of
+      # the seeds and the saved corpus passes, it counts as a pass.
+      if grep -q 'context deadline exceeded' <<<"$out" &&
+        ! grep -Eq 'Failing input written|panic:|_test\.go:[0-9]+:' <<<"$out" &&
+        go test -count=1 -run "^${name}\$" "$dir" >/dev/null 2>&1; then
+        ran=$((ran + 1))
+        echo "fuzz.sh: ok   $dir $name ($((SECONDS - t0))s; the fuzzer's end-of-time race golang/go#75804, no input found, corpus replay passed)"
+        continue
+      fi
       echo "$out" >&2
       echo "fuzz.sh: FAIL $dir $name (the input is saved under $dir/testdata/fuzz/$name)" >&2
       exit 1
