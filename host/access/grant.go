@@ -38,6 +38,9 @@ type Rights interface {
 	// Top is the most powerful role held on any connection (owner for an
 	// owner): what a page may offer before it knows the connection.
 	Top() Role
+	// Covers reports whether these rights include g: whether a caller
+	// holding them may hand g to a token or a binding.
+	Covers(g Grant) bool
 }
 
 // Grants is a set of grants; its role on a connection is the most powerful
@@ -139,3 +142,6 @@ func (x both) Owner() bool          { return x.a.Owner() && x.b.Owner() }
 // Top is a bound, not exact: a and b may reach their tops on different
 // connections. Pages use it only to decide what to offer.
 func (x both) Top() Role { return Min(x.a.Top(), x.b.Top()) }
+
+// Covers asks both: a grant one of them lacks is not held.
+func (x both) Covers(g Grant) bool { return x.a.Covers(g) && x.b.Covers(g) }

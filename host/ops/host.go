@@ -36,6 +36,10 @@ type Config struct {
 	// Tokens are the accepted API tokens. None means open (local) mode:
 	// every caller is an owner, named by the X-Wharf-Actor header or "anonymous".
 	Tokens []Token
+	// RequireAuth closes the host even without Tokens: callers are then
+	// authenticated by an embedder's layer (host/auth: sign-in and managed
+	// tokens), never let in as owners.
+	RequireAuth bool
 	// LogBuffer is the number of log entries a slow follower may have
 	// waiting before the oldest are dropped; default 1000.
 	LogBuffer int
@@ -118,10 +122,10 @@ func New(cfg Config) (*Host, error) {
 		seen[t.Name] = true
 		h.tokens = append(h.tokens, t)
 	}
-	if len(h.tokens) == 0 {
+	if h.Open() {
 		h.log.Warn("auth: no API tokens configured: OPEN MODE, every caller is an owner (actor from the X-Wharf-Actor header, else \"anonymous\"); configure tokens before exposing this host")
 	} else {
-		h.log.Info("auth: bearer tokens required", "tokens", len(h.tokens))
+		h.log.Info("auth: authentication required", "bootstrap_tokens", len(h.tokens))
 	}
 	h.logs = logfanout.New(logfanout.Config{Source: logSource{h}, Buffer: cfg.LogBuffer, Logger: h.log})
 	return h, nil
@@ -169,7 +173,7 @@ func (h *Host) Close() {
 }
 
 // Open reports whether the host runs without tokens (local mode).
-func (h *Host) Open() bool { return len(h.tokens) == 0 }
+func (h *Host) Open() bool { return len(h.tokens) == 0 && !h.cfg.RequireAuth }
 
 // MinTokenLength is the shortest bearer token accepted, in bytes. Tokens
 // are configured as SHA-256 hashes, so a short one cannot be spotted at
@@ -262,6 +266,9 @@ func (c Caller) rights() access.Rights {
 	}
 	return access.Grants{{Role: c.Role, Scope: access.All()}}
 }
+
+// Access is what c may do where.
+func (c Caller) Access() access.Rights { return c.rights() }
 
 // Owner reports whether c holds the host-wide owner powers.
 func (c Caller) Owner() bool { return c.rights().Owner() }
