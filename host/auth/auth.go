@@ -45,8 +45,8 @@ type Options struct {
 	TokenMaxLifetime time.Duration
 	// SSO are the identity providers users sign in with, if any.
 	SSO    *SSO
-	Logger           *slog.Logger
-	Now              func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Authenticator resolves callers and manages identity objects. It is safe
