@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -57,11 +58,15 @@ type Options struct {
 	// ViewersPerClient caps the live log viewers (websockets) one client
 	// address holds at once (default 16).
 	ViewersPerClient int
+	// Auth keeps sessions and signs users in; a host that is not open
+	// needs it. Face sets it from the server's.
+	Auth *auth.Authenticator
 }
 
 // portal holds what the handlers share.
 type portal struct {
 	host    *ops.Host
+	authn   *auth.Authenticator
 	opts    Options
 	log     *slog.Logger
 	logs    *logStats
@@ -69,7 +74,6 @@ type portal struct {
 }
 
 const (
-	tokenCookie = "wharf_token"
 	flashCookie = "wharf_flash"
 	callerKey   = "wharf.caller"
 	csrfField   = "_csrf"
@@ -81,6 +85,9 @@ const (
 func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 	if e == nil || h == nil {
 		return errors.New("web: echo instance and host are required")
+	}
+	if opts.Auth == nil && !h.Open() {
+		return errors.New("web: a host that is not open needs an Authenticator (host/auth) for its sessions")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -110,7 +117,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 		// echo's fallback believes X-Forwarded-For from anyone.
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	p := &portal{host: h, opts: opts, log: opts.Logger, logs: &logStats{}, viewers: newPerClient(opts.ViewersPerClient)}
+	p := &portal{host: h, authn: opts.Auth, opts: opts, log: opts.Logger, logs: &logStats{}, viewers: newPerClient(opts.ViewersPerClient)}
 	p.routes(e)
 	if registered != nil {
 		registered(p)
@@ -122,8 +129,13 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 var registered func(*portal)
 
 // Face returns Register with opts bound, in the shape host/server mounts.
-func Face(opts Options) func(e *echo.Echo, h *ops.Host) error {
-	return func(e *echo.Echo, h *ops.Host) error { return Register(e, h, opts) }
+func Face(opts Options) func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) error {
+	return func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) error {
+		if opts.Auth == nil {
+			opts.Auth = a
+		}
+		return Register(e, h, opts)
+	}
 }
 
 func (p *portal) routes(e *echo.Echo) {
@@ -162,6 +174,8 @@ func (p *portal) routes(e *echo.Echo) {
 	e.GET("/signin", p.signinPage, public...)
 	e.POST("/signin", p.signin, public...)
 	e.POST("/signout", p.signout, public...)
+	e.GET("/auth/oidc/:name/start", p.oidcStart, public...)
+	e.GET("/auth/oidc/:name/callback", p.oidcCallback, public...)
 
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/services") }, page...)
 	e.GET("/services", p.servicesList, page...)
@@ -199,39 +213,46 @@ func staticHandler() http.Handler {
 	})
 }
 
-// auth resolves the caller: everyone in open mode, else the token cookie.
-// A client refused too often is turned away (429) before its cookie is
-// looked at; a refused cookie is counted and cleared.
+// auth resolves the caller: everyone in open mode, else the session
+// cookie. A client refused too often is turned away (429) before its
+// cookie is looked at; a refused cookie is counted and cleared.
 func (p *portal) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		token := ""
-		if ck, err := req.Cookie(tokenCookie); err == nil {
-			token = ck.Value
+		if _, err := req.Cookie(legacyTokenCookie); err == nil {
+			p.clearCookie(c, legacyTokenCookie, "/") // a raw token has no business in a cookie
 		}
-		actor := ""
+		var caller ops.Caller
+		var err error
 		if p.host.Open() {
-			token = ""
-			actor = req.Header.Get("X-Wharf-Actor")
-		}
-		if token != "" {
-			if err := httpguard.AuthGate(c); err != nil {
-				return p.renderTooMany(c, err)
+			caller, err = p.host.Authenticate("", req.Header.Get("X-Wharf-Actor"))
+			caller.ClientAddr, caller.RequestID = c.RealIP(), requestID(c)
+		} else {
+			secret := ""
+			if ck, cerr := req.Cookie(sessionCookie); cerr == nil {
+				secret = ck.Value
+			}
+			if secret != "" {
+				if gerr := httpguard.AuthGate(c); gerr != nil {
+					return p.renderTooMany(c, gerr)
+				}
+			}
+			caller, err = p.authn.Session(req.Context(), secret, client(c))
+			if err != nil && secret != "" {
+				if pluginapi.AsError(err).Code != pluginapi.CodeUnauthorized {
+					p.log.Error("web: session check failed", "err", err)
+					return p.renderMessage(c, http.StatusServiceUnavailable, "Try again", "Your session cannot be checked right now. Try again in a moment.")
+				}
+				httpguard.AuthFailed(c, "session cookie refused")
+				p.clearCookie(c, sessionCookie, "/")
 			}
 		}
-		caller, err := p.host.Authenticate(token, actor)
 		if err != nil {
-			if token != "" {
-				httpguard.AuthFailed(c, "token cookie refused")
-				p.clearToken(c)
-			}
 			if req.Method == http.MethodGet && !strings.HasSuffix(req.URL.Path, "/ws") {
 				return c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(req.URL.RequestURI()))
 			}
 			return p.renderMessage(c, http.StatusUnauthorized, "Sign in required", "Your session has ended. Sign in again.")
 		}
-		caller.ClientAddr = c.RealIP()
-		caller.RequestID = requestID(c)
 		c.Set(callerKey, caller)
 		return next(c)
 	}
@@ -294,7 +315,7 @@ func csrfToken(c echo.Context) string {
 func (p *portal) redirect(c echo.Context, to, flash string) error {
 	if flash != "" {
 		c.SetCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/",
-			HttpOnly: true, Secure: p.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+			HttpOnly: true, Secure: p.secure(c), SameSite: http.SameSiteLaxMode, MaxAge: 60})
 	}
 	return c.Redirect(http.StatusSeeOther, to)
 }

@@ -464,10 +464,20 @@ func TestSignInWithTokens(t *testing.T) {
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("signin: %d\n%s", r.Status, excerpt(r.Body))
 	}
+	sawSession := false
 	for _, ck := range r.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(ck, "wharf_token=") && !strings.Contains(ck, "HttpOnly") {
-			t.Errorf("token cookie not HttpOnly: %s", ck)
+		if strings.Contains(ck, secret) {
+			t.Errorf("a cookie carries the token itself: %s", ck)
 		}
+		if strings.HasPrefix(ck, "wharf_session=") {
+			sawSession = true
+			if !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Lax") {
+				t.Errorf("session cookie not HttpOnly and SameSite=Lax: %s", ck)
+			}
+		}
+	}
+	if !sawSession {
+		t.Errorf("no session cookie set: %v", r.Header.Values("Set-Cookie"))
 	}
 	r = c.Follow(r)
 	expect(t, r, 200, "private", "ops-team", "viewer")

@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -39,6 +40,11 @@ type Options struct {
 	Logger *slog.Logger
 	// BodyLimit caps request bodies, in echo's notation ("4M"); default 4M.
 	BodyLimit string
+	// Auth authenticates callers (managed tokens, bindings) and serves
+	// /me, /tokens, /bindings, /sessions and /users. Without it only the
+	// facade's own tokens work and those routes answer unsupported. Face
+	// sets it from the server's.
+	Auth *auth.Authenticator
 }
 
 // New returns an echo server with the API mounted, the request id
@@ -51,14 +57,17 @@ func New(h *ops.Host, opts Options) *echo.Echo {
 	e.HidePort = true
 	g, _ := httpguard.New(httpguard.Config{Logger: opts.Logger}) // the zero Config is valid
 	g.Install(e)
-	_ = Face(opts)(e, h)
+	_ = Face(opts)(e, h, opts.Auth)
 	return e
 }
 
 // Face mounts the API on an existing echo the way New does — request ids,
 // the central error handler, the routes — for host/server.
-func Face(opts Options) func(e *echo.Echo, h *ops.Host) error {
-	return func(e *echo.Echo, h *ops.Host) error {
+func Face(opts Options) func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) error {
+	return func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) error {
+		if opts.Auth == nil {
+			opts.Auth = a
+		}
 		if e.IPExtractor == nil {
 			// echo's fallback believes X-Forwarded-For from anyone.
 			e.IPExtractor = echo.ExtractIPDirect()
@@ -79,7 +88,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	if opts.BodyLimit == "" {
 		opts.BodyLimit = "4M"
 	}
-	s := &server{h: h, log: opts.Logger}
+	s := &server{h: h, log: opts.Logger, auth: opts.Auth}
 	root := e.Group(Prefix)
 	root.GET("/healthz", s.healthz, checkQuery)
 	root.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", OpenAPI) }, checkQuery)
@@ -120,14 +129,17 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	g.GET("/audit", s.queryAudit)
 	g.GET("/audit/export", s.exportAudit)
 	g.GET("/audit/verify", s.verifyAudit)
+
+	s.registerIdentity(g)
 }
 
 // MIMEMergePatch is the media type of a JSON merge patch (RFC 7386).
 const MIMEMergePatch = "application/merge-patch+json"
 
 type server struct {
-	h   *ops.Host
-	log *slog.Logger
+	h    *ops.Host
+	log  *slog.Logger
+	auth *auth.Authenticator
 }
 
 // RequestIDHeader carries the request id in and out.
@@ -191,7 +203,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := httpguard.AuthGate(c); err != nil {
 			return err
 		}
-		caller, err := Authenticate(s.h, c)
+		caller, err := s.authenticateRequest(c)
 		if err != nil {
 			if c.Request().Header.Get("Authorization") != "" {
 				httpguard.AuthFailed(c, "bearer token refused")
@@ -204,9 +216,9 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// Authenticate builds the Caller of a request: bearer token (or the
-// X-Wharf-Actor header in open mode), client address and request id.
-func Authenticate(h *ops.Host, c echo.Context) (ops.Caller, error) {
+// authenticateRequest builds the Caller of a request: bearer token (or
+// the X-Wharf-Actor header in open mode), client address and request id.
+func (s *server) authenticateRequest(c echo.Context) (ops.Caller, error) {
 	bearer := ""
 	if a := c.Request().Header.Get("Authorization"); a != "" {
 		scheme, tok, ok := strings.Cut(a, " ")
@@ -215,7 +227,12 @@ func Authenticate(h *ops.Host, c echo.Context) (ops.Caller, error) {
 		}
 		bearer = strings.TrimSpace(tok)
 	}
-	caller, err := h.Authenticate(bearer, c.Request().Header.Get(ActorHeader))
+	actor := c.Request().Header.Get(ActorHeader)
+	if s.auth != nil {
+		return s.auth.Bearer(c.Request().Context(), bearer, actor,
+			auth.Client{Addr: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: RequestIDOf(c)})
+	}
+	caller, err := s.h.Authenticate(bearer, actor)
 	if err != nil {
 		return ops.Caller{}, err
 	}

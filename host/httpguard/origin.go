@@ -41,6 +41,18 @@ func (g *Guard) checkOrigin(r *http.Request) error {
 	}
 }
 
+// IsHTTPS reports whether the request reached the host over https: TLS,
+// or X-Forwarded-Proto: https from a trusted proxy of the guard installed
+// on c's echo instance (believed from no one else).
+func IsHTTPS(c echo.Context) bool {
+	r := c.Request()
+	if r.TLS != nil {
+		return true
+	}
+	g, ok := c.Get(contextKey).(*Guard)
+	return ok && g.proxies.contains(r.RemoteAddr) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
 // requestOrigin is the origin this request was addressed to: its scheme
 // (TLS, or X-Forwarded-Proto from a trusted proxy) and its Host.
 func (g *Guard) requestOrigin(r *http.Request) string {

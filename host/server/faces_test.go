@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wharfhq/wharf/host/api"
+	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/server"
 )
@@ -21,7 +22,7 @@ import (
 func TestCustomFaces(t *testing.T) {
 	var order []string
 	var seen *ops.Host
-	custom := func(e *echo.Echo, h *ops.Host) error {
+	custom := func(e *echo.Echo, h *ops.Host, _ *auth.Authenticator) error {
 		order = append(order, "custom")
 		seen = h
 		e.GET("/custom/open", func(c echo.Context) error {
@@ -33,7 +34,10 @@ func TestCustomFaces(t *testing.T) {
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: t.TempDir(),
 		Faces: []server.Face{
-			func(e *echo.Echo, h *ops.Host) error { order = append(order, "api"); return apiFace(e, h) },
+			func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) error {
+				order = append(order, "api")
+				return apiFace(e, h, a)
+			},
 			custom,
 		},
 	})
@@ -58,7 +62,7 @@ func TestCustomFaces(t *testing.T) {
 	boom := errors.New("the face cannot mount")
 	_, err = server.New(context.Background(), server.Config{
 		DataDir: t.TempDir(),
-		Faces:   []server.Face{func(*echo.Echo, *ops.Host) error { return boom }},
+		Faces:   []server.Face{func(*echo.Echo, *ops.Host, *auth.Authenticator) error { return boom }},
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("New with a failing face: %v, want its error", err)

@@ -13,20 +13,27 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/auth"
+	"github.com/wharfhq/wharf/host/auth/oidc"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
+	"github.com/wharfhq/wharf/host/identity"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/store"
 )
 
 // Face mounts one face of the host (the REST API, the web portal) on e.
-type Face func(e *echo.Echo, h *ops.Host) error
+// a authenticates callers and manages identity objects.
+type Face func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) error
 
 // Config describes a host. DataDir is required; everything else has defaults.
 type Config struct {
@@ -47,8 +54,23 @@ type Config struct {
 	Runtime runtime.Config
 	// Egress sets the limits of plugins' HTTP.
 	Egress egress.Options
-	// Tokens are the accepted API tokens; none means open (local) mode.
+	// Tokens are the bootstrap API tokens of the config file. None (and
+	// no SSO) means open (local) mode.
 	Tokens []ops.Token
+	// SSO are the OpenID providers users sign in with (the config's sso
+	// entries). Their RedirectURL is set from PublicURL, which they need.
+	// With any, the host is closed even without Tokens.
+	SSO []oidc.Config
+	// Bindings are the config file's role bindings, replacing the ones of
+	// the last start (those made through the API stay).
+	Bindings []access.Binding
+	// SessionIdle and SessionAbsolute bound sessions (defaults 8h, 7 days);
+	// TokenMaxLifetime bounds managed tokens' expiry (default 90 days).
+	SessionIdle, SessionAbsolute time.Duration
+	TokenMaxLifetime             time.Duration
+	// OIDCClient, if set, is the HTTP client that talks to the OpenID
+	// providers (a test's, or one with the organization's CA).
+	OIDCClient *http.Client
 	// Connections are created or replaced at start (a config file's).
 	Connections []connstore.Connection
 	// Faces are mounted in order on the host's echo instance.
@@ -77,6 +99,8 @@ type Server struct {
 	DB          *sql.DB
 	Audit       *audit.Log
 	Connections *connstore.Store
+	Identity    *identity.Store
+	Auth        *auth.Authenticator
 	Runtime     *runtime.Runtime
 	// Guard checks every request before the faces see it; its Trusts tells
 	// a listener which peers are trusted proxies.
@@ -186,7 +210,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	eg := egress.New(cfg.Egress)
 	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
 	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
-		Egress: eg, Logger: log, Tokens: cfg.Tokens})
+		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -197,6 +221,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Host.ReconcileAudit(ctx, ops.ReconcileOptions{})
 	if s.Host.Open() {
 		log.Warn("no API tokens configured: running open, every caller is an owner")
+	}
+
+	if s.Identity, s.Auth, err = openIdentity(ctx, cfg, db, s.Host, auditLog, log); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 
 	system := ops.Caller{Actor: "system:config", Role: ops.RoleOwner, Auth: "config"}
@@ -212,11 +240,45 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	// Before any face: Host and origin checks, client addresses.
 	guard.Install(s.Echo)
 	for _, mount := range cfg.Faces {
-		if err := mount(s.Echo, s.Host); err != nil {
+		if err := mount(s.Echo, s.Host, s.Auth); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
 	return s, nil
+}
+
+// openIdentity opens the identity store (in the same database), seeds
+// the config's bindings and builds the authenticator with the SSO providers.
+func openIdentity(ctx context.Context, cfg Config, db *sql.DB, h *ops.Host, log *audit.Log, logger *slog.Logger) (*identity.Store, *auth.Authenticator, error) {
+	ids, err := identity.New(ctx, db, identity.Options{SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionAbsolute})
+	if err != nil {
+		return nil, nil, fmt.Errorf("identity store: %w", err)
+	}
+	if err := ids.ReplaceConfigBindings(ctx, cfg.Bindings); err != nil {
+		var inv *identity.InvalidError
+		if errors.As(err, &inv) {
+			return nil, nil, fmt.Errorf("bindings%s: %s", strings.ReplaceAll(strings.TrimPrefix(inv.Field, "/bindings"), "/", "."), inv.Reason)
+		}
+		return nil, nil, fmt.Errorf("bindings: %w", err)
+	}
+	var sso *auth.SSO
+	if len(cfg.SSO) > 0 {
+		cfgs := make([]oidc.Config, len(cfg.SSO))
+		for i, c := range cfg.SSO {
+			if c.RedirectURL == "" && cfg.PublicURL != "" {
+				c.RedirectURL = strings.TrimRight(cfg.PublicURL, "/") + "/auth/oidc/" + c.Name + "/callback"
+			}
+			cfgs[i] = c
+		}
+		if sso, err = auth.NewSSO(cfgs, cfg.OIDCClient); err != nil {
+			return nil, nil, err
+		}
+	}
+	a, err := auth.New(auth.Options{Host: h, Store: ids, Audit: log, SSO: sso, TokenMaxLifetime: cfg.TokenMaxLifetime, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ids, a, nil
 }
 
 // Handler serves every mounted face.
