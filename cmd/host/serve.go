@@ -11,12 +11,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/api"
+	"github.com/wharfhq/wharf/host/auth/oidc"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
@@ -72,6 +76,80 @@ type fileConfig struct {
 		ApprovedHosts []string `json:"approved_hosts"`
 	} `json:"connections"`
 	Tokens []ops.Token `json:"tokens"`
+	// SSO are OpenID providers by name: sso.<name>.issuer, client_id …
+	SSO map[string]oidc.Config `json:"sso"`
+	// Bindings give users, groups and tokens roles; they replace the
+	// config bindings of the last start.
+	Bindings []struct {
+		Subject access.Subject `json:"subject"`
+		Role    access.Role    `json:"role"`
+		Scope   *access.Scope  `json:"scope"`
+	} `json:"bindings"`
+	// Sessions bound portal sessions: "8h", "7d".
+	Sessions struct {
+		Idle     string `json:"idle"`
+		Absolute string `json:"absolute"`
+	} `json:"sessions"`
+	// TokenMaxLifetime is the longest expiry of a managed token ("90d").
+	TokenMaxLifetime string `json:"token_max_lifetime"`
+}
+
+// identityConfig turns the file's identity settings into server.Config
+// fields, naming the field of the first bad one.
+func (fc fileConfig) identityConfig(cfg *server.Config) error {
+	names := make([]string, 0, len(fc.SSO))
+	for name := range fc.SSO {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := fc.SSO[name]
+		c.Name = name
+		if err := c.Check(); err != nil {
+			return err
+		}
+		cfg.SSO = append(cfg.SSO, c)
+	}
+	for i, b := range fc.Bindings {
+		if b.Scope == nil {
+			return fmt.Errorf("bindings[%d].scope: required ({\"all\": true}, {\"connections\": [...]} or {\"selector\": \"team=a\"})", i)
+		}
+		ab := access.Binding{Subject: b.Subject, Grant: access.Grant{Role: b.Role, Scope: *b.Scope}}
+		if err := ab.Check(); err != nil {
+			return fmt.Errorf("bindings[%d]: %w", i, err)
+		}
+		cfg.Bindings = append(cfg.Bindings, ab)
+	}
+	for _, d := range []struct {
+		field, text string
+		to          *time.Duration
+	}{
+		{"sessions.idle", fc.Sessions.Idle, &cfg.SessionIdle},
+		{"sessions.absolute", fc.Sessions.Absolute, &cfg.SessionAbsolute},
+		{"token_max_lifetime", fc.TokenMaxLifetime, &cfg.TokenMaxLifetime},
+	} {
+		if d.text == "" {
+			continue
+		}
+		v, err := parseDays(d.text)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration like 8h or 30d", d.field, d.text)
+		}
+		*d.to = v
+	}
+	return nil
+}
+
+// parseDays is time.ParseDuration that also takes whole days ("30d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100000 {
+			return 0, fmt.Errorf("bad number of days %q", n)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func readFileConfig(path string) (fileConfig, error) {
@@ -105,7 +183,7 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Runs the host until SIGINT or SIGTERM. The data folder holds the SQLite
 database (connections, audit log), the key that encrypts connection configs,
 and the plugins' compilation cache. Every *.wasm in the plugins folder is
-loaded. Without tokens in the config file the host runs in OPEN mode: every
+loaded. Without tokens or sso in the config file the host runs in OPEN mode: every
 caller is an owner; that is allowed on a loopback address only, unless
 --allow-open-mode-on-network says otherwise.
 
@@ -118,7 +196,14 @@ Bearer tokens are at least 32 characters: make them with "wharf token new".
 Config file (JSON, unknown fields refused):
   {"connections": [{"name": "local", "plugin": "docker", "labels": {"team": "payments"}, "config": {...}}],
    "tokens": [{"name": "ci", "sha256": "<hex sha256 of the token>", "role": "operator",
-               "scope": {"selector": "team=payments"}}]}
+               "scope": {"selector": "team=payments"}}],
+   "sso": {"corp": {"issuer": "https://idp.example.com", "client_id": "wharf", "client_secret": "...",
+                    "groups_claim": "groups"}},
+   "bindings": [{"subject": "group:corp/platform", "role": "owner", "scope": {"all": true}},
+                {"subject": "group:corp/payments", "role": "operator", "scope": {"selector": "team=payments"}}],
+   "sessions": {"idle": "8h", "absolute": "7d"}, "token_max_lifetime": "90d"}
+Single sign-on needs --public-url: register <public url>/auth/oidc/<name>/callback
+as the client's redirect URI at the provider.
 Roles: viewer (reads), operator (changes services), admin (manages the
 connection), each on a scope: {"all": true} (the default), {"connections":
 ["a","b"]} or {"selector": "<label selector>"}; owner holds the host-wide
@@ -194,12 +279,12 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		return err
 	}
 	defer ln.Close()
-	allowedHosts, err := o.checkExposure(ln.Addr(), len(fc.Tokens) == 0)
+	allowedHosts, err := o.checkExposure(ln.Addr(), len(fc.Tokens) == 0 && len(fc.SSO) == 0)
 	if err != nil {
 		return err
 	}
 
-	s, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		DataDir:     o.dataDir,
 		PluginsDir:  pluginsDir,
 		Tokens:      fc.Tokens,
@@ -213,7 +298,11 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		AllowedHosts:   allowedHosts,
 		AllowedOrigins: o.allowedOrigins,
 		TrustedProxies: o.trustedProxies,
-	})
+	}
+	if err := fc.identityConfig(&cfg); err != nil {
+		return fmt.Errorf("config file %s: %w", o.configFile, err)
+	}
+	s, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

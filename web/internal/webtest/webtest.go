@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -17,6 +18,8 @@ import (
 	"github.com/wharfhq/wharf/emulators/docker"
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	peakemu "github.com/wharfhq/wharf/emulators/peak"
+	"github.com/wharfhq/wharf/host/access"
+	"github.com/wharfhq/wharf/host/auth/oidc"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/server"
@@ -45,6 +48,14 @@ type Options struct {
 	Faces []server.Face
 	// DownConnection adds a connection "down" whose platform never answers.
 	DownConnection bool
+	// Labels are the labels of connections by name (swarm, peak, ecs …).
+	Labels map[string]map[string]string
+	// SSO, if set, is called with the host's URL (known before the host
+	// starts) and returns the OpenID providers to configure; the host's
+	// URL is then its public URL.
+	SSO func(baseURL string) []oidc.Config
+	// Bindings are the config's role bindings.
+	Bindings []access.Binding
 }
 
 // Env is a running host with its emulators.
@@ -96,21 +107,40 @@ func New(t testing.TB, opts Options) *Env {
 		dead.Close()
 		conns = append(conns, connstore.Connection{Name: "down", Plugin: "docker", Config: mustJSON(t, env.Docker.DemoConfig(dead.URL))})
 	}
-	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{
+	for i := range conns {
+		conns[i].Labels = opts.Labels[conns[i].Name]
+	}
+	// Listening first gives the host its URL before it starts: an
+	// identity provider must know where to send users back.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("webtest: listen: %v", err)
+	}
+	env.URL = "http://" + ln.Addr().String()
+	cfg := server.Config{
 		DataDir:     t.TempDir(),
 		PluginFiles: files,
 		Tokens:      opts.Tokens,
 		Connections: conns,
 		Faces:       opts.Faces,
+		Bindings:    opts.Bindings,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if opts.SSO != nil {
+		cfg.SSO = opts.SSO(env.URL)
+		cfg.PublicURL = env.URL
+	}
+	ctx := context.Background()
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
+		ln.Close()
 		t.Fatalf("webtest: server: %v", err)
 	}
 	env.Server, env.Host = srv, srv.Host
-	env.HTTP = httptest.NewServer(srv.Handler())
-	env.URL = env.HTTP.URL
+	env.HTTP = httptest.NewUnstartedServer(srv.Handler())
+	env.HTTP.Listener.Close()
+	env.HTTP.Listener = ln
+	env.HTTP.Start()
 	t.Cleanup(func() {
 		env.HTTP.CloseClientConnections()
 		env.HTTP.Close()
