@@ -72,7 +72,9 @@ func (a *Authenticator) storeErr(err error) error {
 		return pluginapi.Invalid(inv.Field, "%s", inv.Reason)
 	case errors.Is(err, identity.ErrNotFound):
 		return pluginapi.NotFound("%s", err.Error())
-	case errors.Is(err, identity.ErrConflict):
+	case errors.Is(err, identity.ErrConflict), errors.Is(err, identity.ErrTokenRevoked), errors.Is(err, identity.ErrTokenExpired):
+		// A revoked or expired token cannot be revoked again or rotated:
+		// the token's state, not a failure to retry.
 		return pluginapi.Errorf(pluginapi.CodeConflict, "%s", err.Error())
 	case errors.Is(err, identity.ErrUserDisabled):
 		return pluginapi.Errorf(pluginapi.CodeForbidden, "%s", err.Error())
