@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wharfhq/wharf/host/access"
+	"github.com/wharfhq/wharf/host/api"
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/auth/oidc"
 	"github.com/wharfhq/wharf/host/ops"
@@ -26,6 +27,12 @@ import (
 // group operates what is labelled team=payments.
 func ssoEnv(t *testing.T) (*webtest.Env, *oidctest.Provider) {
 	t.Helper()
+	return ssoEnvWith(t, nil)
+}
+
+// ssoEnvWith is ssoEnv with bootstrap tokens as well.
+func ssoEnvWith(t *testing.T, tokens []ops.Token) (*webtest.Env, *oidctest.Provider) {
+	t.Helper()
 	var idp *oidctest.Provider
 	selector, err := access.ParseSelector("team=payments")
 	if err != nil {
@@ -33,7 +40,8 @@ func ssoEnv(t *testing.T) (*webtest.Env, *oidctest.Provider) {
 	}
 	env := webtest.New(t, webtest.Options{
 		Peak:   true,
-		Faces:  []server.Face{web.Face(web.Options{})},
+		Tokens: tokens,
+		Faces:  []server.Face{api.Face(api.Options{}), web.Face(web.Options{})},
 		Labels: map[string]map[string]string{"swarm": {"team": "payments"}, "peak": {"team": "ml"}},
 		Bindings: []access.Binding{
 			{Subject: "group:corp/payments", Grant: access.Grant{Role: access.Operator, Scope: selector}},

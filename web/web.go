@@ -203,6 +203,7 @@ func (p *portal) routes(e *echo.Echo) {
 	e.POST("/connections/:name/edit", p.connectionUpdate, page...)
 	e.POST("/connections/:name/test", p.connectionTest, page...)
 	e.POST("/connections/:name/delete", p.connectionDelete, page...)
+	p.accessRoutes(e, page)
 }
 
 func staticHandler() http.Handler {
