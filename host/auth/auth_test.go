@@ -8,7 +8,9 @@ import (
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/auth/oidc"
+	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/internal/oidctest"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -488,5 +490,109 @@ func TestNewSSORefusesAConfigWithoutRedirectURLOrTwice(t *testing.T) {
 	wantCode(t, "a provider when none is configured", err, pluginapi.CodeNotFound)
 	if none.Providers() != nil {
 		t.Fatal("no SSO lists providers")
+	}
+}
+
+// The whole sign-in through the real test provider: the SSO discovers it
+// on first use, Finish's identity signs in, and the group the provider
+// reports gives the group binding's role.
+func TestSignInThroughTheRealProviderGivesTheGroupsRole(t *testing.T) {
+	const callback = "http://127.0.0.1:1/auth/oidc/corp/callback" // never requested: Login stops at it
+	alice := oidctest.User{Sub: "alice-1", Password: "correct horse", Email: "alice@example.com", Name: "Alice",
+		PreferredUsername: "alice", Groups: []string{"payments"}}
+	idp := oidctest.Start(t, oidctest.Options{Users: []oidctest.User{alice}, RedirectURLs: []string{callback}})
+	e := newEnv(t)
+	e.bind(t, access.Group("corp", "payments"), access.Operator, "team=a")
+	sso := must(auth.NewSSO([]oidc.Config{{Name: "corp", Issuer: idp.Issuer, ClientID: idp.ClientID,
+		ClientSecret: idp.ClientSecret, RedirectURL: callback}}, nil))(t)
+
+	p := must(sso.Provider(ctx, "corp"))(t)
+	if again := must(sso.Provider(ctx, "corp"))(t); again != p {
+		t.Fatal("the provider was discovered twice")
+	}
+	authURL, st, err := p.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := idp.Login(t, nil, authURL, "alice", alice.Password)
+	id := must(p.Finish(ctx, st, cb.Query()))(t)
+	secret, c, err := e.auth.SignIn(ctx, id, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Actor != "corp/alice" || roleOn(c, teamA) != access.Operator || roleOn(c, teamB) != access.None {
+		t.Fatalf("signed in as %+v: %q on team=a, %q on team=b", c, roleOn(c, teamA), roleOn(c, teamB))
+	}
+	s := must(e.auth.Session(ctx, secret, client()))(t)
+	if s.UserID != c.UserID || roleOn(s, teamA) != access.Operator {
+		t.Fatalf("session %+v", s)
+	}
+	en := e.one(t, audit.Filter{Operation: "auth.signin"})
+	if r := request(t, en); r["method"] != "oidc:corp" || en.Actor != "corp/alice" {
+		t.Fatalf("sign-in entry %+v %v", en, r)
+	}
+}
+
+// A session opened with a managed token ends when the token expires,
+// though the session itself would live longer.
+func TestSessionOfAnExpiredTokenEnds(t *testing.T) {
+	e := newEnv(t)
+	e.bind(t, access.User("corp", "una"), access.Viewer, "*")
+	_, una := e.signIn(t, "una")
+	nt := must(e.auth.CreateToken(ctx, una, auth.TokenRequest{Name: "hour", Grants: access.Grants{grant(t, access.Viewer, "*")},
+		ExpiresAt: e.clock.Now().Add(time.Hour)}))(t)
+	secret, _, err := e.auth.SignInWithToken(ctx, nt.Secret, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(59 * time.Minute)
+	must(e.auth.Session(ctx, secret, client()))(t)
+	e.clock.Advance(time.Minute)
+	_, err = e.auth.Session(ctx, secret, client())
+	wantCode(t, "the session of an expired token", err, pluginapi.CodeUnauthorized)
+}
+
+func TestRemovedBootstrapTokenIsRefused(t *testing.T) {
+	e := newEnv(t)
+	_, restarted := e.newHost(t, rootToken())
+	_, err := restarted.Bearer(ctx, ciSecret, "", client())
+	wantCode(t, "a bootstrap token removed from the config", err, pluginapi.CodeUnauthorized)
+	must(restarted.Bearer(ctx, rootSecret, "", client()))(t)
+}
+
+// On an open host everyone is an owner already: a pasted token opens
+// nothing.
+func TestSignInWithTokenOnAnOpenHostIsAConflict(t *testing.T) {
+	e := newEnv(t)
+	h, err := ops.New(ops.Config{Connections: e.conns, Audit: e.audit, Egress: egress.New(egress.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	a := must(auth.New(auth.Options{Host: h, Store: e.store, Audit: e.audit, Now: e.clock.Now}))(t)
+	if !a.Open() {
+		t.Fatal("a host without tokens or RequireAuth is not open")
+	}
+	_, _, err = a.SignInWithToken(ctx, rootSecret, client())
+	wantCode(t, "sign-in on an open host", err, pluginapi.CodeConflict)
+	c := must(a.Bearer(ctx, "", "someone", client()))(t)
+	if c.Actor != "someone" || !c.Owner() {
+		t.Fatalf("open host caller %+v", c)
+	}
+}
+
+func TestNewRefusesMissingPartsAndBadLifetimes(t *testing.T) {
+	e := newEnv(t)
+	if _, err := auth.New(auth.Options{Host: e.host, Store: e.store}); err == nil {
+		t.Fatal("an Authenticator without an audit log")
+	}
+	for _, d := range []time.Duration{time.Minute, auth.MaxTokenMaxLifetime + time.Hour} {
+		if _, err := auth.New(auth.Options{Host: e.host, Store: e.store, Audit: e.audit, TokenMaxLifetime: d}); err == nil {
+			t.Fatalf("TokenMaxLifetime %s accepted", d)
+		}
+	}
+	a := must(auth.New(auth.Options{Host: e.host, Store: e.store, Audit: e.audit}))(t)
+	if a.TokenMaxLifetime() != auth.DefaultTokenMaxLifetime {
+		t.Fatalf("default lifetime %s", a.TokenMaxLifetime())
 	}
 }

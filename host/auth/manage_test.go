@@ -287,3 +287,27 @@ func TestOwnerCannotDisableThemselfButCanDisableOthers(t *testing.T) {
 	_, err = e.auth.SetUserDisabled(ctx, olga, "usr_nobody", true)
 	wantCode(t, "disabling an unknown user", err, pluginapi.CodeNotFound)
 }
+
+// Bindings of the config file are replaced at each start: the API cannot
+// delete them (they would come back).
+func TestConfigBindingCannotBeDeletedThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	olga, _, _ := newTeam(t, e)
+	must(0, e.store.ReplaceConfigBindings(ctx, []access.Binding{{Subject: access.Group("corp", "sre"),
+		Grant: grant(t, access.Admin, "*")}}))(t)
+	var cfg access.Binding
+	for _, b := range must(e.auth.Bindings(ctx, olga))(t) {
+		if b.Source == "config" {
+			cfg = b
+		}
+	}
+	if cfg.ID == "" {
+		t.Fatal("no config binding listed")
+	}
+	_, err := e.auth.DeleteBinding(ctx, olga, cfg.ID)
+	wantCode(t, "deleting a config binding", err, pluginapi.CodeConflict)
+	en := e.one(t, audit.Filter{Operation: "auth.binding.delete"})
+	if en.Outcome != audit.OutcomeError || en.ErrorCode != string(pluginapi.CodeConflict) {
+		t.Fatalf("refused config-binding delete entry %+v", en)
+	}
+}
