@@ -195,6 +195,10 @@ func (h *Host) auditRefusal(ctx context.Context, c Caller, ev *auditEvent, errp 
 	if kind != audit.OutcomeError {
 		o.Refused = kind
 	}
+	if kind == audit.OutcomeDenied && c.Auth != "" {
+		// Who was refused includes how they proved it: a session, a token.
+		o.Note = "authenticated by " + c.Auth
+	}
 	_, err := h.cfg.Audit.Record(context.WithoutCancel(ctx), audit.Event{Actor: c.Actor, ClientAddr: c.ClientAddr,
 		RequestID: c.RequestID, Connection: ev.conn, Plugin: ev.plugin, Operation: ev.op, Target: ev.target,
 		TargetName: h.targetName(ev), Request: body}, o)

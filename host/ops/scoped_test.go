@@ -30,7 +30,7 @@ func selectorCaller(t *testing.T, actor string, role ops.Role, selector string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ops.Caller{Actor: actor, Rights: access.Grants{{Role: role, Scope: s}}}
+	return ops.Caller{Actor: actor, Rights: access.Grants{{Role: role, Scope: s}}, Auth: "session:oidc:corp"}
 }
 
 func connNames(cs []ops.Connection) []string {
@@ -105,8 +105,8 @@ func TestScopedOperatorSeesOnlyItsConnections(t *testing.T) {
 		t.Fatal("paula's attempts on search are not audited as denied")
 	}
 	for _, en := range denied {
-		if en.Connection != "search" || en.ErrorCode != string(pluginapi.CodeForbidden) {
-			t.Errorf("denied entry %+v", en)
+		if en.Connection != "search" || en.ErrorCode != string(pluginapi.CodeForbidden) || en.Note != "authenticated by session:oidc:corp" {
+			t.Errorf("denied entry %+v (want a forbidden on search, noting how paula authenticated)", en)
 		}
 	}
 }
