@@ -13,8 +13,11 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/api"
 	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/auth"
+	"github.com/wharfhq/wharf/host/identity"
 	"github.com/wharfhq/wharf/host/logfanout"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -49,6 +52,18 @@ var schemaTypes = map[string]any{
 	"InvokeResult":    ops.InvokeResult{},
 	"AuditEntry":      audit.Entry{},
 	"VerifyReport":    audit.VerifyReport{},
+	// Identity (host/api/identity.go).
+	"Me":           auth.Me{},
+	"Token":        identity.Token{},
+	"NewToken":     auth.NewToken{},
+	"TokenRequest": auth.TokenRequest{},
+	"Grant":        access.Grant{},
+	"Scope":        access.Scope{}, // its own MarshalJSON: the schema's oneOf forms are not compared
+	"Role":         access.Role(""),
+	"Subject":      access.Subject(""),
+	"Binding":      access.Binding{},
+	"Session":      identity.Session{},
+	"User":         identity.User{},
 }
 
 // loadOpenAPI parses and validates the embedded document, $refs resolved.
