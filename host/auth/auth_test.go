@@ -596,3 +596,39 @@ func TestNewRefusesMissingPartsAndBadLifetimes(t *testing.T) {
 		t.Fatalf("default lifetime %s", a.TokenMaxLifetime())
 	}
 }
+
+// Requests resolving rights at once while another process changes the
+// bindings share the cache safely (run with -race), and once the change
+// is made every later request sees it.
+func TestConcurrentRequestsSeeTheLatestBindings(t *testing.T) {
+	e := newEnv(t)
+	secret, _ := e.signIn(t, "lee")
+	cli := e.otherProcess(t)
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			var err error
+			for range 20 {
+				if _, err = e.auth.Session(ctx, secret, client()); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+	}
+	for i := range 5 {
+		if _, err := cli.CreateBinding(ctx, access.Binding{Subject: access.User("corp", "lee"),
+			Grant: grant(t, access.Viewer, "n="+string(rune('a'+i)))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := must(e.auth.Session(ctx, secret, client()))(t)
+	if got := roleOn(c, access.Target{Name: "x", Labels: map[string]string{"n": "e"}}); got != access.Viewer {
+		t.Fatalf("after the last binding lee has %q on n=e", got)
+	}
+}
