@@ -113,12 +113,7 @@ func (p *portal) oidcStart(c echo.Context) error {
 	name := c.Param("name")
 	prov, err := p.authn.SSO().Provider(c.Request().Context(), name)
 	if err != nil {
-		if pluginapi.AsError(err).Code == pluginapi.CodeNotFound {
-			return p.renderMessage(c, http.StatusNotFound, "Not found", "No identity provider of that name is configured.")
-		}
-		p.log.Error("web: identity provider unreachable", "provider", name, "err", err)
-		return p.renderSignin(c, http.StatusServiceUnavailable, safeNext(c.QueryParam("next")),
-			"The identity provider cannot be reached right now. Try again in a moment.")
+		return p.providerMissing(c, name, safeNext(c.QueryParam("next")), err)
 	}
 	authURL, st, err := prov.Begin()
 	if err != nil {
@@ -152,10 +147,7 @@ func (p *portal) oidcCallback(c echo.Context) error {
 	next := safeNext(pending.Next)
 	prov, err := p.authn.SSO().Provider(ctx, name)
 	if err != nil {
-		if pluginapi.AsError(err).Code == pluginapi.CodeNotFound {
-			return p.renderMessage(c, http.StatusNotFound, "Not found", "No identity provider of that name is configured.")
-		}
-		return p.renderSignin(c, http.StatusServiceUnavailable, next, "The identity provider cannot be reached right now. Try again in a moment.")
+		return p.providerMissing(c, name, next, err)
 	}
 	id, err := prov.Finish(ctx, pending.State, c.QueryParams())
 	if err != nil {
@@ -180,6 +172,17 @@ func (p *portal) oidcCallback(c echo.Context) error {
 	}
 	p.setSession(c, secret)
 	return p.redirect(c, next, "Signed in.")
+}
+
+// providerMissing answers a provider that is not configured (404) or
+// cannot be reached (503, back on the sign-in page).
+func (p *portal) providerMissing(c echo.Context, name, next string, err error) error {
+	if pluginapi.AsError(err).Code == pluginapi.CodeNotFound {
+		return p.renderMessage(c, http.StatusNotFound, "Not found", "No identity provider of that name is configured.")
+	}
+	p.log.Error("web: identity provider unreachable", "provider", name, "err", err)
+	return p.renderSignin(c, http.StatusServiceUnavailable, next,
+		"The identity provider cannot be reached right now. Try again in a moment.")
 }
 
 // signinProblem says in words why a single sign-on did not finish.

@@ -195,7 +195,7 @@ func (a *Authenticator) withBootstrapBindings(ctx context.Context, c ops.Caller,
 		return ops.Caller{}, err
 	}
 	if extra := access.GrantsFor(bs, access.Token(name)); len(extra) > 0 {
-		c.Rights = append(access.Grants{}, append(grantsOf(c.Access()), extra...)...)
+		c.Rights = append(append(access.Grants{}, grantsOf(c.Access())...), extra...)
 	}
 	return c, nil
 }
