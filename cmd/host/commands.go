@@ -34,10 +34,11 @@ commands are a client of a running host's REST API (--server, --token).`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(a.serveCmd(), a.pluginVerifyCmd(), a.tokenCmd())
+	root.AddCommand(a.serveCmd(), a.pluginVerifyCmd())
 
 	clients := []*cobra.Command{a.pluginsCmd(), a.connCmd(), a.svcCmd(), a.logsCmd(), newInstancesCmd(a, nil),
-		a.deploymentsCmd(), a.invokeCmd(), a.auditCmd()}
+		a.deploymentsCmd(), a.invokeCmd(), a.auditCmd(),
+		a.whoamiCmd(), a.tokensCmd(), a.bindingsCmd(), a.sessionsCmd(), a.usersCmd()}
 	for _, c := range clients {
 		a.clientFlags(c)
 		root.AddCommand(c)

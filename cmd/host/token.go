@@ -12,14 +12,14 @@ import (
 	"github.com/wharfhq/wharf/host/ops"
 )
 
-// tokenCmd is "wharf token": making API tokens.
-func (a *app) tokenCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Make API tokens"}
+// tokenNewCmd is "wharf tokens new": a bootstrap token for the config
+// file, made offline.
+func (a *app) tokenNewCmd() *cobra.Command {
 	var name, role, selector string
 	var conns []string
 	newCmd := &cobra.Command{
 		Use:   "new",
-		Short: "Print a new random API token and the config line that accepts it",
+		Short: "Print a new bootstrap token and the config line that accepts it (offline)",
 		Long: `Prints a new random bearer token (256 bits) and the line to add to the
 "tokens" of the config file. The host keeps only the token's SHA-256, so the
 token itself is shown once: hand it to its user now. Tokens shorter than
@@ -28,8 +28,8 @@ token itself is shown once: hand it to its user now. Tokens shorter than
 The role holds on every connection unless --connection or --selector
 limits it (a Kubernetes label selector over the connections' labels).
 An owner token holds the host-wide powers and cannot be limited.`,
-		Example: `  wharf token new --name ci --role operator
-  wharf token new --name payments-ci --role operator --selector team=payments`,
+		Example: `  wharf tokens new --name ci --role operator
+  wharf tokens new --name payments-ci --role operator --selector team=payments`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			r, err := access.ParseRole(role)
@@ -70,8 +70,7 @@ An owner token holds the host-wide powers and cannot be limited.`,
 	newCmd.Flags().StringVar(&role, "role", "viewer", "viewer, operator, admin or owner")
 	newCmd.Flags().StringSliceVar(&conns, "connection", nil, "limit the role to these connections (repeat or comma-separate)")
 	newCmd.Flags().StringVar(&selector, "selector", "", "limit the role to connections whose labels match this selector (team=payments,env!=prod)")
-	cmd.AddCommand(newCmd)
-	return cmd
+	return newCmd
 }
 
 // newToken is "wharf_" and 32 random bytes, base64url: 49 characters. The

@@ -179,7 +179,7 @@ func (h *Host) Open() bool { return len(h.tokens) == 0 && !h.cfg.RequireAuth }
 // are configured as SHA-256 hashes, so a short one cannot be spotted at
 // start; instead a presented token shorter than this is refused before it
 // is hashed, which makes a short configured token unusable from its first
-// use (and the refusal says why). `wharf token new` makes good ones.
+// use (and the refusal says why). `wharf tokens new` makes good ones.
 const MinTokenLength = 32
 
 // Authenticate turns a bearer token (may be "") and the X-Wharf-Actor
@@ -199,7 +199,7 @@ func (h *Host) Authenticate(bearer, actorHeader string) (Caller, error) {
 	}
 	if len(bearer) < MinTokenLength {
 		return Caller{}, pluginapi.Errorf(pluginapi.CodeUnauthorized,
-			"token refused: tokens are at least %d characters (make one with `wharf token new`)", MinTokenLength)
+			"token refused: tokens are at least %d characters (make one with `wharf tokens new`)", MinTokenLength)
 	}
 	sum := sha256.Sum256([]byte(bearer))
 	got := []byte(hex.EncodeToString(sum[:]))
