@@ -339,6 +339,10 @@ func (a *Authenticator) SignIn(ctx context.Context, id oidc.Identity, cl Client)
 		if errors.As(err, &inv) {
 			return "", ops.Caller{}, pluginapi.Errorf(pluginapi.CodeForbidden, "the identity provider's answer cannot be used: %s", inv.Error())
 		}
+		if errors.Is(err, identity.ErrUsernameTaken) {
+			return "", ops.Caller{}, pluginapi.Errorf(pluginapi.CodeForbidden,
+				"username %s/%s belongs to another user of this host (bindings name users by username): ask an owner", id.Provider, id.Username)
+		}
 		return "", ops.Caller{}, a.storeFailed(err)
 	}
 	if u.Disabled {

@@ -632,3 +632,44 @@ func TestConcurrentRequestsSeeTheLatestBindings(t *testing.T) {
 		t.Fatalf("after the last binding lee has %q on n=e", got)
 	}
 }
+
+// An identity-provider account whose preferred_username copies an owner's
+// (many providers let users edit it) is refused: it neither becomes the
+// owner's user nor inherits the bindings that name the owner's username.
+func TestSignInWithAnotherUsersUsernameIsRefused(t *testing.T) {
+	const callback = "http://127.0.0.1:1/auth/oidc/corp/callback"
+	alice := oidctest.User{Sub: "alice-1", Password: "correct horse", PreferredUsername: "alice"}
+	mallory := oidctest.User{Sub: "mallory-1", Password: "battery staple", PreferredUsername: "alice"}
+	idp := oidctest.Start(t, oidctest.Options{Users: []oidctest.User{alice, mallory}, RedirectURLs: []string{callback}})
+	e := newEnv(t)
+	e.bind(t, access.User("corp", "alice"), access.Owner, "*")
+	sso := must(auth.NewSSO([]oidc.Config{{Name: "corp", Issuer: idp.Issuer, ClientID: idp.ClientID,
+		ClientSecret: idp.ClientSecret, RedirectURL: callback}}, nil))(t)
+	p := must(sso.Provider(ctx, "corp"))(t)
+	signIn := func(login, password string) (string, ops.Caller, error) {
+		authURL, st, err := p.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := must(p.Finish(ctx, st, idp.Login(t, nil, authURL, login, password).Query()))(t)
+		return e.auth.SignIn(ctx, id, client())
+	}
+
+	_, a, err := signIn("alice-1", alice.Password)
+	if err != nil || !a.Owner() {
+		t.Fatalf("alice: %+v %v, want an owner", a, err)
+	}
+	secret, m, err := signIn("mallory-1", mallory.Password)
+	wantCode(t, "mallory signing in as alice", err, pluginapi.CodeForbidden)
+	if secret != "" || m.Owner() || m.UserID != "" {
+		t.Fatalf("the refused sign-in gave a session %q / caller %+v", secret, m)
+	}
+	refused := e.entries(t, audit.Filter{Operation: "auth.signin", Outcome: audit.OutcomeError})
+	if len(refused) != 1 || refused[0].Actor != "corp/alice" {
+		t.Fatalf("refused sign-ins audited: %+v, want one", refused)
+	}
+	users := must(e.store.Users(ctx))(t)
+	if len(users) != 1 || users[0].Subject != "alice-1" {
+		t.Fatalf("users %+v, want alice's alone", users)
+	}
+}

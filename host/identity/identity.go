@@ -64,6 +64,11 @@ var (
 	ErrTokenExpired = errors.New("token expired")
 )
 
+// ErrUsernameTaken refuses a sign-in whose username another user of the
+// same provider holds: bindings name users by username, so the newcomer
+// would inherit the other's rights.
+var ErrUsernameTaken = errors.New("username taken")
+
 // ErrUserDisabled refuses a session for a disabled user (CreateSession
 // checks inside its transaction, so a sign-in racing SetUserDisabled
 // cannot leave a live session behind).
@@ -161,6 +166,12 @@ var migrations = []string{
 		gen INTEGER NOT NULL
 	);
 	INSERT INTO identity_generation (one, gen) VALUES (1, 1);`,
+	// A username is one user's at a provider: bindings name users by it.
+	// Duplicates an older version let in lose the name (all but the first
+	// user), so no binding is shared by accident.
+	`UPDATE identity_users SET username = username || '#' || id
+		WHERE rowid NOT IN (SELECT min(rowid) FROM identity_users GROUP BY provider, username);
+	CREATE UNIQUE INDEX identity_users_username ON identity_users (provider, username);`,
 }
 
 // New creates or updates the tables on db (opened by host/store.Open).

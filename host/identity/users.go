@@ -107,8 +107,9 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 // UpsertUser records a sign-in: it creates the user of (Provider, Subject)
 // the first time, and otherwise updates the username, name, email, groups
 // and last-seen time. A disabled user stays disabled (the caller refuses
-// the sign-in). A new user, a username change or a group change bumps the
-// Generation.
+// the sign-in). A username another subject of the provider holds is
+// ErrUsernameTaken. A new user, a username change or a group change bumps
+// the Generation.
 func (s *Store) UpsertUser(ctx context.Context, in UserInput) (u User, created bool, err error) {
 	groups, err := checkUser(in)
 	if err != nil {
@@ -120,6 +121,15 @@ func (s *Store) UpsertUser(ctx context.Context, in UserInput) (u User, created b
 	}
 	now := s.now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var holder string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM identity_users WHERE provider = ? AND username = ? AND subject <> ?`,
+			in.Provider, in.Username, in.Subject).Scan(&holder)
+		switch {
+		case err == nil:
+			return fmt.Errorf("username %s/%s is user %s's, whose identity-provider subject differs: %w", in.Provider, in.Username, holder, ErrUsernameTaken)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("identity: upsert user: %w", err)
+		}
 		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM identity_users WHERE provider = ? AND subject = ?`,
 			in.Provider, in.Subject))
 		switch {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/host/store"
 )
 
 var alice = UserInput{Provider: "corp", Subject: "sub-alice", Username: "alice", Name: "Alice A.", Email: "alice@example.com",
@@ -231,5 +234,86 @@ func TestDisabledUserStaysDisabledAtSignIn(t *testing.T) {
 	}
 	if u, err = f.User(ctx, u.ID); err != nil || u.Disabled {
 		t.Errorf("enabled again: %+v %v", u, err)
+	}
+}
+
+// Bindings name users by username, so a username is one subject's at a
+// provider: another subject claiming it is refused until its holder has
+// signed in under another name.
+func TestUsernameBelongsToOneSubjectPerProvider(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, Options{})
+	first, _, err := f.UpsertUser(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory := UserInput{Provider: "corp", Subject: "sub-mallory", Username: "alice"}
+	_, _, err = f.UpsertUser(ctx, mallory)
+	wantErr(t, "another subject taking alice's username", err, ErrUsernameTaken)
+	if !strings.Contains(err.Error(), first.ID) {
+		t.Errorf("error %q does not name the holder", err)
+	}
+	// Nothing was written: no second user, alice unchanged.
+	us, err := f.Users(ctx)
+	if err != nil || len(us) != 1 || us[0].Subject != "sub-alice" {
+		t.Fatalf("users after the refusal: %+v %v", us, err)
+	}
+	// The same username at another provider is another person's to take.
+	partner := mallory
+	partner.Provider = "partner"
+	if _, created, err := f.UpsertUser(ctx, partner); err != nil || !created {
+		t.Fatalf("alice at another provider: created=%v %v", created, err)
+	}
+	// Once alice is renamed at the provider (and signs in), the name is free.
+	renamed := alice
+	renamed.Username = "alice.a"
+	if _, _, err := f.UpsertUser(ctx, renamed); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := f.UpsertUser(ctx, mallory); err != nil || !created {
+		t.Fatalf("the freed username: created=%v %v", created, err)
+	}
+	// A user keeps their own username from sign-in to sign-in.
+	if _, created, err := f.UpsertUser(ctx, renamed); err != nil || created {
+		t.Fatalf("alice signing in again: created=%v %v", created, err)
+	}
+}
+
+// A database an older version wrote may hold two users with one username:
+// the upgrade leaves the name to the first and renames the others, so no
+// binding is shared by accident.
+func TestUpgradeRenamesDuplicateUsernames(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wharf.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := store.Migrate(ctx, db, "identity", migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	for i, sub := range []string{"sub-1", "sub-2", "sub-3"} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO identity_users (`+userColumns+`) VALUES (?, 'corp', ?, 'alice', '', '', '[]', 0, ?, ?)`,
+			fmt.Sprintf("usr_%d", i), sub, i, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := New(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.UserBy(ctx, "corp", "sub-1")
+	if err != nil || first.Username != "alice" {
+		t.Fatalf("the first user after the upgrade: %+v %v", first, err)
+	}
+	for i, sub := range []string{"sub-2", "sub-3"} {
+		u, err := s.UserBy(ctx, "corp", sub)
+		if want := fmt.Sprintf("alice#usr_%d", i+1); err != nil || u.Username != want {
+			t.Fatalf("duplicate %s after the upgrade: %q %v, want %q", sub, u.Username, err, want)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE identity_users SET username = 'alice' WHERE subject = 'sub-2'`); err == nil {
+		t.Fatal("the database accepts a duplicate username after the upgrade")
 	}
 }
