@@ -132,14 +132,20 @@ func (a *Authenticator) tokenRefused(ctx context.Context, t identity.Token, err 
 	case errors.Is(err, identity.ErrTokenRevoked):
 		return unauthorized("token %s (%s) was revoked on %s", t.Name, t.ID, t.RevokedAt.UTC().Format(time.RFC3339))
 	case errors.Is(err, identity.ErrTokenExpired):
-		if first, ferr := a.o.Store.NoteTokenExpired(ctx, t.ID); ferr == nil && first {
-			a.record(ctx, ops.Caller{Actor: "wharf", Auth: "system", ClientAddr: cl.Addr, RequestID: cl.RequestID},
-				"auth.token.expire", t.ID, map[string]any{"token": t.ID, "name": t.Name, "expires_at": t.ExpiresAt}, nil)
-		}
+		a.noteTokenExpired(ctx, t, cl)
 		return unauthorized("token %s (%s) expired on %s", t.Name, t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	a.log.Error("auth: token lookup failed", "err", err)
 	return pluginapi.Errorf(pluginapi.CodeUnavailable, "cannot check the token now: the identity store failed")
+}
+
+// noteTokenExpired audits a token's expiry the first time a use of it is
+// refused for it, whether the use came as a bearer or through a session.
+func (a *Authenticator) noteTokenExpired(ctx context.Context, t identity.Token, cl Client) {
+	if first, err := a.o.Store.NoteTokenExpired(ctx, t.ID); err == nil && first {
+		a.record(ctx, ops.Caller{Actor: "wharf", Auth: "system", ClientAddr: cl.Addr, RequestID: cl.RequestID},
+			"auth.token.expire", t.ID, map[string]any{"token": t.ID, "name": t.Name, "expires_at": t.ExpiresAt}, nil)
+	}
 }
 
 // noteTokenUse records the use, auditing the first one.
@@ -310,6 +316,7 @@ func (a *Authenticator) principalCaller(ctx context.Context, principal string, c
 			return ops.Caller{}, unauthorized("the token this session was opened with was revoked")
 		}
 		if !a.o.Now().Before(t.ExpiresAt) {
+			a.noteTokenExpired(ctx, t, cl)
 			return ops.Caller{}, unauthorized("the token this session was opened with has expired")
 		}
 		c, err := a.tokenCaller(ctx, t, cl)

@@ -115,6 +115,33 @@ func TestExpiredTokenIsRefusedAndItsExpiryAuditedOnce(t *testing.T) {
 	}
 }
 
+// A token used only through a portal session (pasted on the sign-in page)
+// has its expiry audited too, once, when the session is refused for it.
+func TestExpiryOfATokenUsedThroughASessionIsAudited(t *testing.T) {
+	e := newEnv(t)
+	e.bind(t, access.User("corp", "ed"), access.Viewer, "*")
+	_, ed := e.signIn(t, "ed")
+	nt := e.newToken(t, ed, "pasted", grant(t, access.Viewer, "*")) // expires in 24h
+	secret, _, err := e.auth.SignInWithToken(ctx, nt.Secret, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // used every 6 hours: the session stays within its idle bound
+		e.clock.Advance(6 * time.Hour)
+		must(e.auth.Session(ctx, secret, client()))(t)
+	}
+	if got := e.entries(t, audit.Filter{Operation: "auth.token.expire"}); len(got) != 0 {
+		t.Fatalf("expiry audited before the token expired: %+v", got)
+	}
+	e.clock.Advance(6 * time.Hour)
+	_, err = e.auth.Session(ctx, secret, client())
+	wantCode(t, "a session of an expired token", err, pluginapi.CodeUnauthorized)
+	en := e.one(t, audit.Filter{Operation: "auth.token.expire"})
+	if en.Target != nt.ID || en.Actor != "wharf" {
+		t.Fatalf("expiry entry %+v", en)
+	}
+}
+
 func TestTokenFirstUseIsAuditedOnce(t *testing.T) {
 	e := newEnv(t)
 	e.bind(t, access.User("corp", "fay"), access.Viewer, "*")
