@@ -234,6 +234,33 @@ type Log struct {
 	// Counters for benchmarks and tests: transactions written, requests
 	// written in them.
 	batches, batched atomic.Int64
+
+	// observer, if set, hears of every group commit (metrics).
+	observer atomic.Pointer[CommitObserver]
+}
+
+// CommitObserver hears of each group commit once its callers are
+// answered: how many writes it held, how many of them failed, and how long
+// it took from the start of the transaction to the answers (commit, fsync
+// and checkpoint). host/metrics implements it.
+type CommitObserver interface {
+	AuditCommitted(writes, failed int, took time.Duration)
+}
+
+// Observe makes o hear of every group commit from now on; nil stops it.
+func (l *Log) Observe(o CommitObserver) {
+	if o == nil {
+		l.observer.Store(nil)
+		return
+	}
+	l.observer.Store(&o)
+}
+
+// QueueDepth is the number of writes waiting for the next group commit.
+func (l *Log) QueueDepth() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
 }
 
 var migrations = []string{
@@ -560,6 +587,7 @@ func (l *Log) run() {
 // cpJob is a committed batch waiting for its checkpoint.
 type cpJob struct {
 	batch []*request
+	began time.Time // when the batch's commit began
 	moved bool // the batch added rows: the head below needs a checkpoint
 	rows  int64
 	hash  []byte
@@ -569,18 +597,19 @@ type cpJob struct {
 // checkpoint of the current head must succeed first: otherwise nothing is
 // committed and every caller in batch gets the error.
 func (l *Log) commitBatch(batch []*request) cpJob {
+	began := time.Now()
 	l.headMu.Lock()
 	defer l.headMu.Unlock()
 	if l.cpStale.Load() {
 		if err := l.checkpoint(l.w.headID, l.w.headHash); err != nil {
 			failAll(batch, err)
-			return cpJob{batch: batch}
+			return cpJob{batch: batch, began: began}
 		}
 		l.cpStale.Store(false)
 	}
 	before := l.w.headID
 	l.w.write(batch)
-	return cpJob{batch: batch, moved: l.w.headID != before, rows: l.w.headID, hash: l.w.headHash}
+	return cpJob{batch: batch, began: began, moved: l.w.headID != before, rows: l.w.headID, hash: l.w.headHash}
 }
 
 // checkpointer checkpoints each committed batch and only then answers its
@@ -600,8 +629,15 @@ func (l *Log) checkpointer(jobs <-chan cpJob, done chan<- struct{}) {
 		}
 		l.batches.Add(1)
 		l.batched.Add(int64(len(job.batch)))
+		failed := 0
 		for _, r := range job.batch {
+			if r.err != nil {
+				failed++
+			}
 			close(r.done)
+		}
+		if o := l.observer.Load(); o != nil {
+			(*o).AuditCommitted(len(job.batch), failed, time.Since(job.began))
 		}
 		if len(job.batch) > 1 {
 			// Under concurrency, let the callers just released run and

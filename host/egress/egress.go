@@ -49,6 +49,17 @@ type Options struct {
 	MaxRedirects int
 	// Logger receives one debug record per request; never secrets.
 	Logger *slog.Logger
+	// Metrics, if set, observes every request (host/metrics implements it).
+	Metrics Metrics
+}
+
+// Metrics observes the requests plugins make. host is where a request
+// went: host:port of its first hop, "unix:<path>" for a socket endpoint,
+// or "" when it was refused before an allowed destination was known (so
+// a plugin cannot make up label values). status is the answer's HTTP
+// status, or 0 with code saying why there was none.
+type Metrics interface {
+	EgressRequest(host string, status int, code pluginapi.Code, took time.Duration)
 }
 
 // Client sends plugin requests. It keeps one http.Transport for the network
@@ -192,7 +203,19 @@ func (h *Handler) credentialed(u *url.URL) bool {
 func (h *Handler) Do(ctx context.Context, req *pluginapi.HTTPRequest) *pluginapi.HTTPResponse {
 	start := time.Now()
 	dest, resp := h.do(ctx, req)
-	h.logRequest(req, dest, resp, time.Since(start))
+	took := time.Since(start)
+	h.logRequest(req, dest, resp, took)
+	if m := h.c.opts.Metrics; m != nil {
+		host := ""
+		if dest != nil {
+			host = dest.first
+		}
+		var code pluginapi.Code
+		if resp.Error != nil {
+			code = resp.Error.Code
+		}
+		m.EgressRequest(host, resp.Status, code, took)
+	}
 	return resp
 }
 
@@ -202,6 +225,7 @@ type destination struct {
 	socket   string // dial this unix socket for host "localhost"
 	name     string // for messages: never holds secrets
 	endpoint bool   // an endpoint of the connection: credentials may go here
+	first    string // the first hop, for metrics: host:port or unix:<path>
 }
 
 func (h *Handler) do(ctx context.Context, preq *pluginapi.HTTPRequest) (*destination, *pluginapi.HTTPResponse) {
@@ -211,6 +235,10 @@ func (h *Handler) do(ctx context.Context, preq *pluginapi.HTTPRequest) (*destina
 	dest, perr := h.resolve(preq)
 	if perr != nil {
 		return dest, fail(perr)
+	}
+	dest.first = hostKey(dest.url)
+	if dest.socket != "" {
+		dest.first = "unix:" + dest.socket
 	}
 	if preq.Auth != nil && !dest.endpoint {
 		return dest, fail(pluginapi.Errorf(pluginapi.CodeForbidden,

@@ -133,6 +133,24 @@ func (h *Hub) Followers() int {
 	return len(h.followers)
 }
 
+// Subscribers returns how many subscriptions the running followers feed
+// (portal viewers, API streams).
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	fs := make([]*follower, 0, len(h.followers))
+	for _, f := range h.followers {
+		fs = append(fs, f)
+	}
+	h.mu.Unlock()
+	n := 0
+	for _, f := range fs {
+		f.mu.Lock()
+		n += len(f.subs)
+		f.mu.Unlock()
+	}
+	return n
+}
+
 // Close stops every follower and ends every subscription.
 func (h *Hub) Close() {
 	h.mu.Lock()

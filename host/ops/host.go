@@ -45,6 +45,16 @@ type Config struct {
 	LogBuffer int
 	// RefusalLimit bounds the refused mutations audited per actor.
 	RefusalLimit RefusalLimit
+	// Metrics, if set, observes every plugin call (host/metrics).
+	Metrics CallMetrics
+}
+
+// CallMetrics observes plugin calls made for connections: the plugin,
+// the operation, the outcome (nil, or the error the caller gets: the
+// plugin's own answer or the runtime's) and the duration, waiting for an
+// instance included.
+type CallMetrics interface {
+	PluginCall(plugin, op string, err error, took time.Duration)
 }
 
 // Host is the operations facade. It is safe for concurrent use.
@@ -408,7 +418,7 @@ func (h *Host) handler(t *target) (*egress.Handler, *scrubber, error) {
 type errorer interface{ Err() error }
 
 // call runs op on the connection's plugin and decodes the answer into resp.
-func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) error {
+func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) (err error) {
 	in, err := json.Marshal(req)
 	if err != nil {
 		return pluginapi.Errorf(pluginapi.CodeInternal, "encode %s request: %v", op, err)
@@ -416,6 +426,10 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 	hd, sc, err := h.handler(t)
 	if err != nil {
 		return err
+	}
+	if m := h.cfg.Metrics; m != nil {
+		start := time.Now()
+		defer func() { m.PluginCall(t.p.rt.Name(), op, err, time.Since(start)) }()
 	}
 	out, err := t.p.rt.CallFor(withScrubber(ctx, sc), t.conn.Name, op, in, hd)
 	if err != nil {

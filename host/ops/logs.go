@@ -89,6 +89,9 @@ func (h *Host) FollowLogs(ctx context.Context, c Caller, conn, id string, opts l
 // LogFollowers returns how many upstream log followers run (for tests and metrics).
 func (h *Host) LogFollowers() int { return h.logs.Followers() }
 
+// LogViewers returns how many subscriptions the log followers feed (for metrics).
+func (h *Host) LogViewers() int { return h.logs.Subscribers() }
+
 // logSource feeds the log hub from plugin calls. It resolves the
 // connection on every call, so a changed config or credentials apply.
 type logSource struct{ h *Host }

@@ -219,6 +219,10 @@ func (p *Plugin) Path() string { return p.path }
 // Digest is the sha256 of the wasm file, in hex.
 func (p *Plugin) Digest() string { return p.digest }
 
+// PoolStats reports the plugin's instance pool: its size, live and idle
+// instances, calls running and calls waiting for an instance.
+func (p *Plugin) PoolStats() PoolStats { return p.pool.snapshot() }
+
 // label names the plugin in messages, even before describe gave its name.
 func (p *Plugin) label() string {
 	if p.name != "" {

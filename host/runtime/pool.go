@@ -265,6 +265,26 @@ func (pl *pool) close(ctx context.Context) {
 	}
 }
 
+// PoolStats is a plugin's instance pool at one moment (for metrics).
+type PoolStats struct {
+	Size    int // the most live instances (Config.PoolSize)
+	Live    int // instances idle, in use or being made
+	Idle    int // instances waiting for a call
+	Busy    int // calls holding a slot
+	Waiting int // calls waiting for a slot
+}
+
+// snapshot is the pool's PoolStats.
+func (pl *pool) snapshot() PoolStats {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	st := PoolStats{Size: pl.size, Live: pl.live, Idle: len(pl.idle), Busy: pl.busy}
+	for _, q := range pl.queues {
+		st.Waiting += len(q.waiters)
+	}
+	return st
+}
+
 // stats reports the live and idle instances, for tests.
 func (pl *pool) stats() (live, idle int) {
 	pl.mu.Lock()
