@@ -588,7 +588,7 @@ func (l *Log) run() {
 type cpJob struct {
 	batch []*request
 	began time.Time // when the batch's commit began
-	moved bool // the batch added rows: the head below needs a checkpoint
+	moved bool      // the batch added rows: the head below needs a checkpoint
 	rows  int64
 	hash  []byte
 }
