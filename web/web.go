@@ -233,6 +233,14 @@ func (p *portal) auth(next echo.HandlerFunc) echo.HandlerFunc {
 			if ck, cerr := req.Cookie(sessionCookie); cerr == nil {
 				secret = ck.Value
 			}
+			if caller, ok, perr := p.authn.Proxy(req.Context(), req, client(c)); ok {
+				// The gateway in front signed the user in; no session here.
+				if perr != nil {
+					return p.renderError(c, perr)
+				}
+				c.Set(callerKey, caller)
+				return next(c)
+			}
 			if secret != "" {
 				if gerr := httpguard.AuthGate(c); gerr != nil {
 					return p.renderTooMany(c, gerr)

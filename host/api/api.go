@@ -229,8 +229,13 @@ func (s *server) authenticateRequest(c echo.Context) (ops.Caller, error) {
 	}
 	actor := c.Request().Header.Get(ActorHeader)
 	if s.auth != nil {
-		return s.auth.Bearer(c.Request().Context(), bearer, actor,
-			auth.Client{Addr: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: RequestIDOf(c)})
+		cl := auth.Client{Addr: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: RequestIDOf(c)}
+		if bearer == "" { // an explicit token wins over a gateway's headers
+			if caller, ok, err := s.auth.Proxy(c.Request().Context(), c.Request(), cl); ok {
+				return caller, err
+			}
+		}
+		return s.auth.Bearer(c.Request().Context(), bearer, actor, cl)
 	}
 	caller, err := s.h.Authenticate(bearer, actor)
 	if err != nil {

@@ -44,7 +44,9 @@ type Options struct {
 	// default DefaultTokenMaxLifetime, at most MaxTokenMaxLifetime.
 	TokenMaxLifetime time.Duration
 	// SSO are the identity providers users sign in with, if any.
-	SSO    *SSO
+	SSO *SSO
+	// Proxy, if set, trusts an authenticating gateway's user headers.
+	Proxy  *ProxyAuth
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -52,8 +54,9 @@ type Options struct {
 // Authenticator resolves callers and manages identity objects. It is safe
 // for concurrent use.
 type Authenticator struct {
-	o   Options
-	log *slog.Logger
+	o     Options
+	log   *slog.Logger
+	proxy *proxyAuth // nil: off
 
 	mu       sync.Mutex
 	gen      int64 // the store generation bindings were read at; -1: never
@@ -82,7 +85,15 @@ func New(o Options) (*Authenticator, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Authenticator{o: o, log: o.Logger, gen: -1}, nil
+	a := &Authenticator{o: o, log: o.Logger, gen: -1}
+	if o.Proxy != nil {
+		p, err := checkProxy(*o.Proxy)
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		a.proxy = p
+	}
+	return a, nil
 }
 
 // TokenMaxLifetime is the longest expiry a new token may have.
