@@ -17,16 +17,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/api"
+	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/auth/oidc"
-	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/ops"
-	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/demo"
 	"github.com/wharfhq/wharf/web"
@@ -59,11 +59,25 @@ type serveOptions struct {
 	pluginMemoryMiB    uint64
 	pluginCallsPerConn int
 
+	// database is --database: a SQLite file path or sqlite:PATH.
+	database string
+	// checkOnly is --check-config: check everything and exit.
+	checkOnly bool
+
+	// from says where each flag not left at its default was set when that
+	// was not the command line (WHARF_X, the config file's serve.x);
+	// sourceProblems are those sources' bad values; loaded is the config
+	// file, once read.
+	from           map[string]string
+	sourceProblems []error
+	loaded         *loadedConfig
+
 	// ready, when set (tests), receives the listening address.
 	ready func(addr string)
 }
 
-// fileConfig is the --config file: decoded strictly.
+// fileConfig is the --config file: decoded strictly, after its $env and
+// $file references are replaced (config_refs.go).
 type fileConfig struct {
 	Connections []struct {
 		Name   string          `json:"name"`
@@ -92,6 +106,12 @@ type fileConfig struct {
 	} `json:"sessions"`
 	// TokenMaxLifetime is the longest expiry of a managed token ("90d").
 	TokenMaxLifetime string `json:"token_max_lifetime"`
+	// ProxyAuth trusts an authenticating gateway's user headers.
+	ProxyAuth *auth.ProxyAuth `json:"proxy_auth"`
+
+	// Serve sets flags of wharf serve by name with underscores
+	// ("public_url"), below the command line and the environment.
+	Serve map[string]json.RawMessage `json:"serve"`
 }
 
 // identityConfig turns the file's identity settings into server.Config
@@ -109,6 +129,12 @@ func (fc fileConfig) identityConfig(cfg *server.Config) error {
 			return err
 		}
 		cfg.SSO = append(cfg.SSO, c)
+	}
+	if fc.ProxyAuth != nil {
+		if err := fc.ProxyAuth.Check(); err != nil {
+			return err
+		}
+		cfg.ProxyAuth = fc.ProxyAuth
 	}
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {
@@ -153,24 +179,46 @@ func parseDays(s string) (time.Duration, error) {
 }
 
 func readFileConfig(path string) (fileConfig, error) {
+	fc, problems := loadFileConfig(path)
+	return fc, errors.Join(problems...)
+}
+
+// loadFileConfig reads the config file, replaces its references and
+// decodes it; every problem names the file.
+func loadFileConfig(path string) (fileConfig, []error) {
 	var fc fileConfig
+	fail := func(err error) (fileConfig, []error) {
+		return fileConfig{}, []error{fmt.Errorf("config file %s: %w", path, err)}
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fc, fmt.Errorf("config file: %w", err)
+		return fail(errors.Unwrap(err)) // the path is named already
 	}
 	defer f.Close()
 	// Bounded like every JSON the host reads (1 MiB, 64 levels), before parsing.
 	b, err := jsonlimit.Body.Read(f)
 	if err != nil {
-		return fc, fmt.Errorf("config file %s: %w", path, err)
+		return fail(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fc); err != nil {
-		return fc, fmt.Errorf("config file %s: %w", path, err)
+	var first json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		return fail(err)
 	}
 	if dec.More() {
-		return fc, fmt.Errorf("config file %s: more than one JSON value", path)
+		return fail(errors.New("more than one JSON value"))
+	}
+	resolved, problems := resolveRefs(first, path)
+	if len(problems) > 0 {
+		for i, p := range problems {
+			problems[i] = fmt.Errorf("config file %s: %w", path, p)
+		}
+		return fileConfig{}, problems
+	}
+	dec = json.NewDecoder(bytes.NewReader(resolved))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return fail(err)
 	}
 	return fc, nil
 }
@@ -201,25 +249,55 @@ Config file (JSON, unknown fields refused):
                     "groups_claim": "groups"}},
    "bindings": [{"subject": "group:corp/platform", "role": "owner", "scope": {"all": true}},
                 {"subject": "group:corp/payments", "role": "operator", "scope": {"selector": "team=payments"}}],
-   "sessions": {"idle": "8h", "absolute": "7d"}, "token_max_lifetime": "90d"}
+   "sessions": {"idle": "8h", "absolute": "7d"}, "token_max_lifetime": "90d",
+   "serve": {"public_url": "https://wharf.example.com", "allowed_origin": ["https://idp.example.com"]}}
+Any value in the file may instead be {"$env": "NAME"}, the environment
+variable NAME, or {"$file": "/run/secrets/name"}, the file's text (at most
+64 KiB, one trailing newline dropped; a relative path starts at the config
+file's folder): "client_secret": {"$file": "/run/secrets/corp-sso"}.
 Single sign-on needs --public-url: register <public url>/auth/oidc/<name>/callback
 as the client's redirect URI at the provider.
 Roles: viewer (reads), operator (changes services), admin (manages the
 connection), each on a scope: {"all": true} (the default), {"connections":
 ["a","b"]} or {"selector": "<label selector>"}; owner holds the host-wide
-powers (bindings, users, others' tokens, the whole audit log) on all.`,
+powers (bindings, users, others' tokens, the whole audit log) on all.
+
+Every flag can also be set by an environment variable, WHARF_ and the
+flag's name in capitals with underscores (--public-url: WHARF_PUBLIC_URL,
+--data: WHARF_DATA; a repeatable flag takes a comma-separated list; an
+empty variable counts as unset), or in the config file's "serve" object by
+the name with underscores. The command line wins over the environment, the
+environment over the config file, the config file over the default.
+
+--check-config checks the flags, environment and config file as serve does
+before it listens (the file's references, connections, tokens, sso,
+bindings, addresses, limits), prints "config ok" or every problem found,
+and exits non-zero on a problem.
+
+--database is the SQLite file (default <data>/wharf.db): a path or
+sqlite:PATH. The key and audit files stay in the data folder.`,
 		Example: `  wharf serve
   wharf serve --listen 0.0.0.0:8080 --public-url https://wharf.example.com --trusted-proxy 10.0.0.0/8 \
       --data /var/lib/wharf --plugins /usr/lib/wharf/plugins --config wharf.json
-  wharf serve --demo`,
+  wharf serve --demo
+  WHARF_LISTEN=0.0.0.0:8080 WHARF_PUBLIC_URL=https://wharf.example.com wharf serve --config wharf.json
+  wharf serve --config wharf.json --check-config`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.loadSources(cmd.Flags())
+			if o.checkOnly {
+				return a.checkConfig(o)
+			}
+			return a.serve(cmd.Context(), o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&o.dataDir, "data", "./data", "data folder: SQLite file, key file, compilation cache")
 	f.StringVar(&o.pluginsDir, "plugins", "./dist/plugins", "folder of plugin .wasm files")
-	f.StringVar(&o.configFile, "config", "", "JSON config file: connections and tokens")
+	f.StringVar(&o.configFile, "config", "", "JSON config file: connections, tokens, sso, bindings, serve settings")
+	f.StringVar(&o.database, "database", "", "SQLite database: a file path or sqlite:PATH (default <data>/wharf.db)")
+	f.BoolVar(&o.checkOnly, "check-config", false, "check the flags, environment and config file as serve would, print \"config ok\" or every problem, and exit")
 	f.BoolVar(&o.demo, "demo", false, "start built-in platform emulators with demo services and connect to them")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this address; unauthenticated, so keep it on loopback")
@@ -236,27 +314,35 @@ powers (bindings, users, others' tokens, the whole audit log) on all.`,
 	f.DurationVar(&o.pluginWait, "plugin-wait", 10*time.Second, "longest wait for a free plugin instance before a call fails with a retryable 503")
 	f.Uint64Var(&o.pluginMemoryMiB, "plugin-memory-mib", 1024, "memory budget of all plugin instances together, in MiB")
 	f.IntVar(&o.pluginCallsPerConn, "plugin-calls-per-connection", 0, "most calls one connection runs at once on its plugin (0: half the plugin's pool, at least 1)")
+	// Define flags above this line: each gets its WHARF_ variable here.
+	describeEnv(f)
 	return cmd
 }
 
-func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+// loadSources fills the flags not given on the command line from the
+// environment, then from the config file's "serve" object; problems are
+// kept for prepare, which reports them with the rest.
+func (o *serveOptions) loadSources(fs *pflag.FlagSet) {
+	o.from = map[string]string{}
+	o.sourceProblems = applyEnv(fs, o.from)
+	if o.configFile == "" {
+		return
 	}
-	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	fc, problems := loadFileConfig(o.configFile)
+	o.loaded = &loadedConfig{fc: fc, problems: problems}
+	if len(problems) == 0 {
+		o.sourceProblems = append(o.sourceProblems, applyFileSettings(fs, fc.Serve, "config file "+o.configFile, o.from)...)
+	}
+}
 
-	var fc fileConfig
-	if o.configFile != "" {
-		if fc, err = readFileConfig(o.configFile); err != nil {
-			return err
-		}
+func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
+	p, problems := o.prepare()
+	if len(problems) > 0 {
+		return errors.Join(problems...)
 	}
-	conns := make([]connstore.Connection, 0, len(fc.Connections))
-	for _, c := range fc.Connections {
-		conns = append(conns, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config, Labels: c.Labels,
-			ApprovedHosts: append([]string{}, c.ApprovedHosts...)})
-	}
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: p.level}))
+
+	conns := p.cfg.Connections
 	if o.demo {
 		demoConns, stopDemo, err := demo.Start(ctx)
 		if err != nil {
@@ -268,10 +354,8 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		}
 		conns = append(conns, demoConns...)
 	}
-	pluginsDir := o.pluginsDir
-	if st, statErr := os.Stat(pluginsDir); statErr != nil || !st.IsDir() {
-		log.Warn("plugins folder not found: no plugins loaded", "dir", pluginsDir)
-		pluginsDir = ""
+	if p.pluginsMissing {
+		log.Warn("plugins folder not found: no plugins loaded", "dir", o.pluginsDir)
 	}
 
 	ln, err := net.Listen("tcp", o.listen)
@@ -279,29 +363,19 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		return err
 	}
 	defer ln.Close()
-	allowedHosts, err := o.checkExposure(ln.Addr(), len(fc.Tokens) == 0 && len(fc.SSO) == 0)
+	// Checked in prepare against the resolved address; the socket's is
+	// the one served.
+	allowedHosts, err := o.checkExposure(ln.Addr(), p.open)
 	if err != nil {
 		return err
 	}
 
-	cfg := server.Config{
-		DataDir:     o.dataDir,
-		PluginsDir:  pluginsDir,
-		Tokens:      fc.Tokens,
-		Connections: conns,
-		Egress:      egress.Options{Logger: log},
-		Runtime: runtime.Config{MaxWait: o.pluginWait, MaxTotalMemoryBytes: o.pluginMemoryMiB << 20,
-			MaxConnectionCalls: o.pluginCallsPerConn},
-		Faces:          []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})},
-		Logger:         log,
-		PublicURL:      o.publicURL,
-		AllowedHosts:   allowedHosts,
-		AllowedOrigins: o.allowedOrigins,
-		TrustedProxies: o.trustedProxies,
-	}
-	if err := fc.identityConfig(&cfg); err != nil {
-		return fmt.Errorf("config file %s: %w", o.configFile, err)
-	}
+	cfg := p.cfg
+	cfg.Connections = conns
+	cfg.Egress = egress.Options{Logger: log}
+	cfg.Faces = []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})}
+	cfg.Logger = log
+	cfg.AllowedHosts = allowedHosts
 	s, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -370,9 +444,7 @@ func (o *serveOptions) httpServer(h http.Handler, log *slog.Logger) *http.Server
 // specific address is served under itself, a wildcard address (0.0.0.0,
 // [::]) needs --public-url or --allowed-host.
 func (o *serveOptions) checkExposure(addr net.Addr, open bool) ([]string, error) {
-	if o.readTimeout < 0 || o.idleTimeout < 0 || o.maxConns < 0 || o.maxConnsPerIP < 0 || o.viewersPerClient < 0 {
-		return nil, errors.New("--read-timeout, --idle-timeout, --max-conns, --max-conns-per-client and --max-log-viewers-per-client must be positive")
-	}
+	// Negative limits are refused by prepare, naming each.
 	// Zero (options built in code, not by flags) takes the flags' defaults.
 	o.readTimeout = cmp.Or(o.readTimeout, 60*time.Second)
 	o.idleTimeout = cmp.Or(o.idleTimeout, 120*time.Second)
@@ -384,16 +456,16 @@ func (o *serveOptions) checkExposure(addr net.Addr, open bool) ([]string, error)
 		return hosts, nil
 	}
 	if open && !o.openOnNetwork {
-		return nil, fmt.Errorf("refusing to start: --listen %s is reachable from the network and no API tokens are configured, "+
+		return nil, fmt.Errorf("refusing to start: %s %s is reachable from the network and no API tokens are configured, "+
 			"so everyone who can reach it would be an admin. Configure tokens (wharf token new), listen on 127.0.0.1, "+
-			"or pass --allow-open-mode-on-network if that is really what you want", o.listen)
+			"or pass --allow-open-mode-on-network if that is really what you want", o.field("listen"), o.listen)
 	}
 	switch {
 	case !tcp.IP.IsUnspecified():
 		hosts = append(hosts, tcp.IP.String())
 	case o.publicURL == "" && len(hosts) == 0:
-		return nil, fmt.Errorf("refusing to start: --listen %s answers on every address, but the host does not know its names; "+
-			"name them with --public-url URL or --allowed-host NAME (requests for other names are refused, against DNS rebinding)", o.listen)
+		return nil, fmt.Errorf("refusing to start: %s %s answers on every address, but the host does not know its names; "+
+			"name them with --public-url URL or --allowed-host NAME (requests for other names are refused, against DNS rebinding)", o.field("listen"), o.listen)
 	}
 	return hosts, nil
 }

@@ -6,6 +6,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -42,6 +43,9 @@ type Config struct {
 	// keys and checkpoint log (audit-chain.key, audit-signing.key,
 	// audit.checkpoints) and the compilation cache (cache/).
 	DataDir string
+	// DatabasePath, if set, is the SQLite file to use instead of
+	// DataDir/wharf.db (wharf serve --database); its folder must exist.
+	DatabasePath string
 	// AuditOptions, if set, replace the audit keys and checkpoint log kept
 	// in DataDir (keys from a secret store, checkpoints on another disk).
 	AuditOptions *audit.Options
@@ -133,7 +137,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			_ = opened.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	dbPath := filepath.Join(cfg.DataDir, "wharf.db")
+	dbPath := cmp.Or(cfg.DatabasePath, filepath.Join(cfg.DataDir, "wharf.db"))
 	if err := privateDataDir(cfg.DataDir, dbPath); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
