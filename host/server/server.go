@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,6 +28,7 @@ import (
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/identity"
+	"github.com/wharfhq/wharf/host/metrics"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/store"
@@ -92,6 +94,9 @@ type Config struct {
 	TrustedProxies []string
 	// AuthFailures limits failed authentications per client address.
 	AuthFailures httpguard.AuthLimit
+	// MetricsTokenSHA256 is the sha256 (hex) of a token that may read
+	// /metrics on a closed host, besides owners (see serveMetrics).
+	MetricsTokenSHA256 string
 }
 
 // Server is a running host.
@@ -111,8 +116,12 @@ type Server struct {
 	Guard *httpguard.Guard
 	// LoadErrors are the plugins that could not be loaded.
 	LoadErrors []error
+	// Metrics is the host's own Prometheus registry, served at MetricsPath.
+	Metrics *metrics.Registry
 
-	closers []func(context.Context) error
+	log      *slog.Logger
+	draining atomic.Bool // readyz answers 503 (Drain)
+	closers  []func(context.Context) error
 }
 
 // New opens the storage, loads the plugins and wires the facade and faces.
@@ -130,7 +139,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s = &Server{Guard: guard}
+	scrapeHash, err := parseScrapeHash(cfg.MetricsTokenSHA256)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s = &Server{Guard: guard, Metrics: metrics.New(), log: log}
 	opened := s // s is nil when an error is returned
 	defer func() {
 		if err != nil {
@@ -211,10 +224,13 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		log.Info("plugin loaded", "name", p.Name(), "version", d.Version, "abi", d.ABIVersion, "path", p.Path())
 	}
 
+	if cfg.Egress.Metrics == nil {
+		cfg.Egress.Metrics = s.Metrics
+	}
 	eg := egress.New(cfg.Egress)
 	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
 	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
-		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0})
+		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0, Metrics: s.Metrics})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -241,6 +257,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.Echo = echo.New()
 	s.Echo.HideBanner = true
 	s.Echo.HidePort = true
+	// Metrics see every request; health probes are answered before the guard.
+	s.installMetrics(scrapeHash)
+	s.Echo.Pre(s.healthMiddleware())
 	// Before any face: Host and origin checks, client addresses.
 	guard.Install(s.Echo)
 	for _, mount := range cfg.Faces {
