@@ -67,6 +67,9 @@ type Config struct {
 	// entries). Their RedirectURL is set from PublicURL, which they need.
 	// With any, the host is closed even without Tokens.
 	SSO []oidc.Config
+	// ProxyAuth, if set, trusts an authenticating gateway's user and group
+	// headers (see auth.ProxyAuth for the risks). It too closes the host.
+	ProxyAuth *auth.ProxyAuth
 	// Bindings are the config file's role bindings, replacing the ones of
 	// the last start (those made through the API stay).
 	Bindings []access.Binding
@@ -230,7 +233,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	eg := egress.New(cfg.Egress)
 	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
 	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
-		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0, Metrics: s.Metrics})
+		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0 || cfg.ProxyAuth != nil, Metrics: s.Metrics})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -297,7 +300,7 @@ func openIdentity(ctx context.Context, cfg Config, db *sql.DB, h *ops.Host, log 
 			return nil, nil, err
 		}
 	}
-	a, err := auth.New(auth.Options{Host: h, Store: ids, Audit: log, SSO: sso, TokenMaxLifetime: cfg.TokenMaxLifetime, Logger: logger})
+	a, err := auth.New(auth.Options{Host: h, Store: ids, Audit: log, SSO: sso, Proxy: cfg.ProxyAuth, TokenMaxLifetime: cfg.TokenMaxLifetime, Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}
