@@ -42,6 +42,12 @@ type serveOptions struct {
 	logLevel   string
 	// debugListen, when set, serves Go's profiler (net/http/pprof).
 	debugListen string
+	// metricsListen, when set, serves /metrics and the probes unauthenticated.
+	metricsListen string
+	// On SIGTERM readyz fails, shutdownDelay passes (load balancers
+	// notice), then requests, plugin calls and audit writes get
+	// shutdownTimeout to finish.
+	shutdownDelay, shutdownTimeout time.Duration
 
 	// Who the host trusts: its names, other sites, proxies.
 	publicURL      string
@@ -108,6 +114,10 @@ type fileConfig struct {
 	TokenMaxLifetime string `json:"token_max_lifetime"`
 	// ProxyAuth trusts an authenticating gateway's user headers.
 	ProxyAuth *auth.ProxyAuth `json:"proxy_auth"`
+	// Metrics: the sha256 of the token that may scrape /metrics.
+	Metrics struct {
+		TokenSHA256 string `json:"token_sha256"`
+	} `json:"metrics"`
 
 	// Serve sets flags of wharf serve by name with underscores
 	// ("public_url"), below the command line and the environment.
@@ -136,6 +146,10 @@ func (fc fileConfig) identityConfig(cfg *server.Config) error {
 		}
 		cfg.ProxyAuth = fc.ProxyAuth
 	}
+	if err := server.CheckMetricsToken(fc.Metrics.TokenSHA256); err != nil {
+		return err
+	}
+	cfg.MetricsTokenSHA256 = fc.Metrics.TokenSHA256
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {
 			return fmt.Errorf("bindings[%d].scope: required ({\"all\": true}, {\"connections\": [...]} or {\"selector\": \"team=a\"})", i)
@@ -262,6 +276,15 @@ connection), each on a scope: {"all": true} (the default), {"connections":
 ["a","b"]} or {"selector": "<label selector>"}; owner holds the host-wide
 powers (bindings, users, others' tokens, the whole audit log) on all.
 
+Health and metrics: GET /livez and /readyz answer load balancers without
+credentials (/readyz is 503 while shutting down, when the database does
+not answer or when a plugin failed to load). GET /metrics is Prometheus's
+text format: open in open mode, else for owners' tokens and the scrape
+token of "metrics": {"token_sha256": "<hex sha256>"}; --metrics-listen
+serves metrics and probes on a private address with no credentials. On
+SIGTERM /readyz fails first, --shutdown-delay later the host stops taking
+requests, and --shutdown-timeout bounds the drain.
+
 Every flag can also be set by an environment variable, WHARF_ and the
 flag's name in capitals with underscores (--public-url: WHARF_PUBLIC_URL,
 --data: WHARF_DATA; a repeatable flag takes a comma-separated list; an
@@ -301,6 +324,9 @@ sqlite:PATH. The key and audit files stay in the data folder.`,
 	f.BoolVar(&o.demo, "demo", false, "start built-in platform emulators with demo services and connect to them")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.debugListen, "debug-listen", "", "serve Go's profiler (/debug/pprof/) on this address; unauthenticated, so keep it on loopback")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "also serve /metrics, /livez and /readyz on this address, unauthenticated: for a scraper on a private network")
+	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long /readyz answers 503 before the host stops taking requests (let load balancers notice)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long requests in flight, then plugin calls and audit writes, get to finish")
 	f.StringVar(&o.publicURL, "public-url", "", "URL people reach the host at (https://wharf.example.com): its name is served and its origin is the host's own")
 	f.StringArrayVar(&o.allowedHosts, "allowed-host", nil, "another Host name to answer to (repeatable); loopback names always are")
 	f.StringArrayVar(&o.allowedOrigins, "allowed-origin", nil, "another site (https://idp.example.com) allowed to call the API from a browser, with CORS (repeatable)")
@@ -391,6 +417,13 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		}
 		defer stop()
 	}
+	if o.metricsListen != "" {
+		stop, err := serveMetrics(o.metricsListen, s.MetricsHandler(), log)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer stop()
+	}
 	srv := o.httpServer(s.Handler(), log)
 	// Followed log streams end when the host closes its followers.
 	srv.RegisterOnShutdown(host.Close)
@@ -407,11 +440,21 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Not ready first, while requests are still taken; then drain.
+	s.Drain()
+	log.Info("shutting down", "delay", o.shutdownDelay)
+	time.Sleep(max(o.shutdownDelay, 0))
+	timeout := cmp.Or(max(o.shutdownTimeout, 0), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("graceful shutdown incomplete", "err", err)
+	}
+	// Plugin calls still running and queued audit writes get as long again.
+	cctx, ccancel := context.WithTimeout(context.Background(), timeout)
+	defer ccancel()
+	if err := s.Close(cctx); err != nil {
+		log.Warn("closing the host", "err", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -121,3 +121,10 @@ func (s *Server) MetricsHandler() http.Handler {
 	mux.HandleFunc("GET "+ReadyzPath, s.readyz)
 	return mux
 }
+
+// CheckMetricsToken checks a metrics.token_sha256 value as New will, for
+// a configuration check that runs before the host starts.
+func CheckMetricsToken(sha256Hex string) error {
+	_, err := parseScrapeHash(sha256Hex)
+	return err
+}
