@@ -125,9 +125,12 @@ func (o *serveOptions) prepare() (*plan, []error) {
 			problems = append(problems, err)
 		}
 	}
-	if o.debugListen != "" {
-		if _, err := net.ResolveTCPAddr("tcp", o.debugListen); err != nil {
-			add(o.field("debug-listen"), err)
+	for _, l := range []struct{ flag, addr string }{{"debug-listen", o.debugListen}, {"metrics-listen", o.metricsListen}} {
+		if l.addr == "" {
+			continue
+		}
+		if _, err := net.ResolveTCPAddr("tcp", l.addr); err != nil {
+			add(o.field(l.flag), err)
 		}
 	}
 	for _, g := range []struct {
@@ -240,6 +243,14 @@ func (fc fileConfig) check(path, publicURL string) []error {
 		} else if c.RedirectURL == "" && publicURL == "" {
 			add("sso.%s: needs --public-url (WHARF_PUBLIC_URL, serve.public_url): the provider sends users back to <public url>/auth/oidc/%s/callback", name, name)
 		}
+	}
+	if fc.ProxyAuth != nil {
+		if err := fc.ProxyAuth.Check(); err != nil {
+			add("%v", err)
+		}
+	}
+	if err := server.CheckMetricsToken(fc.Metrics.TokenSHA256); err != nil {
+		add("%v", err)
 	}
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {

@@ -121,7 +121,7 @@ func (r *resolver) ref(path string, m map[string]any) any {
 	if !ok {
 		return r.fail(path, "%s takes a string", kind)
 	}
-	var value string
+	var value, src string // src names the source in messages
 	switch kind {
 	case "$env":
 		if !envNameRE.MatchString(arg) {
@@ -134,7 +134,7 @@ func (r *resolver) ref(path string, m map[string]any) any {
 		if v == "" {
 			return r.fail(path, "environment variable %s is empty", arg)
 		}
-		value = v
+		value, src = v, "environment variable "+arg
 	case "$file":
 		if arg == "" {
 			return r.fail(path, "$file needs a path")
@@ -147,12 +147,12 @@ func (r *resolver) ref(path string, m map[string]any) any {
 		if err != nil {
 			return r.fail(path, "$file %s: %v", p, err)
 		}
-		value = v
+		value, src = v, "$file "+p
 	default:
 		return r.fail(path, `unknown reference %.40q: want "$env" or "$file"`, kind)
 	}
 	if !utf8.ValidString(value) {
-		return r.fail(path, "%s %s: not UTF-8 text", kind, arg)
+		return r.fail(path, "%s: not UTF-8 text", src)
 	}
 	if r.total += len(value); r.total > maxResolved {
 		return r.fail(path, "references resolve to more than 1 MiB in all")
