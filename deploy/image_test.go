@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,7 +25,7 @@ import (
 )
 
 // readyPath is the probe a load balancer or orchestrator uses.
-const readyPath = "/api/v1/healthz"
+const readyPath = "/readyz"
 
 // servedName is the Host name the container is told to answer to.
 const servedName = "wharf.test"
@@ -91,25 +93,46 @@ func TestImageRunsAsSwarmService(t *testing.T) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		code, _, err := get(client, base+readyPath, servedName, "")
+		code, body, err := get(client, base+readyPath, servedName, "")
 		if err == nil && code == http.StatusOK {
+			var h struct{ Status string }
+			if err := json.Unmarshal(body, &h); err != nil || h.Status != "ok" {
+				t.Fatalf("GET %s: 200 with %s", readyPath, body)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: not 200 within 2 minutes (last: %d, %v)\n%s", readyPath, code, err, r.diagnostics())
+			t.Fatalf("GET %s: not 200 within 2 minutes (last: %d, %v, %s)\n%s", readyPath, code, err, body, r.diagnostics())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 
 	// The name it was not given is refused, against DNS rebinding.
-	if code, body, err := get(client, base+readyPath, "rebind.example", ""); err != nil || code != http.StatusMisdirectedRequest {
+	if code, body, err := get(client, base+"/api/v1/plugins", "rebind.example", token); err != nil || code != http.StatusMisdirectedRequest {
 		t.Errorf("Host rebind.example: got %d %v %s, want 421", code, err, body)
 	}
+	// Every plugin of the repository is in the image and loaded.
+	code, body, err := get(client, base+"/api/v1/plugins", servedName, token)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("list plugins: got %d %v %s", code, err, body)
+	}
+	var plugins struct{ Plugins []struct{ Name string } }
+	if err := json.Unmarshal(body, &plugins); err != nil {
+		t.Fatalf("list plugins: %v\n%s", err, body)
+	}
+	var names []string
+	for _, p := range plugins.Plugins {
+		names = append(names, p.Name)
+	}
+	if got, want := sortedJoin(names), sortedJoin(repoPlugins(t)); got != want {
+		t.Errorf("plugins loaded in the image: %s, want %s", got, want)
+	}
+
 	list := base + "/api/v1/connections/local/services?name=" + name
 	if code, body, err := get(client, list, servedName, ""); err != nil || code != http.StatusUnauthorized {
 		t.Errorf("list without a token: got %d %v %s, want 401", code, err, body)
 	}
-	code, body, err := get(client, list, servedName, token)
+	code, body, err = get(client, list, servedName, token)
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("list services: got %d %v %s\n%s", code, err, body, r.diagnostics())
 	}
@@ -251,6 +274,26 @@ func run(limit time.Duration, stdin []byte, name string, args ...string) ([]byte
 		err = fmt.Errorf("%w (killed after %s)", err, limit)
 	}
 	return out, err
+}
+
+// repoPlugins are the plugins build-image.sh builds: plugins/*/main.go.
+func repoPlugins(t *testing.T) []string {
+	t.Helper()
+	mains, err := filepath.Glob("../plugins/*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no plugins found under ../plugins: %v", err)
+	}
+	var names []string
+	for _, m := range mains {
+		names = append(names, filepath.Base(filepath.Dir(m)))
+	}
+	return names
+}
+
+func sortedJoin(s []string) string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return strings.Join(s, ",")
 }
 
 // freePort is a TCP port free on this machine a moment ago.
