@@ -30,10 +30,13 @@ const readyPath = "/readyz"
 // servedName is the Host name the container is told to answer to.
 const servedName = "wharf.test"
 
-// TestImageRunsAsSwarmService builds the image with build-image.sh and runs
-// it as a service of the local swarm, managing that same swarm through the
-// mounted socket: it answers on its published port under the name it was
-// given (and refuses others), and its API lists its own service.
+// TestImageRunsAsSwarmService builds the image with build-image.sh, checks
+// that its defaults alone are refused (open mode on every address), and
+// runs it as a service of the local swarm, configured by environment and a
+// docker config, managing that same swarm through the mounted socket: it
+// becomes ready on its published port under the name it was given (and
+// refuses others), has every plugin loaded, and its API lists its own
+// service.
 func TestImageRunsAsSwarmService(t *testing.T) {
 	requireSwarm(t)
 	suffix := randomHex(t, 4)
@@ -46,6 +49,13 @@ func TestImageRunsAsSwarmService(t *testing.T) {
 		t.Fatalf("build-image.sh: %v\n%s", err, out)
 	}
 	r.image = tag
+
+	// The image's settings come from its environment, and alone they are
+	// refused: listening on every address without tokens is open mode.
+	out, err := run(time.Minute, nil, "docker", "run", "--rm", "--network", "none", tag, "--check-config")
+	if err == nil || !strings.Contains(string(out), "WHARF_LISTEN 0.0.0.0:8080") || !strings.Contains(string(out), "no API tokens") {
+		t.Errorf("--check-config with the image's defaults: %v, want open mode on 0.0.0.0:8080 refused\n%s", err, out)
+	}
 
 	// A viewer token: a network listener refuses open mode, and listing
 	// needs no more.
@@ -84,10 +94,13 @@ func TestImageRunsAsSwarmService(t *testing.T) {
 		"--mount", "type=bind,src="+demo.DockerSocket+",dst=/var/run/docker.sock",
 		"--mount", "type=volume,src="+r.volume+",dst=/var/lib/wharf",
 		"--config", "source="+name+",target=/etc/wharf/wharf.json,mode=0444",
+		"--env", "WHARF_CONFIG=/etc/wharf/wharf.json",
+		"--env", "WHARF_ALLOWED_HOST="+servedName,
+		// wharf's own shutdown bound, twice, and some.
+		"--stop-grace-period", "40s",
 		// A crash shows as a failed task, not as a restart loop.
 		"--restart-condition", "none",
-		tag,
-		"--config", "/etc/wharf/wharf.json", "--allowed-host", servedName)
+		tag)
 
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -136,17 +149,17 @@ func TestImageRunsAsSwarmService(t *testing.T) {
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("list services: got %d %v %s\n%s", code, err, body, r.diagnostics())
 	}
-	var out struct {
+	var listed struct {
 		Services []struct {
 			Name, Image, Status string
 			Running             *int
 		}
 	}
-	if err := json.Unmarshal(body, &out); err != nil {
+	if err := json.Unmarshal(body, &listed); err != nil {
 		t.Fatalf("list services: %v\n%s", err, body)
 	}
 	found := false
-	for _, s := range out.Services {
+	for _, s := range listed.Services {
 		if s.Name != name {
 			continue
 		}
