@@ -57,6 +57,76 @@ func TestUnitVerifies(t *testing.T) {
 	}
 }
 
+// TestUnitFlags runs the unit's ExecStart with --check-config on a wharf
+// built from this tree, its paths moved under a temporary folder: every
+// flag exists and the settings pass. Its data folder is the unit's
+// StateDirectory and its config file the credential the unit loads.
+func TestUnitFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wharf")
+	}
+	unit, err := os.ReadFile("wharf.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{}
+	for _, line := range strings.Split(string(unit), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			if _, dup := settings[k]; dup && k != "SystemCallFilter" {
+				t.Errorf("%s is set twice", k)
+			}
+			settings[k] = v
+		}
+	}
+	execStart := settings["ExecStart"]
+	if strings.ContainsAny(execStart, `"'\$`) {
+		t.Fatalf("ExecStart has quotes, escapes or variables this test does not parse: %s", execStart)
+	}
+	cred, _, _ := strings.Cut(settings["LoadCredential"], ":")
+	dir := t.TempDir()
+	moved := map[string]string{
+		"/var/lib/" + settings["StateDirectory"]: filepath.Join(dir, "data"),
+		"/usr/lib/wharf/plugins":                 filepath.Join(dir, "plugins"),
+		"%d/" + cred:                             filepath.Join(dir, "credentials", cred),
+	}
+	for _, d := range []string{"plugins", "credentials"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The credential: a config file with an owner token's hash.
+	config := `{"tokens": [{"name": "ops", "sha256": "` + strings.Repeat("ab", 32) + `", "role": "owner"}]}`
+	if err := os.WriteFile(moved["%d/"+cred], []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Fields(execStart)
+	if len(args) < 2 || args[0] != "/usr/bin/wharf" || args[1] != "serve" {
+		t.Fatalf("ExecStart is not /usr/bin/wharf serve ...: %s", execStart)
+	}
+	used := map[string]bool{}
+	for i, a := range args {
+		if to, ok := moved[a]; ok {
+			args[i], used[a] = to, true
+		} else if strings.Contains(a, "%") {
+			t.Fatalf("ExecStart argument %q has a specifier this test does not know", a)
+		}
+	}
+	for from := range moved {
+		if !used[from] {
+			t.Errorf("ExecStart does not use %s (StateDirectory, the plugins folder, LoadCredential)", from)
+		}
+	}
+
+	bin := filepath.Join(dir, "wharf")
+	if out, err := run(10*time.Minute, nil, "go", "build", "-o", bin, "../cmd/host"); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := run(time.Minute, nil, bin, append(args[1:], "--check-config")...)
+	if err != nil || !strings.Contains(string(out), "config ok") {
+		t.Fatalf("wharf %s --check-config: %v\n%s", strings.Join(args[1:], " "), err, out)
+	}
+}
+
 // unitRoot is a folder laid out as a root for systemd-analyze: systemd's
 // units (copied: their links are relative to the real root), an empty
 // etc/systemd/system and an executable stand-in for /usr/bin/wharf.
