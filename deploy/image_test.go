@@ -192,7 +192,7 @@ func requireSwarm(t *testing.T) {
 	if os.Getenv("WHARF_REQUIRE_DOCKER") == "1" {
 		t.Fatal(missing + " (WHARF_REQUIRE_DOCKER=1)")
 	}
-	t.Skip(missing + " (scripts/docker-engine.sh starts one)")
+	t.Skip(missing + " (scripts/docker-engine.sh --install sets one up)")
 }
 
 // resources are what the test made on the engine, removed in order: the
