@@ -1,10 +1,15 @@
-// Package store opens the host's SQLite database and applies schema
-// migrations. Every host component that persists state (the audit log,
-// connection storage) shares one *sql.DB opened here.
+// Package store opens the host's database and applies schema migrations.
+// Every host component that persists state (the audit log, connection
+// storage, identity) shares one *sql.DB opened here.
+//
+// Two engines: SQLite, the embedded default (one process on one file), and
+// PostgreSQL (several replicas on one database). Open tells them apart by
+// the data source name; DialectOf tells a handle's engine; For gives a
+// component a handle that rebinds ? placeholders and takes the component's
+// write lock at the start of each write transaction on either engine.
 package store
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -22,8 +27,10 @@ import (
 // before failing with "database is locked".
 const BusyTimeout = 10 * time.Second
 
-// Open opens (creating if needed) the SQLite database file at path and its
-// parent folder. Every connection of the returned pool uses:
+// Open opens the database dsn names: a postgres:// or postgresql:// URL is
+// a PostgreSQL database (see openPostgres); anything else is the path of a
+// SQLite file, opened (and created if needed, with its parent folder) with,
+// on every connection of the pool:
 //
 //   - WAL journal, so readers never block the writer and vice versa;
 //   - synchronous=FULL, so a committed transaction survives a power cut
@@ -33,7 +40,14 @@ const BusyTimeout = 10 * time.Second
 //   - BEGIN IMMEDIATE for transactions, so a read-then-write transaction
 //     takes the write lock up front and waits (busy timeout) instead of
 //     failing when another connection writes first.
-func Open(path string) (*sql.DB, error) {
+func Open(dsn string) (*sql.DB, error) {
+	if IsPostgresURL(dsn) {
+		return openPostgres(dsn)
+	}
+	return openSQLite(dsn)
+}
+
+func openSQLite(path string) (*sql.DB, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, errors.New("store: empty database path")
 	}
@@ -75,58 +89,4 @@ func dsn(abs string) string {
 	u.RawQuery = q.Encode()
 	// url.URL renders "file:///abs"; SQLite accepts an empty authority.
 	return u.String()
-}
-
-// Migrate brings component's tables up to date by running the steps that
-// have not run yet, in order. Step i (0-based) is schema version i+1 of
-// component; each step runs in its own transaction together with its
-// record in the schema_migrations table, so a failed step leaves nothing
-// half applied. Steps must never be edited or reordered once released:
-// only appended.
-func Migrate(ctx context.Context, db *sql.DB, component string, steps []string) error {
-	if component == "" {
-		return errors.New("store: migrate: empty component name")
-	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		component  TEXT NOT NULL,
-		version    INTEGER NOT NULL,
-		applied_at TEXT NOT NULL,
-		PRIMARY KEY (component, version)
-	)`); err != nil {
-		return fmt.Errorf("store: migrate %s: %w", component, err)
-	}
-	for i, step := range steps {
-		if err := migrateStep(ctx, db, component, i+1, step); err != nil {
-			return fmt.Errorf("store: migrate %s to version %d: %w", component, i+1, err)
-		}
-	}
-	return nil
-}
-
-func migrateStep(ctx context.Context, db *sql.DB, component string, version int, step string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	// Checked inside the transaction: another process may have migrated
-	// between our start and our lock.
-	var done int
-	if err := tx.QueryRowContext(ctx,
-		`SELECT count(*) FROM schema_migrations WHERE component = ? AND version = ?`,
-		component, version).Scan(&done); err != nil {
-		return err
-	}
-	if done > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, step); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)`,
-		component, version, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

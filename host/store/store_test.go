@@ -5,7 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wharfhq/wharf/internal/pgtest"
 )
+
+// TestMain stops the test PostgreSQL cluster, if a test started one.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func TestOpenSettingsOnEveryConnection(t *testing.T) {
 	ctx := context.Background()
@@ -49,70 +54,5 @@ func TestOpenSettingsOnEveryConnection(t *testing.T) {
 func TestOpenEmptyPath(t *testing.T) {
 	if _, err := Open(" "); err == nil {
 		t.Fatal("Open accepted an empty path")
-	}
-}
-
-func TestMigrate(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-
-	steps := []string{
-		`CREATE TABLE a (x INTEGER)`,
-		`INSERT INTO a VALUES (1)`,
-	}
-	for i := 0; i < 2; i++ { // the second run must be a no-op
-		if err := Migrate(ctx, db, "comp", steps); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM a`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("rows in a = %d (%v), want 1: a step ran twice or not at all", n, err)
-	}
-
-	// A failing step leaves neither its changes nor its record behind;
-	// a fixed step then applies.
-	bad := append(steps, `INSERT INTO a VALUES (2); INSERT INTO nosuch VALUES (1)`)
-	if err := Migrate(ctx, db, "comp", bad); err == nil {
-		t.Fatal("failing step reported success")
-	}
-	if err := db.QueryRow(`SELECT count(*) FROM a`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("rows in a after failed step = %d (%v), want 1", n, err)
-	}
-	good := append(steps, `INSERT INTO a VALUES (2)`)
-	if err := Migrate(ctx, db, "comp", good); err != nil {
-		t.Fatal(err)
-	}
-	// Another component's versions are independent.
-	if err := Migrate(ctx, db, "other", []string{`CREATE TABLE b (y)`}); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(`SELECT component, version FROM schema_migrations ORDER BY component, version`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var c string
-		var v int
-		if err := rows.Scan(&c, &v); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, c+":"+string(rune('0'+v)))
-	}
-	want := []string{"comp:1", "comp:2", "comp:3", "other:1"}
-	if len(got) != len(want) {
-		t.Fatalf("schema_migrations = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("schema_migrations = %v, want %v", got, want)
-		}
 	}
 }
