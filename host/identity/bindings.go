@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/wharfhq/wharf/host/access"
+	"github.com/wharfhq/wharf/host/store"
 )
 
 // Binding sources.
@@ -105,7 +106,7 @@ func (s *Store) CreateBinding(ctx context.Context, b access.Binding) (access.Bin
 		return access.Binding{}, fmt.Errorf("identity: create binding: %w", err)
 	}
 	b.ID, b.Source = newID("bnd_"), SourceAPI
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identity_bindings WHERE source = ?`, SourceAPI).Scan(&n); err != nil {
 			return fmt.Errorf("identity: create binding: %w", err)
@@ -114,7 +115,7 @@ func (s *Store) CreateBinding(ctx context.Context, b access.Binding) (access.Bin
 			return fmt.Errorf("there are %d bindings, the limit: delete one first: %w", n, ErrConflict)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO identity_bindings (`+bindingColumns+`, key) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, b.ID, b.Subject, b.Role, string(scope), b.Source, key)
+			ON CONFLICT DO NOTHING`, b.ID, b.Subject, b.Role, string(scope), b.Source, []byte(key))
 		if err != nil {
 			return fmt.Errorf("identity: create binding: %w", err)
 		}
@@ -133,8 +134,11 @@ func (s *Store) CreateBinding(ctx context.Context, b access.Binding) (access.Bin
 // is ErrNotFound; a binding from the config file is ErrConflict (it would
 // come back at the next start: edit the file instead).
 func (s *Store) DeleteBinding(ctx context.Context, id string) (access.Binding, error) {
+	if !storable(id) {
+		return access.Binding{}, fmt.Errorf("binding %s: %w", id, ErrNotFound)
+	}
 	var b access.Binding
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *store.Tx) error {
 		var err error
 		b, err = scanBinding(tx.QueryRowContext(ctx, `SELECT `+bindingColumns+` FROM identity_bindings WHERE id = ?`, id))
 		switch {
@@ -190,7 +194,7 @@ func (s *Store) ReplaceConfigBindings(ctx context.Context, bs []access.Binding) 
 			want[b.ID] = row{b, string(scope), key}
 		}
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *store.Tx) error {
 		had, err := configBindings(ctx, tx)
 		if err != nil {
 			return err
@@ -201,7 +205,7 @@ func (s *Store) ReplaceConfigBindings(ctx context.Context, bs []access.Binding) 
 		now := map[string]string{}
 		for id, r := range want {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO identity_bindings (`+bindingColumns+`, key) VALUES (?, ?, ?, ?, ?, ?)`,
-				id, r.b.Subject, r.b.Role, r.scope, SourceConfig, r.key); err != nil {
+				id, r.b.Subject, r.b.Role, r.scope, SourceConfig, []byte(r.key)); err != nil {
 				return fmt.Errorf("identity: config binding %s: %w", r.b.Subject, err)
 			}
 			now[id] = r.scope
@@ -214,7 +218,7 @@ func (s *Store) ReplaceConfigBindings(ctx context.Context, bs []access.Binding) 
 }
 
 // configBindings maps the stored config bindings' IDs to their scope text.
-func configBindings(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+func configBindings(ctx context.Context, tx *store.Tx) (map[string]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, scope FROM identity_bindings WHERE source = ?`, SourceConfig)
 	if err != nil {
 		return nil, fmt.Errorf("identity: config bindings: %w", err)

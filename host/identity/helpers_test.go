@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,38 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/internal/pgtest"
 )
+
+// TestMain stops the test PostgreSQL cluster, if a test started one.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// engine is the database a test runs on.
+type engine string
+
+const (
+	sqliteEngine   engine = "sqlite"
+	postgresEngine engine = "postgres"
+)
+
+// forEachEngine runs f as the subtests sqlite (a file in a test folder)
+// and postgres (a database on the test cluster, see internal/pgtest:
+// skipped when PostgreSQL is not installed, unless
+// WHARF_REQUIRE_POSTGRES=1).
+func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
+	for _, e := range []engine{sqliteEngine, postgresEngine} {
+		t.Run(string(e), func(t *testing.T) { f(t, e) })
+	}
+}
+
+// newDSN names a new, empty database of the engine.
+func (e engine) newDSN(t *testing.T) string {
+	t.Helper()
+	if e == postgresEngine {
+		return pgtest.New(t)
+	}
+	return filepath.Join(t.TempDir(), "wharf.db")
+}
 
 // clock is the store's injected time: tests move it by hand, never sleep.
 type clock struct {
@@ -28,26 +60,29 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
-// fixture is a store on a real SQLite file in a test folder.
+// fixture is a store on a new database of an engine: a real SQLite file
+// in a test folder, or a real PostgreSQL database.
 type fixture struct {
 	*Store
-	db    *sql.DB
-	path  string
-	clock *clock
-	opts  Options
+	db     *sql.DB
+	engine engine
+	dsn    string
+	clock  *clock
+	opts   Options
 }
 
-func newFixture(t *testing.T, o Options) *fixture {
+func newFixture(t *testing.T, e engine, o Options) *fixture {
 	t.Helper()
-	f := &fixture{path: filepath.Join(t.TempDir(), "wharf.db"), clock: newClock(), opts: o}
+	f := &fixture{engine: e, dsn: e.newDSN(t), clock: newClock(), opts: o}
 	f.open(t)
 	return f
 }
 
-// open (re)opens the store on the fixture's file, as a restarted host does.
+// open (re)opens the store on the fixture's database, as a restarted host
+// (or another replica) does.
 func (f *fixture) open(t *testing.T) {
 	t.Helper()
-	db, err := store.Open(f.path)
+	db, err := store.Open(f.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +94,16 @@ func (f *fixture) open(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Store, f.db = s, db
+}
+
+// replica opens another store on the fixture's database, with a pool of
+// its own, as a second process on the file or a second replica on the
+// PostgreSQL database does. It shares the fixture's clock.
+func (f *fixture) replica(t *testing.T) *fixture {
+	t.Helper()
+	r := &fixture{engine: f.engine, dsn: f.dsn, clock: f.clock, opts: f.opts}
+	r.open(t)
+	return r
 }
 
 func wantErr(t *testing.T, what string, err, want error) {
@@ -122,7 +167,9 @@ func rawRows(t *testing.T, f *fixture, table string) []string {
 }
 
 // wantNowhere fails if secret appears in any row of the tables or in the
-// database's files (main file and write-ahead log).
+// database's files: SQLite's main file and write-ahead log, or every file
+// of the PostgreSQL cluster (its write-ahead log gets every committed row
+// at once).
 func wantNowhere(t *testing.T, f *fixture, secret string, tables ...string) {
 	t.Helper()
 	for _, table := range tables {
@@ -132,7 +179,20 @@ func wantNowhere(t *testing.T, f *fixture, secret string, tables ...string) {
 			}
 		}
 	}
-	for _, p := range []string{f.path, f.path + "-wal"} {
+	files := []string{f.dsn, f.dsn + "-wal"}
+	if f.engine == postgresEngine {
+		files = nil
+		err := filepath.WalkDir(pgtest.DataDir(t), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package identity is the identity store: users as identity providers
 // report them, server-side sessions, managed API tokens and role bindings,
-// all in the host's shared SQLite database.
+// all in the host's shared database: its SQLite file, or the PostgreSQL
+// database every replica shares (the same queries on both, see host/store).
 //
 // Secrets (session cookies, token secrets) are returned once, when made,
 // and stored only as their SHA-256: a copy of the database lets nobody sign
@@ -44,9 +45,10 @@ const (
 )
 
 // Store keeps users, sessions, tokens and bindings. It is safe for
-// concurrent use, also by several processes on the same file.
+// concurrent use, also by several processes on the same SQLite file or
+// several replicas on the same PostgreSQL database.
 type Store struct {
-	db *sql.DB
+	db *store.DB
 	o  Options
 }
 
@@ -107,8 +109,14 @@ const (
 
 // Every table of this package is prefixed identity_ so that it cannot
 // collide with another component's in the shared database.
-var migrations = []string{
-	`CREATE TABLE identity_users (
+//
+// Version i is the same schema on both engines. PostgreSQL's types are
+// the exact ones (BIGINT nanoseconds, BYTEA hashes, BOOLEAN flags), and
+// its tables have a rowid column like SQLite's implicit one, so that the
+// queries that order rows made in the same nanosecond by insertion (and
+// migration 2) are the same text on both.
+var migrations = []store.Step{{
+	SQLite: `CREATE TABLE identity_users (
 		id           TEXT PRIMARY KEY,
 		provider     TEXT NOT NULL,
 		subject      TEXT NOT NULL,
@@ -166,15 +174,86 @@ var migrations = []string{
 		gen INTEGER NOT NULL
 	);
 	INSERT INTO identity_generation (one, gen) VALUES (1, 1);`,
+	Postgres: `CREATE TABLE identity_users (
+		id           TEXT PRIMARY KEY,
+		provider     TEXT NOT NULL,
+		subject      TEXT NOT NULL,
+		username     TEXT NOT NULL,
+		name         TEXT NOT NULL,
+		email        TEXT NOT NULL,
+		groups       TEXT NOT NULL, -- JSON array, sorted, unique
+		disabled     BOOLEAN NOT NULL DEFAULT FALSE,
+		created_ns   BIGINT NOT NULL,
+		last_seen_ns BIGINT NOT NULL,
+		rowid        BIGINT GENERATED ALWAYS AS IDENTITY,
+		UNIQUE (provider, subject)
+	);
+	CREATE TABLE identity_sessions (
+		id                  TEXT PRIMARY KEY,
+		secret_hash         BYTEA NOT NULL UNIQUE, -- sha256 of the cookie's secret
+		principal           TEXT NOT NULL,
+		user_id             TEXT NOT NULL,
+		method              TEXT NOT NULL,
+		client_addr         TEXT NOT NULL,
+		user_agent          TEXT NOT NULL,
+		created_ns          BIGINT NOT NULL,
+		last_seen_ns        BIGINT NOT NULL,
+		idle_expires_ns     BIGINT NOT NULL,
+		absolute_expires_ns BIGINT NOT NULL,
+		rowid               BIGINT GENERATED ALWAYS AS IDENTITY
+	);
+	CREATE INDEX identity_sessions_principal ON identity_sessions (principal, created_ns);
+	CREATE INDEX identity_sessions_user ON identity_sessions (user_id, created_ns);
+	CREATE TABLE identity_tokens (
+		id             TEXT PRIMARY KEY,
+		secret_hash    BYTEA NOT NULL UNIQUE, -- sha256 of the secret
+		name           TEXT NOT NULL,
+		user_id        TEXT NOT NULL, -- '' = a service account
+		created_by     TEXT NOT NULL,
+		grants         TEXT NOT NULL, -- JSON array of access.Grant
+		created_ns     BIGINT NOT NULL,
+		expires_ns     BIGINT NOT NULL,
+		last_used_ns   BIGINT NOT NULL DEFAULT 0,
+		last_used_addr TEXT NOT NULL DEFAULT '',
+		revoked_ns     BIGINT NOT NULL DEFAULT 0,
+		rotated_ns     BIGINT NOT NULL DEFAULT 0,
+		expiry_noted   BOOLEAN NOT NULL DEFAULT FALSE, -- NoteTokenExpired answered true
+		rowid          BIGINT GENERATED ALWAYS AS IDENTITY
+	);
+	CREATE INDEX identity_tokens_user ON identity_tokens (user_id, name);
+	CREATE TABLE identity_bindings (
+		id      TEXT PRIMARY KEY,
+		subject TEXT NOT NULL,
+		role    TEXT NOT NULL,
+		scope   TEXT NOT NULL, -- JSON, as written
+		source  TEXT NOT NULL, -- api | config
+		key     BYTEA NOT NULL, -- see migration 3
+		UNIQUE (source, key)
+	);
+	CREATE TABLE identity_generation (
+		one INTEGER PRIMARY KEY CHECK (one = 1),
+		gen BIGINT NOT NULL
+	);
+	INSERT INTO identity_generation (one, gen) VALUES (1, 1);`,
+}, {
 	// A username is one user's at a provider: bindings name users by it.
 	// Duplicates an older version let in lose the name (all but the first
 	// user), so no binding is shared by accident.
-	`UPDATE identity_users SET username = username || '#' || id
-		WHERE rowid NOT IN (SELECT min(rowid) FROM identity_users GROUP BY provider, username);
-	CREATE UNIQUE INDEX identity_users_username ON identity_users (provider, username);`,
-}
+	SQLite: renameDuplicateUsernames, Postgres: renameDuplicateUsernames,
+}, {
+	// A binding's key separates its parts with NUL bytes, which
+	// PostgreSQL's TEXT cannot hold: the key is bytes on both engines (on
+	// SQLite a BLOB in the TEXT column, which compares as bytes).
+	SQLite:   `UPDATE identity_bindings SET key = CAST(key AS BLOB);`,
+	Postgres: `-- nothing to do: the key column was BYTEA from the start`,
+}}
 
-// New creates or updates the tables on db (opened by host/store.Open).
+const renameDuplicateUsernames = `UPDATE identity_users SET username = username || '#' || id
+		WHERE rowid NOT IN (SELECT min(rowid) FROM identity_users GROUP BY provider, username);
+	CREATE UNIQUE INDEX identity_users_username ON identity_users (provider, username);`
+
+// New creates or updates the tables on db (opened by host/store.Open, on
+// either engine).
 func New(ctx context.Context, db *sql.DB, o Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -194,10 +273,14 @@ func New(ctx context.Context, db *sql.DB, o Options) (*Store, error) {
 	if o.MaxServiceTokens <= 0 {
 		o.MaxServiceTokens = DefaultMaxServiceTokens
 	}
-	if err := store.Migrate(ctx, db, "identity", migrations); err != nil {
+	h, err := store.For(db, "identity")
+	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	return &Store{db: db, o: o}, nil
+	if err := h.Migrate(ctx, migrations); err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	return &Store{db: h, o: o}, nil
 }
 
 // now is the injected clock's time, rounded to what the database keeps
@@ -230,15 +313,15 @@ func (s *Store) Generation(ctx context.Context) (int64, error) {
 	return g, nil
 }
 
-func bump(ctx context.Context, tx *sql.Tx) error {
+func bump(ctx context.Context, tx *store.Tx) error {
 	_, err := tx.ExecContext(ctx, `UPDATE identity_generation SET gen = gen + 1`)
 	return err
 }
 
-// inTx runs f in a transaction (BEGIN IMMEDIATE, see host/store) and
-// commits if f returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// inTx runs f in a transaction holding the identity write lock
+// (store.DB.BeginWrite) and commits if f returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx *store.Tx) error) error {
+	tx, err := s.db.BeginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
@@ -250,6 +333,19 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return fmt.Errorf("identity: %w", err)
 	}
 	return nil
+}
+
+// storable reports whether every s can be compared with stored text.
+// PostgreSQL refuses text holding a NUL byte or invalid UTF-8 with an
+// error where SQLite simply finds nothing, so a lookup by such an id (from
+// a URL, say) is answered "not found" without asking, on both engines.
+func storable(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // b32 is lowercase base32 without padding: ids readable in URLs and logs.

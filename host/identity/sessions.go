@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wharfhq/wharf/host/store"
 )
 
 // SessionInput describes a new session.
@@ -95,7 +97,7 @@ func (s *Store) CreateSession(ctx context.Context, in SessionInput) (secret stri
 		CreatedAt: now, LastSeen: now, AbsoluteExpires: now.Add(s.o.SessionAbsolute),
 	}
 	ss.IdleExpires = earliest(now.Add(s.o.SessionIdle), ss.AbsoluteExpires)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		if in.UserID != "" {
 			var disabled bool
 			err := tx.QueryRowContext(ctx, `SELECT disabled FROM identity_users WHERE id = ?`, in.UserID).Scan(&disabled)
@@ -183,6 +185,9 @@ func (s *Store) SessionBySecret(ctx context.Context, secret string) (Session, er
 // Session returns the live session with id (for admins; it does not count
 // as a use).
 func (s *Store) Session(ctx context.Context, id string) (Session, error) {
+	if !storable(id) {
+		return Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
 	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM identity_sessions WHERE id = ?`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -197,6 +202,9 @@ func (s *Store) Session(ctx context.Context, id string) (Session, error) {
 
 // DeleteSession ends a session; ErrNotFound if there is none with id.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if !storable(id) {
+		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM identity_sessions WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("identity: delete session %s: %w", id, err)
@@ -210,6 +218,9 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // Sessions lists the live sessions of a user ("" = every live session),
 // newest first, at most MaxListed.
 func (s *Store) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	if !storable(userID) {
+		return []Session{}, nil
+	}
 	now := toNS(s.now())
 	q := `SELECT ` + sessionColumns + ` FROM identity_sessions WHERE idle_expires_ns > ? AND absolute_expires_ns > ?`
 	args := []any{now, now}
@@ -258,6 +269,9 @@ func (s *Store) DeletePrincipalSessions(ctx context.Context, principal string) (
 }
 
 func (s *Store) deleteSessions(ctx context.Context, where, arg string) (int, error) {
+	if !storable(arg) {
+		return 0, nil
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM identity_sessions WHERE `+where, arg)
 	if err != nil {
 		return 0, fmt.Errorf("identity: delete sessions of %s: %w", arg, err)

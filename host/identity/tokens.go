@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/host/access"
+	"github.com/wharfhq/wharf/host/store"
 )
 
 // TokenPrefix starts every managed token's secret, so secret scanners can
@@ -190,7 +191,10 @@ func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	return t, nil
 }
 
-func (s *Store) tokenTx(ctx context.Context, tx *sql.Tx, id string) (Token, error) {
+func (s *Store) tokenTx(ctx context.Context, tx *store.Tx, id string) (Token, error) {
+	if !storable(id) {
+		return Token{}, fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
 	t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM identity_tokens WHERE id = ?`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -222,7 +226,7 @@ func (s *Store) CreateToken(ctx context.Context, in TokenInput) (secret string, 
 	if in.UserID == "" {
 		limit, owner = s.o.MaxServiceTokens, "service accounts already have"
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		if in.UserID != "" {
 			var disabled bool
 			err := tx.QueryRowContext(ctx, `SELECT disabled FROM identity_users WHERE id = ?`, in.UserID).Scan(&disabled)
@@ -236,7 +240,7 @@ func (s *Store) CreateToken(ctx context.Context, in TokenInput) (secret string, 
 			}
 		}
 		var live, named int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(name = ?), 0) FROM identity_tokens
+		if err := tx.QueryRowContext(ctx, `SELECT count(*), count(CASE WHEN name = ? THEN 1 END) FROM identity_tokens
 			WHERE user_id = ? AND revoked_ns = 0 AND expires_ns > ?`, name, in.UserID, toNS(now)).Scan(&live, &named); err != nil {
 			return fmt.Errorf("identity: create token: %w", err)
 		}
@@ -291,6 +295,9 @@ func (t Token) state(now time.Time) error {
 
 // Token returns the token with id, whatever its state.
 func (s *Store) Token(ctx context.Context, id string) (Token, error) {
+	if !storable(id) {
+		return Token{}, fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
 	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM identity_tokens WHERE id = ?`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -310,6 +317,9 @@ const endedNS = `(CASE WHEN revoked_ns != 0 AND revoked_ns < expires_ns THEN rev
 // Revoked and expired tokens are listed for TokenRetention after they
 // ended.
 func (s *Store) Tokens(ctx context.Context, userID string, all bool) ([]Token, error) {
+	if !all && !storable(userID) {
+		return []Token{}, nil
+	}
 	q := `SELECT ` + tokenColumns + ` FROM identity_tokens WHERE ` + endedNS + ` > ?`
 	args := []any{toNS(s.now().Add(-TokenRetention))}
 	if !all {
@@ -341,6 +351,9 @@ func (s *Store) Tokens(ctx context.Context, userID string, all bool) ([]Token, e
 // first reports that it had never been used (audited as "first use"). It
 // writes at most once every TouchEvery, except for the first use.
 func (s *Store) MarkTokenUsed(ctx context.Context, id, addr string) (first bool, err error) {
+	if !storable(id) {
+		return false, fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
 	var last int64
 	err = s.db.QueryRowContext(ctx, `SELECT last_used_ns FROM identity_tokens WHERE id = ?`, id).Scan(&last)
 	switch {
@@ -367,7 +380,10 @@ func (s *Store) MarkTokenUsed(ctx context.Context, id, addr string) (first bool,
 // NoteTokenExpired reports true exactly once for an expired token, so
 // that its expiry is audited once; false while it has not expired.
 func (s *Store) NoteTokenExpired(ctx context.Context, id string) (first bool, err error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE identity_tokens SET expiry_noted = 1 WHERE id = ? AND expiry_noted = 0 AND expires_ns <= ?`,
+	if !storable(id) {
+		return false, fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE identity_tokens SET expiry_noted = TRUE WHERE id = ? AND expiry_noted = FALSE AND expires_ns <= ?`,
 		id, toNS(s.now()))
 	if err != nil {
 		return false, fmt.Errorf("identity: token %s: %w", id, err)
@@ -386,7 +402,7 @@ func (s *Store) NoteTokenExpired(ctx context.Context, id string) (first bool, er
 // ErrTokenRevoked. An expired token can still be revoked.
 func (s *Store) RevokeToken(ctx context.Context, id string) (Token, error) {
 	var t Token
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if t, err = s.tokenTx(ctx, tx, id); err != nil {
 			return err
@@ -413,7 +429,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string) (Token, error) {
 func (s *Store) RotateToken(ctx context.Context, id string) (secret string, _ Token, err error) {
 	var t Token
 	secret = newTokenSecret()
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if t, err = s.tokenTx(ctx, tx, id); err != nil {
 			return err
@@ -444,7 +460,7 @@ func (s *Store) RotateToken(ctx context.Context, id string) (secret string, _ To
 func (s *Store) Prune(ctx context.Context) (sessions, tokens int, err error) {
 	now := s.now()
 	cutoff := toNS(now.Add(-TokenRetention))
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM identity_sessions WHERE idle_expires_ns <= ? OR absolute_expires_ns <= ?
 			OR principal IN (SELECT id FROM identity_tokens WHERE `+endedNS+` <= ?)`, toNS(now), toNS(now), cutoff)
 		if err != nil {

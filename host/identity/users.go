@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/host/store"
 )
 
 // UserInput is what an identity provider reports at sign-in.
@@ -120,7 +122,7 @@ func (s *Store) UpsertUser(ctx context.Context, in UserInput) (u User, created b
 		return User{}, false, fmt.Errorf("identity: %w", err)
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		var holder string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM identity_users WHERE provider = ? AND username = ? AND subject <> ?`,
 			in.Provider, in.Username, in.Subject).Scan(&holder)
@@ -143,7 +145,7 @@ func (s *Store) UpsertUser(ctx context.Context, in UserInput) (u User, created b
 			}
 			u = User{ID: newID("usr_"), Provider: in.Provider, Subject: in.Subject, CreatedAt: now}
 			created = true
-			if _, err := tx.ExecContext(ctx, `INSERT INTO identity_users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO identity_users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, FALSE, ?, ?)`,
 				u.ID, in.Provider, in.Subject, in.Username, in.Name, in.Email, string(groupsJSON), toNS(now), toNS(now)); err != nil {
 				return fmt.Errorf("identity: create user: %w", err)
 			}
@@ -172,6 +174,9 @@ func (s *Store) UpsertUser(ctx context.Context, in UserInput) (u User, created b
 
 // User returns the user with id.
 func (s *Store) User(ctx context.Context, id string) (User, error) {
+	if !storable(id) {
+		return User{}, fmt.Errorf("user %s: %w", id, ErrNotFound)
+	}
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM identity_users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("user %s: %w", id, ErrNotFound)
@@ -181,6 +186,9 @@ func (s *Store) User(ctx context.Context, id string) (User, error) {
 
 // UserBy returns the user of an identity provider's subject.
 func (s *Store) UserBy(ctx context.Context, provider, subject string) (User, error) {
+	if !storable(provider, subject) {
+		return User{}, fmt.Errorf("user %s/%s: %w", provider, subject, ErrNotFound)
+	}
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM identity_users WHERE provider = ? AND subject = ?`,
 		provider, subject))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -216,7 +224,10 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 // session of the user (their own and their tokens'). A change bumps the
 // Generation.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	if !storable(id) {
+		return fmt.Errorf("user %s: %w", id, ErrNotFound)
+	}
+	return s.inTx(ctx, func(tx *store.Tx) error {
 		var was bool
 		err := tx.QueryRowContext(ctx, `SELECT disabled FROM identity_users WHERE id = ?`, id).Scan(&was)
 		switch {
