@@ -22,7 +22,10 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/host/store"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -52,14 +55,19 @@ type Connection struct {
 // KeySize is the length of the encryption key: AES-256.
 const KeySize = 32
 
-// Store keeps connections in SQLite. It is safe for concurrent use.
+// Store keeps connections in the host's database (SQLite or PostgreSQL,
+// see host/store). It is safe for concurrent use, also by several
+// processes or replicas on one database: every write is one conditional
+// statement.
 type Store struct {
-	db   *sql.DB
+	db   *store.DB
 	aead cipher.AEAD
 }
 
-var migrations = []string{
-	`CREATE TABLE connections (
+// Version i is the same schema on both engines; PostgreSQL gets BYTEA and
+// BIGINT nanoseconds.
+var migrations = []store.Step{{
+	SQLite: `CREATE TABLE connections (
 		name       TEXT PRIMARY KEY,
 		plugin     TEXT NOT NULL,
 		config     BLOB NOT NULL, -- format byte, nonce, AES-256-GCM sealed config
@@ -67,11 +75,28 @@ var migrations = []string{
 		created_ns INTEGER NOT NULL,
 		updated_ns INTEGER NOT NULL
 	)`,
+	Postgres: `CREATE TABLE connections (
+		name       TEXT PRIMARY KEY,
+		plugin     TEXT NOT NULL,
+		config     BYTEA NOT NULL, -- format byte, nonce, AES-256-GCM sealed config
+		version    BIGINT NOT NULL,
+		created_ns BIGINT NOT NULL,
+		updated_ns BIGINT NOT NULL
+	)`,
+}, {
 	// A JSON array of host patterns; existing connections approve none.
-	`ALTER TABLE connections ADD COLUMN approved_hosts TEXT NOT NULL DEFAULT '[]'`,
+	SQLite:   addApprovedHosts,
+	Postgres: addApprovedHosts,
+}, {
 	// A JSON object of label key to value; existing connections have none.
-	`ALTER TABLE connections ADD COLUMN labels TEXT NOT NULL DEFAULT '{}'`,
-}
+	SQLite:   addLabels,
+	Postgres: addLabels,
+}}
+
+const (
+	addApprovedHosts = `ALTER TABLE connections ADD COLUMN approved_hosts TEXT NOT NULL DEFAULT '[]'`
+	addLabels        = `ALTER TABLE connections ADD COLUMN labels TEXT NOT NULL DEFAULT '{}'`
+)
 
 // sealV1 marks the ciphertext format: 12-byte nonce, then GCM output.
 const sealV1 = 1
@@ -90,10 +115,14 @@ func New(db *sql.DB, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connstore: %w", err)
 	}
-	if err := store.Migrate(context.Background(), db, "connstore", migrations); err != nil {
+	h, err := store.For(db, "connstore")
+	if err != nil {
 		return nil, fmt.Errorf("connstore: %w", err)
 	}
-	return &Store{db: db, aead: aead}, nil
+	if err := h.Migrate(context.Background(), migrations); err != nil {
+		return nil, fmt.Errorf("connstore: %w", err)
+	}
+	return &Store{db: h, aead: aead}, nil
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
@@ -101,8 +130,9 @@ var nameRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
 // ValidName reports whether name is a valid connection name.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
-// Limits of ApprovedHosts.
+// Limits of ApprovedHosts and the plugin name.
 const (
+	maxPluginLen      = 255
 	MaxApprovedHosts  = 64
 	maxHostPatternLen = 255
 )
@@ -133,6 +163,10 @@ func check(c Connection) (json.RawMessage, error) {
 	}
 	if c.Plugin == "" {
 		return nil, pluginapi.Invalid("/plugin", "connection %s needs a plugin", c.Name)
+	}
+	// No plugin is called so, and PostgreSQL's text could not hold it.
+	if len(c.Plugin) > maxPluginLen || !utf8.ValidString(c.Plugin) || strings.ContainsFunc(c.Plugin, unicode.IsControl) {
+		return nil, pluginapi.Invalid("/plugin", "connection %s: a plugin name is at most %d bytes of text without control characters", c.Name, maxPluginLen)
 	}
 	if len(c.Config) == 0 {
 		return json.RawMessage(`{}`), nil
