@@ -237,6 +237,8 @@ type Log struct {
 
 	// observer, if set, hears of every group commit (metrics).
 	observer atomic.Pointer[CommitObserver]
+	// entries, if set, hears of the entries each commit completed (webhooks).
+	entries atomic.Pointer[EntryObserver]
 }
 
 // CommitObserver hears of each group commit once its callers are
@@ -254,6 +256,26 @@ func (l *Log) Observe(o CommitObserver) {
 		return
 	}
 	l.observer.Store(&o)
+}
+
+// EntryObserver hears, once they are durable and just before their
+// callers are answered, of the entries a group commit completed: the ids (as Start or Record returned them) of
+// entries whose outcome was just written by Finish or Record. A start
+// alone is not reported: its entry is incomplete. It must return at once
+// (it runs on the writer's path); Query reads the entries. host/webhooks
+// implements it.
+type EntryObserver interface {
+	AuditEntriesDone(ids []int64)
+}
+
+// ObserveEntries makes o hear of every completed entry from now on; nil
+// stops it.
+func (l *Log) ObserveEntries(o EntryObserver) {
+	if o == nil {
+		l.entries.Store(nil)
+		return
+	}
+	l.entries.Store(&o)
 }
 
 // QueueDepth is the number of writes waiting for the next group commit.
@@ -629,6 +651,10 @@ func (l *Log) checkpointer(jobs <-chan cpJob, done chan<- struct{}) {
 		}
 		l.batches.Add(1)
 		l.batched.Add(int64(len(job.batch)))
+		// Before the answers: a caller that returns knows its entry was told.
+		if o := l.entries.Load(); o != nil {
+			notifyEntries(*o, job.batch)
+		}
 		failed := 0
 		for _, r := range job.batch {
 			if r.err != nil {
@@ -645,6 +671,23 @@ func (l *Log) checkpointer(jobs <-chan cpJob, done chan<- struct{}) {
 			// batch: fuller batches, fewer commits. Costs nothing when idle.
 			runtime.Gosched()
 		}
+	}
+}
+
+// notifyEntries tells o of the entries batch completed.
+func notifyEntries(o EntryObserver, batch []*request) {
+	var ids []int64
+	for _, r := range batch {
+		switch {
+		case r.err != nil:
+		case r.finishID > 0:
+			ids = append(ids, r.finishID)
+		case r.start != nil && r.outcome != nil:
+			ids = append(ids, r.id)
+		}
+	}
+	if len(ids) > 0 {
+		o.AuditEntriesDone(ids)
 	}
 }
 
