@@ -46,6 +46,12 @@ if [ -n "$unformatted" ]; then
 fi
 scripts/oidc-provider/install.sh   # the real OpenID provider of the SSO tests
 export WHARF_REQUIRE_OIDC=1
+# Debian's postgresql: the store suites run on it too (a throwaway cluster per test binary).
+if scripts/postgres/install.sh >/dev/null; then
+  export WHARF_REQUIRE_POSTGRES=1
+else
+  echo "test.sh: WARNING: no PostgreSQL binaries: the PostgreSQL store tests will be SKIPPED" >&2
+fi
 go vet ./...
 go tool staticcheck ./...
 go test -count=1 -timeout 30m "$@" ./...
