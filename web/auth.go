@@ -43,7 +43,7 @@ func (p *portal) secure(c echo.Context) bool {
 // host has nothing to sign in to.
 func (p *portal) signinPage(c echo.Context) error {
 	if p.host.Open() {
-		return c.Redirect(http.StatusFound, "/services")
+		return c.Redirect(http.StatusFound, under(c, "/services"))
 	}
 	return p.renderSignin(c, http.StatusOK, safeNext(c.QueryParam("next")), "")
 }
@@ -84,19 +84,19 @@ func (p *portal) signout(c echo.Context) error {
 		}
 	}
 	p.clearCookie(c, sessionCookie, "/")
-	return c.Redirect(http.StatusSeeOther, "/signin")
+	return c.Redirect(http.StatusSeeOther, under(c, "/signin"))
 }
 
 func (p *portal) setSession(c echo.Context, secret string) {
 	// No MaxAge: the server ends the session (idle and absolute expiry);
 	// the cookie lives as long as the browser keeps it.
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true,
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: secret, Path: under(c, "/"), HttpOnly: true,
 		Secure: p.secure(c), SameSite: http.SameSiteLaxMode})
 }
 
 // clearCookie tells the browser to forget a cookie.
 func (p *portal) clearCookie(c echo.Context, name, path string) {
-	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: path, HttpOnly: true,
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: under(c, path), HttpOnly: true,
 		Secure: p.secure(c), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
@@ -123,7 +123,7 @@ func (p *portal) oidcStart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.SetCookie(&http.Cookie{Name: oidcCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: oidcPath(name),
+	c.SetCookie(&http.Cookie{Name: oidcCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: under(c, oidcPath(name)),
 		HttpOnly: true, Secure: p.secure(c), SameSite: http.SameSiteLaxMode, MaxAge: int(oidc.StateMaxAge / time.Second)})
 	return c.Redirect(http.StatusSeeOther, authURL)
 }

@@ -11,12 +11,14 @@ package web
 //go:generate go tool templ generate -include-version=false
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -139,19 +141,7 @@ func Face(opts Options) func(e *echo.Echo, h *ops.Host, a *auth.Authenticator) e
 }
 
 func (p *portal) routes(e *echo.Echo) {
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
-		CookieName:     "wharf_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   p.opts.SecureCookies,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(err error, c echo.Context) error {
-			p.log.Warn("web: csrf check failed", "path", c.Path(), "err", err)
-			return p.renderMessage(c, http.StatusForbidden, "Form expired",
-				"This form was not accepted because its security token is missing or out of date. Go back, reload the page and try again.")
-		},
-	})
+	csrf := p.csrf()
 	noStore := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Response().Header().Set("Cache-Control", "no-store")
@@ -177,7 +167,7 @@ func (p *portal) routes(e *echo.Echo) {
 	e.GET("/auth/oidc/:name/start", p.oidcStart, public...)
 	e.GET("/auth/oidc/:name/callback", p.oidcCallback, public...)
 
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/services") }, page...)
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, under(c, "/services")) }, page...)
 	e.GET("/services", p.servicesList, page...)
 	e.GET("/services/new", p.createForm, page...)
 	e.POST("/services/new", p.createSubmit, page...)
@@ -258,7 +248,7 @@ func (p *portal) auth(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if err != nil {
 			if req.Method == http.MethodGet && !strings.HasSuffix(req.URL.Path, "/ws") {
-				return c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(req.URL.RequestURI()))
+				return c.Redirect(http.StatusSeeOther, under(c, "/signin?next="+url.QueryEscape(req.URL.RequestURI())))
 			}
 			return p.renderMessage(c, http.StatusUnauthorized, "Sign in required", "Your session has ended. Sign in again.")
 		}
@@ -309,7 +299,7 @@ func (p *portal) pageInfo(c echo.Context, title, nav string) Page {
 		if v, err := url.QueryUnescape(ck.Value); err == nil {
 			pg.Flash = v
 		}
-		c.SetCookie(&http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+		c.SetCookie(&http.Cookie{Name: flashCookie, Value: "", Path: under(c, "/"), MaxAge: -1, HttpOnly: true})
 	}
 	return pg
 }
@@ -323,10 +313,10 @@ func csrfToken(c echo.Context) string {
 // one-shot message for the next page.
 func (p *portal) redirect(c echo.Context, to, flash string) error {
 	if flash != "" {
-		c.SetCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: "/",
+		c.SetCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(flash), Path: under(c, "/"),
 			HttpOnly: true, Secure: p.secure(c), SameSite: http.SameSiteLaxMode, MaxAge: 60})
 	}
-	return c.Redirect(http.StatusSeeOther, to)
+	return c.Redirect(http.StatusSeeOther, under(c, to))
 }
 
 // renderMessage shows a simple page with a title and a message.
@@ -446,4 +436,48 @@ func param(c echo.Context, name string) string {
 		return u
 	}
 	return v
+}
+
+// at is path under the base path the host is served from, for templates:
+// every link, form action and script URL the portal writes goes through it.
+func at(ctx context.Context, path string) templ.SafeURL {
+	return templ.SafeURL(httpguard.BasePath(ctx) + path)
+}
+
+// under is path under the request's base path, for redirects and cookies.
+func under(c echo.Context, path string) string {
+	return httpguard.BasePath(c.Request().Context()) + path
+}
+
+// csrf checks forms' CSRF token. Its cookie is scoped to the base path the
+// portal is served under, known at the first request: one middleware per
+// base path (one in practice).
+func (p *portal) csrf() echo.MiddlewareFunc {
+	var byBase sync.Map // base path → echo.MiddlewareFunc
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			base := httpguard.BasePath(c.Request().Context())
+			mw, ok := byBase.Load(base)
+			if !ok {
+				mw, _ = byBase.LoadOrStore(base, p.newCSRF(base+"/"))
+			}
+			return mw.(echo.MiddlewareFunc)(next)(c)
+		}
+	}
+}
+
+func (p *portal) newCSRF(cookiePath string) echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:" + csrfField + ",header:X-CSRF-Token",
+		CookieName:     "wharf_csrf",
+		CookiePath:     cookiePath,
+		CookieHTTPOnly: true,
+		CookieSecure:   p.opts.SecureCookies,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			p.log.Warn("web: csrf check failed", "path", c.Path(), "err", err)
+			return p.renderMessage(c, http.StatusForbidden, "Form expired",
+				"This form was not accepted because its security token is missing or out of date. Go back, reload the page and try again.")
+		},
+	})
 }

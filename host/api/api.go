@@ -10,6 +10,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
@@ -91,7 +92,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	s := &server{h: h, log: opts.Logger, auth: opts.Auth}
 	root := e.Group(Prefix)
 	root.GET("/healthz", s.healthz, checkQuery)
-	root.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", OpenAPI) }, checkQuery)
+	root.GET("/openapi.json", serveOpenAPI, checkQuery)
 
 	// Bodies are JSON or nothing: a plain HTML form or a no-cors fetch
 	// cannot send these types, so it cannot reach a handler. Checked, with
@@ -390,4 +391,14 @@ func Classify(err error) (int, *pluginapi.Error) {
 	}
 	e := pluginapi.AsError(err)
 	return StatusOf(e.Code), e
+}
+
+// serveOpenAPI serves the document, its server URL under the base path the
+// host is served from, so clients generated from it reach an embedded host.
+func serveOpenAPI(c echo.Context) error {
+	doc := OpenAPI
+	if base := httpguard.BasePath(c.Request().Context()); base != "" {
+		doc = bytes.Replace(doc, []byte(`"url": "`+Prefix+`"`), []byte(`"url": "`+base+Prefix+`"`), 1)
+	}
+	return c.Blob(http.StatusOK, "application/json", doc)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -51,7 +52,7 @@ func (s *server) createConnection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Location", Prefix+"/connections/"+out.Name)
+	c.Response().Header().Set("Location", httpguard.BasePath(c.Request().Context())+Prefix+"/connections/"+out.Name)
 	return c.JSON(http.StatusCreated, out)
 }
 
@@ -174,7 +175,7 @@ func (s *server) createService(c echo.Context) error {
 		return err
 	}
 	if out.Service != nil {
-		c.Response().Header().Set("Location", Prefix+"/connections/"+c.Param("conn")+"/services/"+out.Service.ID)
+		c.Response().Header().Set("Location", httpguard.BasePath(c.Request().Context())+Prefix+"/connections/"+c.Param("conn")+"/services/"+out.Service.ID)
 	}
 	return c.JSON(http.StatusCreated, out)
 }

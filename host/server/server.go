@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -32,6 +33,7 @@ import (
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/host/webhooks"
 )
 
 // Face mounts one face of the host (the REST API, the web portal) on e.
@@ -91,7 +93,12 @@ type Config struct {
 	// Left empty, it answers loopback names only (DNS rebinding gets 421),
 	// refuses every cross-site browser request (403) and takes client
 	// addresses from the socket, never from X-Forwarded-For.
-	PublicURL      string
+	PublicURL string
+	// PathPrefix serves the whole host under a path ("/wharf"): Handler
+	// takes requests for PathPrefix+"/…" only, and every link, redirect,
+	// cookie and websocket URL the faces make carries it. Left empty, it is
+	// PublicURL's path (so a proxy must forward that path unchanged).
+	PathPrefix     string
 	AllowedHosts   []string
 	AllowedOrigins []string
 	TrustedProxies []string
@@ -100,6 +107,12 @@ type Config struct {
 	// MetricsTokenSHA256 is the sha256 (hex) of a token that may read
 	// /metrics on a closed host, besides owners (see serveMetrics).
 	MetricsTokenSHA256 string
+	// Webhooks are the outgoing webhooks (the config file's), checked by
+	// webhooks.Check. WebhookOptions tune them (timeouts, retries; tests
+	// set the clock); the database, audit log, labels and metrics are the
+	// host's.
+	Webhooks       []webhooks.Subscription
+	WebhookOptions webhooks.Options
 }
 
 // Server is a running host.
@@ -121,7 +134,10 @@ type Server struct {
 	LoadErrors []error
 	// Metrics is the host's own Prometheus registry, served at MetricsPath.
 	Metrics *metrics.Registry
+	// Webhooks sends events out; nil without Config.Webhooks.
+	Webhooks *webhooks.Service
 
+	basePath string // Config.PathPrefix, cleaned
 	log      *slog.Logger
 	draining atomic.Bool // readyz answers 503 (Drain)
 	closers  []func(context.Context) error
@@ -146,7 +162,16 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s = &Server{Guard: guard, Metrics: metrics.New(), log: log}
+	prefix := cfg.PathPrefix
+	if prefix == "" && cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err == nil {
+			prefix = u.Path
+		}
+	}
+	if prefix, err = httpguard.CleanBasePath(prefix); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s = &Server{Guard: guard, Metrics: metrics.New(), log: log, basePath: prefix}
 	opened := s // s is nil when an error is returned
 	defer func() {
 		if err != nil {
@@ -191,6 +216,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: connections: %w", err)
 	}
 	s.Connections = conns
+	var events ops.EventSink
+	if len(cfg.Webhooks) > 0 {
+		if s.Webhooks, err = openWebhooks(ctx, cfg, db, auditLog, conns, s.Metrics, log); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		wh := s.Webhooks
+		s.closers = append(s.closers, wh.Close)
+		events = wh
+	}
 
 	rcfg := cfg.Runtime
 	if rcfg.CacheDir == "" {
@@ -233,7 +267,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	eg := egress.New(cfg.Egress)
 	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
 	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
-		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0 || cfg.ProxyAuth != nil, Metrics: s.Metrics})
+		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0 || cfg.ProxyAuth != nil, Metrics: s.Metrics, Events: events})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -273,6 +307,24 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	return s, nil
 }
 
+// openWebhooks starts the outgoing webhooks on the host's database, audit
+// log (its entries are events too) and connections (their labels).
+func openWebhooks(ctx context.Context, cfg Config, db *sql.DB, log *audit.Log, conns *connstore.Store, m *metrics.Registry, logger *slog.Logger) (*webhooks.Service, error) {
+	o := cfg.WebhookOptions
+	o.DB, o.Audit, o.Logger = db, log, logger
+	if o.Metrics == nil {
+		o.Metrics = m
+	}
+	o.Labels = func(ctx context.Context, name string) (map[string]string, bool) {
+		c, err := conns.Get(ctx, name)
+		if err != nil {
+			return nil, false
+		}
+		return c.Labels, true
+	}
+	return webhooks.New(ctx, cfg.Webhooks, o)
+}
+
 // openIdentity opens the identity store (in the same database), seeds
 // the config's bindings and builds the authenticator with the SSO providers.
 func openIdentity(ctx context.Context, cfg Config, db *sql.DB, h *ops.Host, log *audit.Log, logger *slog.Logger) (*identity.Store, *auth.Authenticator, error) {
@@ -308,7 +360,12 @@ func openIdentity(ctx context.Context, cfg Config, db *sql.DB, h *ops.Host, log 
 }
 
 // Handler serves every mounted face.
-func (s *Server) Handler() http.Handler { return s.Echo }
+// Mount it at the mux pattern BasePath()+"/" to embed the host under
+// Config.PathPrefix.
+func (s *Server) Handler() http.Handler { return httpguard.UnderBasePath(s.basePath, s.Echo) }
+
+// BasePath is the path prefix the host is served under ("" at the root).
+func (s *Server) BasePath() string { return s.basePath }
 
 // Close releases everything, in the reverse order of opening.
 func (s *Server) Close(ctx context.Context) error {
