@@ -176,10 +176,10 @@ func (c *Client) Health(ctx context.Context, opts ...CallOption) (Health, error)
 	return h, err
 }
 
-// OpenAPI returns the host's OpenAPI document.
+// OpenAPI returns the host's OpenAPI document as it sent it.
 func (c *Client) OpenAPI(ctx context.Context, opts ...CallOption) (json.RawMessage, error) {
-	var raw json.RawMessage
-	err := c.do(ctx, req{method: "GET", path: "/openapi.json", out: &raw}, opts)
+	var raw []byte
+	err := c.do(ctx, req{method: "GET", path: "/openapi.json", whole: &raw}, opts)
 	return raw, err
 }
 
@@ -193,6 +193,8 @@ type req struct {
 	body   []byte // JSON, or nil for none
 	ctype  string // of body; default application/json
 	out    any    // decoded from a 2xx answer, if not nil
+	// whole, if not nil, receives the answer's body undecoded.
+	whole *[]byte
 }
 
 // do sends r and decodes the answer into r.out.
@@ -215,6 +217,9 @@ func (c *Client) do(ctx context.Context, r req, opts []CallOption) error {
 	}
 	if o.raw != nil {
 		*o.raw = b
+	}
+	if r.whole != nil {
+		*r.whole = b
 	}
 	if r.out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, r.out); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/store"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -158,8 +159,12 @@ func (a *app) verifyAudit(ctx context.Context, o verifyOptions) (audit.VerifyRep
 		if o.key != "" || o.checkpoints != "" || o.signingKey != "" {
 			return rep, nil, pluginapi.Invalid("", "--key, --checkpoints and --signing-key go with --export or --data")
 		}
-		raw, err := a.call(ctx, "GET", "/audit/verify", nil, nil, nil, &rep)
+		c, err := a.client()
 		if err != nil {
+			return rep, nil, err
+		}
+		var raw []byte
+		if rep, err = c.Audit.Verify(ctx, client.RawJSON(&raw)); err != nil {
 			return rep, nil, err
 		}
 		if pub != nil && rep.PublicKey != audit.PublicKeyText(pub) {

@@ -2,19 +2,19 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/host/api"
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -43,85 +43,21 @@ func envOr(name, def string) string {
 	return def
 }
 
-// request sends one API request and returns the response, already checked:
-// an error answer becomes its *pluginapi.Error.
-func (a *app) request(ctx context.Context, method, path string, query url.Values, body []byte, headers map[string]string) (*http.Response, error) {
+// client returns a client of the host named by --server, with --token;
+// it refuses a bad --output first, before anything is sent.
+func (a *app) client() (*client.Client, error) {
 	if a.output != "table" && a.output != "json" {
 		return nil, pluginapi.Invalid("", "--output must be table or json, not %q", a.output)
 	}
-	u := strings.TrimSuffix(a.server, "/") + api.Prefix + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+	opts := []client.Option{client.WithToken(a.token)}
+	if a.httpClient != nil {
+		opts = append(opts, client.WithHTTPClient(a.httpClient))
 	}
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, r)
+	c, err := client.New(a.server, opts...)
 	if err != nil {
-		return nil, pluginapi.Invalid("", "bad server URL %q: %v", a.server, err)
+		return nil, pluginapi.Invalid("", "bad server URL %q: %s", a.server, pluginapi.AsError(err).Message)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	hc := a.httpClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "cannot reach %s: %v", a.server, err)
-	}
-	if resp.StatusCode >= 400 {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var eb api.ErrorBody
-		if json.Unmarshal(b, &eb) == nil && eb.Error != nil {
-			return nil, eb.Error
-		}
-		return nil, &pluginapi.Error{Code: codeForStatus(resp.StatusCode), Message: fmt.Sprintf("%s answered %s", a.server, resp.Status)}
-	}
-	return resp, nil
-}
-
-// codeForStatus classifies an error answer that carries no structured
-// error (a proxy in between, or not a Wharf server).
-func codeForStatus(status int) pluginapi.Code {
-	for _, c := range pluginapi.Codes {
-		if api.StatusOf(c) == status {
-			return c
-		}
-	}
-	if status < 500 {
-		return pluginapi.CodeInvalid
-	}
-	return pluginapi.CodeInternal
-}
-
-// call sends a request and decodes the JSON answer into out (if not nil),
-// returning the raw body too.
-func (a *app) call(ctx context.Context, method, path string, query url.Values, body []byte, headers map[string]string, out any) ([]byte, error) {
-	resp, err := a.request(ctx, method, path, query, body, headers)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "reading the answer: %v", err)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "the server answered something that is not the expected JSON: %v", err)
-		}
-	}
-	return b, nil
+	return c, nil
 }
 
 // show prints raw JSON in json mode, or calls table otherwise.
@@ -191,4 +127,37 @@ func intOrDash(p *int) string {
 		return "-"
 	}
 	return fmt.Sprint(*p)
+}
+
+// timeFlag reads a time flag the way the host reads its query parameters:
+// RFC 3339 or unix seconds; empty is unset.
+func timeFlag(flag, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return &t, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		t := time.Unix(n, 0).UTC()
+		return &t, nil
+	}
+	return nil, pluginapi.Invalid("", "--%s must be an RFC 3339 time or unix seconds, not %q", flag, v)
+}
+
+// filterPairs turns key=value flags into filters; flag names the flag in
+// the error.
+func filterPairs(flag string, pairs []string) (map[string][]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, pluginapi.Invalid("", "--%s wants key=value, not %q", flag, p)
+		}
+		out[k] = append(out[k], v)
+	}
+	return out, nil
 }

@@ -4,17 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/audit"
-	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -55,14 +53,18 @@ func (a *app) pluginsCmd() *cobra.Command {
 		Use: "ls", Short: "List loaded plugins", Args: cobra.NoArgs,
 		Example: "  wharf plugins ls\n  wharf plugins ls -o json",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Plugins []ops.PluginInfo }
-			raw, err := a.call(cmd.Context(), "GET", "/plugins", nil, nil, nil, &out)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			plugins, err := c.Plugins.List(cmd.Context(), client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
 			return a.show(raw, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tVERSION\tTITLE\tOPERATIONS\tDIGEST")
-				for _, p := range out.Plugins {
+				for _, p := range plugins {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.12s\n", p.Name, p.Version, p.Title, strings.Join(p.Describe.Operations, ","), p.Digest)
 				}
 			})
@@ -71,8 +73,12 @@ func (a *app) pluginsCmd() *cobra.Command {
 		Use: "inspect NAME", Short: "Show a plugin's description, schemas and actions", Args: cobra.ExactArgs(1),
 		Example: "  wharf plugins inspect docker\n  wharf plugins inspect ecs -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p ops.PluginInfo
-			raw, err := a.call(cmd.Context(), "GET", "/plugins/"+url.PathEscape(args[0]), nil, nil, nil, &p)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			p, err := c.Plugins.Get(cmd.Context(), args[0], client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
@@ -109,8 +115,16 @@ func (a *app) auditCmd() *cobra.Command {
 		Use: "ls", Short: "List audit entries, newest first", Args: cobra.NoArgs,
 		Example: "  wharf audit ls --actor alice --since 2024-05-01T00:00:00Z\n  wharf audit ls --outcome error --limit 20",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Entries []audit.Entry }
-			raw, err := a.call(cmd.Context(), "GET", "/audit", f.query(), nil, nil, &out)
+			filter, err := f.filter()
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			out, err := c.Audit.List(cmd.Context(), filter, client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
@@ -135,26 +149,26 @@ func (a *app) auditCmd() *cobra.Command {
 		Use: "export --format csv|jsonl|chain [-O file]", Short: "Export audit entries", Args: cobra.NoArgs,
 		Example: "  wharf audit export --format csv -O audit.csv\n  wharf audit export --format jsonl --connection prod\n  wharf audit export --format chain -O audit.chain",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := ef.query()
-			q.Set("format", format)
-			resp, err := a.request(cmd.Context(), "GET", "/audit/export", q, nil, nil)
+			filter, err := ef.filter()
 			if err != nil {
 				return err
 			}
-			defer resp.Body.Close()
-			var w io.Writer = a.stdout
-			if outFile != "" {
-				fh, err := os.Create(outFile)
-				if err != nil {
-					return pluginapi.Invalid("", "create %s: %v", outFile, err)
-				}
-				defer fh.Close()
-				w = fh
+			c, err := a.client()
+			if err != nil {
+				return err
 			}
-			if _, err := io.Copy(w, resp.Body); err != nil {
-				return pluginapi.Errorf(pluginapi.CodeUnavailable, "export interrupted: %v", err)
+			if outFile == "" {
+				return c.Audit.Export(cmd.Context(), filter, format, a.stdout)
 			}
-			return nil
+			// The file is made at the first byte, so that a refused export
+			// leaves an existing file as it was.
+			fw := &lazyFile{path: outFile}
+			defer fw.close()
+			if err := c.Audit.Export(cmd.Context(), filter, format, fw); err != nil {
+				return err
+			}
+			_, err = fw.Write(nil) // an empty export still makes its file
+			return err
 		},
 	}
 	export.Flags().StringVar(&format, "format", "jsonl", "csv, jsonl, or chain (the raw rows and newest signed checkpoint, for verify --export; no filters)")
@@ -197,19 +211,46 @@ func auditTarget(e audit.Entry) string {
 	return e.TargetName + " (" + id + ")"
 }
 
-func (f *auditFlags) query() url.Values {
-	q := url.Values{}
-	for k, v := range map[string]string{"since": f.since, "until": f.until, "actor": f.actor, "connection": f.connection,
-		"target": f.target, "operation": f.operation, "outcome": f.outcome} {
-		if v != "" {
-			q.Set(k, v)
+// filter reads the flags into an audit filter, refusing a bad time.
+func (f *auditFlags) filter() (audit.Filter, error) {
+	fl := audit.Filter{Actor: f.actor, Connection: f.connection, Target: f.target, Operation: f.operation,
+		Outcome: f.outcome, Limit: max(f.limit, 0), BeforeID: int64(max(f.before, 0))}
+	since, err := timeFlag("since", f.since)
+	if err != nil {
+		return fl, err
+	}
+	until, err := timeFlag("until", f.until)
+	if err != nil {
+		return fl, err
+	}
+	if since != nil {
+		fl.Since = *since
+	}
+	if until != nil {
+		fl.Until = *until
+	}
+	return fl, nil
+}
+
+// lazyFile creates its file at the first write.
+type lazyFile struct {
+	path string
+	f    *os.File
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	if l.f == nil {
+		f, err := os.Create(l.path)
+		if err != nil {
+			return 0, pluginapi.Invalid("", "create %s: %v", l.path, err)
 		}
+		l.f = f
 	}
-	if f.limit > 0 {
-		q.Set("limit", strconv.Itoa(f.limit))
+	return l.f.Write(p)
+}
+
+func (l *lazyFile) close() {
+	if l.f != nil {
+		_ = l.f.Close()
 	}
-	if f.before > 0 {
-		q.Set("before", strconv.Itoa(f.before))
-	}
-	return q
 }

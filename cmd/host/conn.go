@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -21,8 +22,6 @@ func (a *app) connCmd() *cobra.Command {
 		newConnDeleteCmd(a, nil), newConnTestCmd(a, nil))
 	return cmd
 }
-
-func connPath(name string) string { return "/connections/" + url.PathEscape(name) }
 
 // configFrom builds a config from a JSON file (optional) and --set pairs on top.
 func (a *app) configFrom(file string, sets []string) (json.RawMessage, error) {
@@ -47,10 +46,15 @@ func (a *app) configFrom(file string, sets []string) (json.RawMessage, error) {
 	return b, nil
 }
 
-// printConnection sends a change to a connection and prints the answer.
-func (a *app) printConnection(cmd *cobra.Command, method, path string, body []byte, headers map[string]string) error {
-	var c ops.Connection
-	raw, err := a.call(cmd.Context(), method, path, nil, body, headers, &c)
+// printConnection makes a change to a connection with change and prints
+// the answer.
+func (a *app) printConnection(cmd *cobra.Command, change func(ctx context.Context, cl *client.Client, raw client.CallOption) (ops.Connection, error)) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	c, err := change(cmd.Context(), cl, client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 )
 
@@ -45,6 +46,8 @@ func connCreateRun(o *connCreateOptions) error {
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(ops.ConnectionInput{Name: o.Name, Plugin: o.Plugin, Config: cfg})
-	return o.app.printConnection(o.cmd, "POST", "/connections", body, nil)
+	in := ops.ConnectionInput{Name: o.Name, Plugin: o.Plugin, Config: cfg}
+	return o.app.printConnection(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (ops.Connection, error) {
+		return c.Connections.Create(ctx, in, raw)
+	})
 }

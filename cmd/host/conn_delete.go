@@ -29,7 +29,11 @@ func newConnDeleteCmd(a *app, runF func(*connDeleteOptions) error) *cobra.Comman
 }
 
 func connDeleteRun(o *connDeleteOptions) error {
-	if _, err := o.app.call(o.cmd.Context(), "DELETE", connPath(o.Name), nil, nil, nil, nil); err != nil {
+	c, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Connections.Delete(o.cmd.Context(), o.Name); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.app.stdout, "connection %s deleted\n", o.Name)

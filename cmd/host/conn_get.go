@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/client"
 )
 
 // connGetOptions are the inputs of "wharf conn get".
@@ -32,8 +32,12 @@ func newConnGetCmd(a *app, runF func(*connGetOptions) error) *cobra.Command {
 }
 
 func connGetRun(o *connGetOptions) error {
-	var c ops.Connection
-	raw, err := o.app.call(o.cmd.Context(), "GET", connPath(o.Name), nil, nil, nil, &c)
+	cl, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	c, err := cl.Connections.Get(o.cmd.Context(), o.Name, client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}

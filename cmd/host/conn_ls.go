@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/client"
 )
 
 // connLsOptions are the inputs of "wharf conn ls".
@@ -32,14 +32,18 @@ func newConnLsCmd(a *app, runF func(*connLsOptions) error) *cobra.Command {
 }
 
 func connLsRun(o *connLsOptions) error {
-	var out struct{ Connections []ops.Connection }
-	raw, err := o.app.call(o.cmd.Context(), "GET", "/connections", nil, nil, nil, &out)
+	cl, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	conns, err := cl.Connections.List(o.cmd.Context(), client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}
 	return o.app.show(raw, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "NAME\tPLUGIN\tVERSION\tSECRETS SET\tUPDATED")
-		for _, c := range out.Connections {
+		for _, c := range conns {
 			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", c.Name, c.Plugin, c.Version, orDash(strings.Join(c.SecretsSet, ",")), c.UpdatedAt.Format(time.RFC3339))
 		}
 	})

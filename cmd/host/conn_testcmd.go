@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/client"
 )
 
 // connTestOptions are the inputs of "wharf conn test".
@@ -32,8 +32,12 @@ func newConnTestCmd(a *app, runF func(*connTestOptions) error) *cobra.Command {
 }
 
 func connTestRun(o *connTestOptions) error {
-	var r ops.TestResult
-	raw, err := o.app.call(o.cmd.Context(), "POST", connPath(o.Name)+"/test", nil, nil, nil, &r)
+	c, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	r, err := c.Connections.Test(o.cmd.Context(), o.Name, client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}

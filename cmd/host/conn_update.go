@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
+	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -46,11 +49,10 @@ stored config.`,
 }
 
 func connUpdateRun(o *connUpdateOptions) error {
-	headers := map[string]string{}
+	var opts []client.CallOption
 	if o.Version > 0 {
-		headers["If-Match"] = strconv.FormatInt(o.Version, 10)
+		opts = append(opts, client.IfMatch(strconv.FormatInt(o.Version, 10)))
 	}
-	path := connPath(o.Name)
 	if o.File == "" {
 		if len(o.Sets) == 0 {
 			return pluginapi.Invalid("", "give -f config.json or --set key=value")
@@ -60,12 +62,16 @@ func connUpdateRun(o *connUpdateOptions) error {
 			return err
 		}
 		body, _ := json.Marshal(patch)
-		return o.app.printConnection(o.cmd, "PATCH", path, body, headers)
+		return o.app.printConnection(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (ops.Connection, error) {
+			return c.Connections.Patch(ctx, o.Name, body, append(opts, raw)...)
+		})
 	}
 	cfg, err := o.app.configFrom(o.File, o.Sets)
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]any{"config": cfg})
-	return o.app.printConnection(o.cmd, "PUT", path, body, headers)
+	in := ops.ConnectionInput{Config: cfg}
+	return o.app.printConnection(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (ops.Connection, error) {
+		return c.Connections.Update(ctx, o.Name, in, append(opts, raw)...)
+	})
 }

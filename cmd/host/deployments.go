@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/url"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -22,28 +21,36 @@ func (a *app) deploymentsCmd() *cobra.Command {
 		Args:    cobra.RangeArgs(2, 3),
 		Example: "  wharf deployments prod web\n  wharf deployments prod web --status IN_PROGRESS --created-after 2024-05-01T00:00:00Z",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := svcPath(args[0], args[1]) + "/deployments"
+			var o ops.DeploymentsOptions
+			var err error
+			if len(args) == 2 {
+				if o.CreatedAfter, err = timeFlag("created-after", after); err != nil {
+					return err
+				}
+				if o.CreatedBefore, err = timeFlag("created-before", before); err != nil {
+					return err
+				}
+				o.Status, o.PageSize, o.PageToken = statuses, pageSize, pageToken
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
 			var list []pluginapi.Deployment
 			var raw []byte
-			var err error
 			next := ""
 			if len(args) == 3 {
-				var one pluginapi.Deployment
-				raw, err = a.call(cmd.Context(), "GET", path+"/"+url.PathEscape(args[2]), nil, nil, nil, &one)
-				list = []pluginapi.Deployment{one}
+				var one *pluginapi.Deployment
+				one, err = c.Deployments.Get(cmd.Context(), args[0], args[1], args[2], client.RawJSON(&raw))
+				if one != nil {
+					list = []pluginapi.Deployment{*one}
+				}
 			} else {
-				q := url.Values{"status": statuses}
-				for k, v := range map[string]string{"created_after": after, "created_before": before, "page_token": pageToken} {
-					if v != "" {
-						q.Set(k, v)
-					}
+				var page *ops.DeploymentPage
+				page, err = c.Deployments.List(cmd.Context(), args[0], args[1], o, client.RawJSON(&raw))
+				if page != nil {
+					list, next = page.Deployments, page.NextPageToken
 				}
-				if pageSize > 0 {
-					q.Set("page_size", strconv.Itoa(pageSize))
-				}
-				var page ops.DeploymentPage
-				raw, err = a.call(cmd.Context(), "GET", path, q, nil, nil, &page)
-				list, next = page.Deployments, page.NextPageToken
 			}
 			if err != nil {
 				return err

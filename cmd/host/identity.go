@@ -1,15 +1,15 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/identity"
@@ -24,8 +24,12 @@ func (a *app) whoamiCmd() *cobra.Command {
 		Use: "whoami", Short: "Show who the host takes you for and what you may do", Args: cobra.NoArgs,
 		Example: "  wharf whoami\n  wharf whoami -o json",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var me auth.Me
-			raw, err := a.call(cmd.Context(), "GET", "/me", nil, nil, nil, &me)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			me, err := c.Me(cmd.Context(), client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
@@ -135,18 +139,18 @@ once. "wharf tokens new" instead prints a bootstrap token for the config file.`,
 		Use: "ls", Short: "List tokens (never their secrets)", Args: cobra.NoArgs,
 		Example: "  wharf tokens ls\n  wharf tokens ls --user all\n  wharf tokens ls --user service -o json",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if whose != "" {
-				q.Set("user", whose)
+			c, err := a.client()
+			if err != nil {
+				return err
 			}
-			var out struct{ Tokens []identity.Token }
-			raw, err := a.call(cmd.Context(), "GET", "/tokens", q, nil, nil, &out)
+			var raw []byte
+			tokens, err := c.Tokens.List(cmd.Context(), whose, client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
 			return a.show(raw, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tNAME\tUSER\tGRANTS\tEXPIRES\tLAST USED\tSTATE")
-				for _, t := range out.Tokens {
+				for _, t := range tokens {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, orDash(t.UserID), grantsText(t.Grants),
 						t.ExpiresAt.Format(time.RFC3339), lastUsed(t), tokenState(t, time.Now()))
 				}
@@ -172,8 +176,10 @@ once. "wharf tokens new" instead prints a bootstrap token for the config file.`,
 			if err != nil {
 				return err
 			}
-			body, _ := json.Marshal(auth.TokenRequest{Name: args[0], Grants: access.Grants{gr}, ExpiresAt: exp, ServiceAccount: serviceAccount})
-			return a.printNewToken(cmd, "POST", "/tokens", body)
+			in := auth.TokenRequest{Name: args[0], Grants: access.Grants{gr}, ExpiresAt: exp, ServiceAccount: serviceAccount}
+			return a.printNewToken(cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (auth.NewToken, error) {
+				return c.Tokens.Create(ctx, in, raw)
+			})
 		},
 	}
 	g.add(create)
@@ -184,8 +190,12 @@ once. "wharf tokens new" instead prints a bootstrap token for the config file.`,
 		Use: "revoke ID", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
 		Example: "  wharf tokens revoke tok_0123456789abcdef",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var t identity.Token
-			raw, err := a.call(cmd.Context(), "DELETE", "/tokens/"+url.PathEscape(args[0]), nil, nil, nil, &t)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			t, err := c.Tokens.Revoke(cmd.Context(), args[0], client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
@@ -198,7 +208,9 @@ once. "wharf tokens new" instead prints a bootstrap token for the config file.`,
 		Use: "rotate ID", Short: "Replace a token's secret (the old one stops working) and print the new one once", Args: cobra.ExactArgs(1),
 		Example: "  wharf tokens rotate tok_0123456789abcdef",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.printNewToken(cmd, "POST", "/tokens/"+url.PathEscape(args[0])+"/rotate", nil)
+			return a.printNewToken(cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (auth.NewToken, error) {
+				return c.Tokens.Rotate(ctx, args[0], raw)
+			})
 		},
 	}
 	cmd.AddCommand(ls, create, revoke, rotate, a.tokenNewCmd())
@@ -207,9 +219,13 @@ once. "wharf tokens new" instead prints a bootstrap token for the config file.`,
 
 // printNewToken shows a created or rotated token, its secret on a line of
 // its own so scripts can take it with `-o json` or the last line.
-func (a *app) printNewToken(cmd *cobra.Command, method, path string, body []byte) error {
-	var t auth.NewToken
-	raw, err := a.call(cmd.Context(), method, path, nil, body, nil, &t)
+func (a *app) printNewToken(cmd *cobra.Command, issue func(ctx context.Context, c *client.Client, raw client.CallOption) (auth.NewToken, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	t, err := issue(cmd.Context(), c, client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}
@@ -260,14 +276,18 @@ at each start; these commands manage the others.`,
 		Use: "ls", Short: "List role bindings", Args: cobra.NoArgs,
 		Example: "  wharf bindings ls\n  wharf bindings ls -o json",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Bindings []access.Binding }
-			raw, err := a.call(cmd.Context(), "GET", "/bindings", nil, nil, nil, &out)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			bindings, err := c.Bindings.List(cmd.Context(), client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
 			return a.show(raw, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tSUBJECT\tROLE\tSCOPE\tSOURCE")
-				for _, b := range out.Bindings {
+				for _, b := range bindings {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", orDash(b.ID), b.Subject, b.Role, b.Scope, orDash(b.Source))
 				}
 			})
@@ -288,9 +308,12 @@ at each start; these commands manage the others.`,
 			if err != nil {
 				return err
 			}
-			body, _ := json.Marshal(map[string]any{"subject": subject, "role": gr.Role, "scope": gr.Scope})
-			var b access.Binding
-			raw, err := a.call(cmd.Context(), "POST", "/bindings", nil, body, nil, &b)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			b, err := c.Bindings.Create(cmd.Context(), access.Binding{Subject: subject, Grant: gr}, client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
@@ -304,8 +327,12 @@ at each start; these commands manage the others.`,
 		Use: "delete ID", Short: "Delete a role binding made through the API", Args: cobra.ExactArgs(1),
 		Example: "  wharf bindings delete bnd_0123456789abcdef",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var b access.Binding
-			raw, err := a.call(cmd.Context(), "DELETE", "/bindings/"+url.PathEscape(args[0]), nil, nil, nil, &b)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			b, err := c.Bindings.Delete(cmd.Context(), args[0], client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
@@ -328,18 +355,18 @@ func (a *app) sessionsCmd() *cobra.Command {
 		Use: "ls", Short: "List live sessions", Args: cobra.NoArgs,
 		Example: "  wharf sessions ls\n  wharf sessions ls --user all\n  wharf sessions ls --user usr_0123456789ABCDEF",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := url.Values{}
-			if whose != "" {
-				q.Set("user", whose)
+			c, err := a.client()
+			if err != nil {
+				return err
 			}
-			var out struct{ Sessions []identity.Session }
-			raw, err := a.call(cmd.Context(), "GET", "/sessions", q, nil, nil, &out)
+			var raw []byte
+			sessions, err := c.Sessions.List(cmd.Context(), whose, client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
 			return a.show(raw, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tPRINCIPAL\tMETHOD\tFROM\tCREATED\tLAST SEEN\tEXPIRES")
-				for _, s := range out.Sessions {
+				for _, s := range sessions {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Principal, s.Method, orDash(s.ClientAddr),
 						s.CreatedAt.Format(time.RFC3339), s.LastSeen.Format(time.RFC3339), s.IdleExpires.Format(time.RFC3339))
 				}
@@ -351,7 +378,11 @@ func (a *app) sessionsCmd() *cobra.Command {
 		Use: "end ID", Short: "End a session at once (yours, or anyone's for an owner)", Args: cobra.ExactArgs(1),
 		Example: "  wharf sessions end ses_0123456789abcdef",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := a.call(cmd.Context(), "DELETE", "/sessions/"+url.PathEscape(args[0]), nil, nil, nil, nil); err != nil {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Sessions.End(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			if a.output == "json" {
@@ -378,14 +409,18 @@ and tokens stop working at once; enabling them again restores their tokens
 		Use: "ls", Short: "List users", Args: cobra.NoArgs,
 		Example: "  wharf users ls\n  wharf users ls -o json",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct{ Users []identity.User }
-			raw, err := a.call(cmd.Context(), "GET", "/users", nil, nil, nil, &out)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			users, err := c.Users.List(cmd.Context(), client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}
 			return a.show(raw, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tPROVIDER\tUSERNAME\tNAME\tEMAIL\tGROUPS\tLAST SEEN\tSTATE")
-				for _, u := range out.Users {
+				for _, u := range users {
 					state := "active"
 					if u.Disabled {
 						state = "disabled"
@@ -401,8 +436,16 @@ and tokens stop working at once; enabling them again restores their tokens
 			Use: verb + " ID", Short: strings.ToUpper(verb[:1]) + verb[1:] + " a user", Args: cobra.ExactArgs(1),
 			Example: "  wharf users " + verb + " usr_0123456789ABCDEF",
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var u identity.User
-				raw, err := a.call(cmd.Context(), "POST", "/users/"+url.PathEscape(args[0])+"/"+verb, nil, nil, nil, &u)
+				c, err := a.client()
+				if err != nil {
+					return err
+				}
+				set := c.Users.Enable
+				if verb == "disable" {
+					set = c.Users.Disable
+				}
+				var raw []byte
+				u, err := set(cmd.Context(), args[0], client.RawJSON(&raw))
 				if err != nil {
 					return err
 				}

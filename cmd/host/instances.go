@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -100,7 +101,15 @@ func (o *instancesOptions) query() (url.Values, error) {
 
 func instancesRun(o *instancesOptions) error {
 	a, ctx := o.app, o.cmd.Context()
-	q, err := o.query()
+	q, err := o.query() // checks the flags go with the arguments
+	if err != nil {
+		return err
+	}
+	filters, err := filterPairs("filter", q["filter"])
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
 	if err != nil {
 		return err
 	}
@@ -109,17 +118,20 @@ func instancesRun(o *instancesOptions) error {
 	next := ""
 	switch {
 	case o.ID == "":
-		var page ops.InstancePage
-		raw, err = a.call(ctx, "GET", connPath(o.Conn)+"/instances", q, nil, nil, &page)
-		list, next = page.Instances, page.NextPageToken
+		var page *ops.InstancePage
+		page, err = c.Instances.ListConnection(ctx, o.Conn, ops.ConnectionInstancesOptions{Services: o.Services, Filters: filters,
+			PageSize: o.PageSize, PageToken: o.PageToken}, client.RawJSON(&raw))
+		if page != nil {
+			list, next = page.Instances, page.NextPageToken
+		}
 	case o.Instance != "":
-		var one pluginapi.Instance
-		raw, err = a.call(ctx, "GET", svcPath(o.Conn, o.ID)+"/instances/"+url.PathEscape(o.Instance), nil, nil, nil, &one)
-		list = []pluginapi.Instance{one}
+		var one *pluginapi.Instance
+		one, err = c.Instances.Get(ctx, o.Conn, o.ID, o.Instance, client.RawJSON(&raw))
+		if one != nil {
+			list = []pluginapi.Instance{*one}
+		}
 	default:
-		var out struct{ Instances []pluginapi.Instance }
-		raw, err = a.call(ctx, "GET", svcPath(o.Conn, o.ID)+"/instances", q, nil, nil, &out)
-		list = out.Instances
+		list, err = c.Instances.ListWith(ctx, o.Conn, o.ID, ops.InstancesOptions{Filters: filters}, client.RawJSON(&raw))
 	}
 	if err != nil {
 		return err

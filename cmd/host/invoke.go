@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -31,9 +31,12 @@ func (a *app) invokeCmd() *cobra.Command {
 					in.Headers[k] = v
 				}
 			}
-			body, _ := json.Marshal(in)
-			var r ops.InvokeResult
-			raw, err := a.call(cmd.Context(), "POST", svcPath(args[0], args[1])+"/invoke", nil, body, nil, &r)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			r, err := c.Services.Invoke(cmd.Context(), args[0], args[1], in, client.RawJSON(&raw))
 			if err != nil {
 				return err
 			}

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/logfanout"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -29,27 +26,35 @@ func (a *app) logsCmd() *cobra.Command {
   wharf logs prod web --since 2024-05-01T10:00:00Z --until 2024-05-01T11:00:00Z
   wharf logs prod web --tail 100 --before CURSOR   (the cursor printed after "older lines:")`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := url.Values{}
-			if tail > 0 {
-				q.Set("tail", strconv.Itoa(tail))
+			sinceT, err := timeFlag("since", since)
+			if err != nil {
+				return err
 			}
-			if limit > 0 {
-				q.Set("limit", strconv.Itoa(limit))
+			untilT, err := timeFlag("until", until)
+			if err != nil {
+				return err
 			}
-			for k, v := range map[string]string{"since": since, "until": until, "before": before, "instance": instance, "cursor": cursor} {
-				if v != "" {
-					q.Set(k, v)
+			if follow {
+				// Following has no batches to continue or page through.
+				for _, f := range []struct {
+					name string
+					set  bool
+				}{{"--cursor", cursor != ""}, {"--before", before != ""}, {"--limit", limit > 0}} {
+					if f.set {
+						return pluginapi.Invalid("", "%s cannot be combined with -f; use --tail or --since", f.name)
+					}
 				}
 			}
-			for k, v := range map[string]bool{"stdout": stdout, "stderr": stderr, "details": details, "follow": follow} {
-				if v {
-					q.Set(k, "true")
-				}
+			c, err := a.client()
+			if err != nil {
+				return err
 			}
-			path := svcPath(args[0], args[1]) + "/logs"
+			ctx := cmd.Context()
 			if !follow {
-				var page ops.LogsPage
-				raw, err := a.call(cmd.Context(), "GET", path, q, nil, nil, &page)
+				var raw []byte
+				page, err := c.Logs.Get(ctx, args[0], args[1], ops.LogsOptions{Since: sinceT, Until: untilT, Tail: max(tail, 0),
+					Cursor: cursor, Stdout: stdout, Stderr: stderr, Details: details, Instance: instance, Limit: max(limit, 0), Before: before},
+					client.RawJSON(&raw))
 				if err != nil {
 					return err
 				}
@@ -65,23 +70,18 @@ func (a *app) logsCmd() *cobra.Command {
 				}
 				return nil
 			}
-			resp, err := a.request(cmd.Context(), "GET", path, q, nil, nil)
+			st, err := c.Logs.Stream(ctx, args[0], args[1], logfanout.Options{Tail: max(tail, 0), Since: sinceT, Until: untilT,
+				Stdout: stdout, Stderr: stderr, Details: details, Instance: instance})
 			if err != nil {
 				return err
 			}
-			defer resp.Body.Close()
-			sc := bufio.NewScanner(resp.Body)
-			sc.Buffer(make([]byte, 64<<10), 4<<20)
-			for sc.Scan() {
+			defer st.Close()
+			for st.Next() {
 				if a.output == "json" {
-					fmt.Fprintln(a.stdout, sc.Text())
+					fmt.Fprintln(a.stdout, string(st.Raw()))
 					continue
 				}
-				var it logfanout.Item
-				if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
-					continue
-				}
-				switch {
+				switch it := st.Item(); {
 				case it.Entry != nil:
 					a.printEntry(it.Entry)
 				case it.Skipped > 0:
@@ -90,13 +90,10 @@ func (a *app) logsCmd() *cobra.Command {
 					fmt.Fprintf(a.stderr, "log follower: %v\n", it.Error)
 				}
 			}
-			if cmd.Context().Err() != nil {
+			if ctx.Err() != nil {
 				return nil // interrupted: a normal way to stop following
 			}
-			if err := sc.Err(); err != nil {
-				return pluginapi.Errorf(pluginapi.CodeUnavailable, "log stream interrupted: %v", err)
-			}
-			return nil
+			return st.Err()
 		},
 	}
 	f := cmd.Flags()

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"net/url"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -21,25 +22,23 @@ func (a *app) svcCmd() *cobra.Command {
 	return cmd
 }
 
-func svcPath(conn, id string) string {
-	p := "/connections/" + url.PathEscape(conn) + "/services"
-	if id != "" {
-		p += "/" + url.PathEscape(id)
-	}
-	return p
-}
-
-func versionHeader(v string) map[string]string {
-	if v == "" {
+// ifMatch is the condition of --version; none when empty.
+func ifMatch(version string) []client.CallOption {
+	if version == "" {
 		return nil
 	}
-	return map[string]string{"If-Match": `"` + v + `"`}
+	return []client.CallOption{client.IfMatch(version)}
 }
 
-// serviceChange sends a change to a service and prints the answer.
-func (a *app) serviceChange(cmd *cobra.Command, method, path string, body []byte, headers map[string]string) error {
-	var r ops.ServiceResult
-	raw, err := a.call(cmd.Context(), method, path, nil, body, headers, &r)
+// serviceChange makes a change to a service with change and prints the
+// answer.
+func (a *app) serviceChange(cmd *cobra.Command, change func(ctx context.Context, c *client.Client, raw client.CallOption) (*ops.ServiceResult, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	r, err := change(cmd.Context(), c, client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}

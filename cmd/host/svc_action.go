@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"net/url"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
+	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -42,7 +44,7 @@ func newSvcActionCmd(a *app, runF func(*svcActionOptions) error) *cobra.Command 
 }
 
 func svcActionRun(o *svcActionOptions) error {
-	var body []byte
+	var body json.RawMessage
 	switch {
 	case o.Params != "":
 		if !json.Valid([]byte(o.Params)) {
@@ -52,5 +54,7 @@ func svcActionRun(o *svcActionOptions) error {
 	case o.HasReplicas:
 		body, _ = json.Marshal(pluginapi.ScaleParams{Replicas: o.Replicas})
 	}
-	return o.app.serviceChange(o.cmd, "POST", svcPath(o.Conn, o.ID)+"/actions/"+url.PathEscape(o.Action), body, nil)
+	return o.app.serviceChange(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (*ops.ServiceResult, error) {
+		return c.Services.RunAction(ctx, o.Conn, o.ID, o.Action, body, raw)
+	})
 }

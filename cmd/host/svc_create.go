@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/client"
+	"github.com/wharfhq/wharf/host/ops"
 )
 
 // svcCreateOptions are the inputs of "wharf svc create".
@@ -35,5 +40,7 @@ func svcCreateRun(o *svcCreateOptions) error {
 	if err != nil {
 		return err
 	}
-	return o.app.serviceChange(o.cmd, "POST", svcPath(o.Conn, ""), spec, nil)
+	return o.app.serviceChange(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (*ops.ServiceResult, error) {
+		return c.Services.Create(ctx, o.Conn, spec, raw)
+	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/spf13/cobra"
 )
@@ -33,11 +32,11 @@ func newSvcDeleteCmd(a *app, runF func(*svcDeleteOptions) error) *cobra.Command 
 }
 
 func svcDeleteRun(o *svcDeleteOptions) error {
-	q := url.Values{}
-	if o.Force {
-		q.Set("force", "true")
+	c, err := o.app.client()
+	if err != nil {
+		return err
 	}
-	if _, err := o.app.call(o.cmd.Context(), "DELETE", svcPath(o.Conn, o.ID), q, nil, nil, nil); err != nil {
+	if _, err := c.Services.Delete(o.cmd.Context(), o.Conn, o.ID, o.Force); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.app.stdout, "service %s deleted\n", o.ID)

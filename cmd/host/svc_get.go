@@ -1,12 +1,12 @@
 package main
 
 import (
-	"net/url"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/client"
+	"github.com/wharfhq/wharf/host/ops"
 )
 
 // svcGetOptions are the inputs of "wharf svc get".
@@ -36,14 +36,14 @@ func newSvcGetCmd(a *app, runF func(*svcGetOptions) error) *cobra.Command {
 }
 
 func svcGetRun(o *svcGetOptions) error {
-	var q url.Values
-	if o.InsertDefaults {
-		q = url.Values{"insert_defaults": {"true"}}
-	}
-	var s pluginapi.Service
-	raw, err := o.app.call(o.cmd.Context(), "GET", svcPath(o.Conn, o.ID), q, nil, nil, &s)
+	c, err := o.app.client()
 	if err != nil {
 		return err
 	}
-	return o.app.show(raw, func(w *tabwriter.Writer) { printService(w, &s) })
+	var raw []byte
+	s, err := c.Services.GetWith(o.cmd.Context(), o.Conn, o.ID, ops.GetOptions{InsertDefaults: o.InsertDefaults}, client.RawJSON(&raw))
+	if err != nil {
+		return err
+	}
+	return o.app.show(raw, func(w *tabwriter.Writer) { printService(w, s) })
 }

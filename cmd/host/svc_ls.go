@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"net/url"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/client"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -61,23 +60,20 @@ func newSvcLsCmd(a *app, runF func(*svcLsOptions) error) *cobra.Command {
 
 func svcLsRun(o *svcLsOptions) error {
 	a, ctx := o.app, o.cmd.Context()
-	q := url.Values{}
-	if o.PageSize > 0 {
-		q.Set("page_size", strconv.Itoa(o.PageSize))
-	}
-	if o.PageToken != "" {
-		q.Set("page_token", o.PageToken)
-	}
 	if o.All || o.Conn == "" {
 		if !o.All {
 			return pluginapi.Invalid("", "name a connection, or use --all")
 		}
-		if o.Name != "" {
-			q.Set("name", o.Name)
+		c, err := a.client()
+		if err != nil {
+			return err
 		}
-		q["status"], q["plugin"], q["connection"] = o.Statuses, o.Plugins, o.Conns
-		var page ops.AllServicesPage
-		raw, err := a.call(ctx, "GET", "/services", q, nil, nil, &page)
+		opts := ops.ListAllOptions{Name: o.Name, Plugins: o.Plugins, Connections: o.Conns, PageSize: o.PageSize, PageToken: o.PageToken}
+		for _, st := range o.Statuses {
+			opts.Statuses = append(opts.Statuses, pluginapi.Status(st))
+		}
+		var raw []byte
+		page, err := c.Services.ListAll(ctx, opts, client.RawJSON(&raw))
 		if err != nil {
 			return err
 		}
@@ -94,15 +90,25 @@ func svcLsRun(o *svcLsOptions) error {
 			}
 		})
 	}
-	q["filter"] = o.Filters
-	if o.Name != "" {
-		q.Add("filter", "name="+o.Name)
+	filters, err := filterPairs("filter", o.Filters)
+	if err != nil {
+		return err
 	}
-	for _, s := range o.Statuses {
-		q.Add("filter", "status="+s)
+	if o.Name != "" || len(o.Statuses) > 0 {
+		if filters == nil {
+			filters = map[string][]string{}
+		}
+		if o.Name != "" {
+			filters["name"] = append(filters["name"], o.Name)
+		}
+		filters["status"] = append(filters["status"], o.Statuses...)
 	}
-	var page ops.ServicePage
-	raw, err := a.call(ctx, "GET", svcPath(o.Conn, ""), q, nil, nil, &page)
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	page, err := c.Services.List(ctx, o.Conn, ops.ListOptions{Filters: filters, PageSize: o.PageSize, PageToken: o.PageToken}, client.RawJSON(&raw))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/client"
+	"github.com/wharfhq/wharf/host/ops"
 )
 
 // svcPatchOptions are the inputs of "wharf svc patch".
@@ -41,5 +46,7 @@ func svcPatchRun(o *svcPatchOptions) error {
 	if err != nil {
 		return err
 	}
-	return o.app.serviceChange(o.cmd, "PATCH", svcPath(o.Conn, o.ID), body, versionHeader(o.Version))
+	return o.app.serviceChange(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (*ops.ServiceResult, error) {
+		return c.Services.Patch(ctx, o.Conn, o.ID, body, append(ifMatch(o.Version), raw)...)
+	})
 }

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/client"
+	"github.com/wharfhq/wharf/host/ops"
 )
 
 // svcUpdateOptions are the inputs of "wharf svc update".
@@ -37,5 +42,7 @@ func svcUpdateRun(o *svcUpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	return o.app.serviceChange(o.cmd, "PUT", svcPath(o.Conn, o.ID), spec, versionHeader(o.Version))
+	return o.app.serviceChange(o.cmd, func(ctx context.Context, c *client.Client, raw client.CallOption) (*ops.ServiceResult, error) {
+		return c.Services.Update(ctx, o.Conn, o.ID, spec, append(ifMatch(o.Version), raw)...)
+	})
 }
