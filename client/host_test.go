@@ -506,3 +506,29 @@ func TestHostIdentity(t *testing.T) {
 	_, err = e.c.Bindings.Delete(ctx, b.ID)
 	wantCode(t, err, pluginapi.CodeNotFound, "delete a deleted binding")
 }
+
+// A host mounted under a path prefix is reached with the prefix in the
+// base URL.
+func TestHostUnderPathPrefix(t *testing.T) {
+	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), PathPrefix: "/wharf",
+		Faces: []server.Face{api.Face(api.Options{})}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	for _, base := range []string{hs.URL + "/wharf", hs.URL + "/wharf/"} {
+		c, err := client.New(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := c.Health(context.Background()); err != nil || h.Status != "ok" {
+			t.Fatalf("health under %s: %+v %v", base, h, err)
+		}
+	}
+	c, _ := client.New(hs.URL)
+	if _, err := c.Health(context.Background()); pluginapi.CodeOf(err) != pluginapi.CodeNotFound {
+		t.Fatalf("health without the prefix: %v", err)
+	}
+}
