@@ -1,4 +1,5 @@
-// Package audit is the host's append-only audit log in SQLite.
+// Package audit is the host's append-only audit log, in SQLite or (one
+// chain shared by every replica) PostgreSQL.
 //
 // Every mutating operation is recorded in two rows: a "start" row written
 // (durably) before the plugin runs, and a "finish" row, referencing it,
@@ -204,6 +205,7 @@ const maxUncovered = 2 * maxBatch
 // Log is the audit log. It is safe for concurrent use.
 type Log struct {
 	db   *sql.DB
+	h    *store.DB // db's audit handle (dialect, write lock)
 	w    *writer
 	opts Options
 	pub  ed25519.PublicKey
@@ -285,6 +287,8 @@ func (l *Log) QueueDepth() int {
 	return len(l.pending)
 }
 
+// migrations are the SQLite schema, as released; pgMigrations the same
+// versions on PostgreSQL.
 var migrations = []string{
 	`CREATE TABLE audit_log (
 		id            INTEGER PRIMARY KEY,
@@ -332,6 +336,74 @@ var migrations = []string{
 	CREATE INDEX audit_log_start_target_name ON audit_log (target_name) WHERE kind = 'start';`,
 }
 
+// pgMigrations: the same schema in PostgreSQL's types (BIGINT ids and
+// nanoseconds, BYTEA hashes); append-only is enforced by triggers that
+// refuse UPDATE and DELETE per row and TRUNCATE per statement (SQLite has
+// no TRUNCATE). Version 4 registers the replicas' checkpoint signers
+// (see openChain); SQLite, one process, has nothing to do.
+var pgMigrations = []string{
+	`CREATE TABLE audit_log (
+		id            BIGINT PRIMARY KEY,
+		kind          TEXT NOT NULL CHECK (kind IN ('start', 'finish')),
+		ref_id        BIGINT UNIQUE REFERENCES audit_log (id),
+		time_ns       BIGINT NOT NULL,
+		actor         TEXT NOT NULL DEFAULT '',
+		client_addr   TEXT NOT NULL DEFAULT '',
+		request_id    TEXT NOT NULL DEFAULT '',
+		connection    TEXT NOT NULL DEFAULT '',
+		plugin        TEXT NOT NULL DEFAULT '',
+		operation     TEXT NOT NULL DEFAULT '',
+		target        TEXT NOT NULL DEFAULT '',
+		request       TEXT NOT NULL DEFAULT '',
+		error_code    TEXT NOT NULL DEFAULT '',
+		error_message TEXT NOT NULL DEFAULT '',
+		error_field   TEXT NOT NULL DEFAULT '',
+		duration_ns   BIGINT NOT NULL DEFAULT 0,
+		prev_hash     BYTEA NOT NULL,
+		hash          BYTEA NOT NULL,
+		CHECK ((kind = 'start') = (ref_id IS NULL))
+	);
+	CREATE INDEX audit_log_start_time ON audit_log (time_ns) WHERE kind = 'start';
+	CREATE INDEX audit_log_start_target ON audit_log (target) WHERE kind = 'start';
+	CREATE FUNCTION wharf_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		RAISE EXCEPTION 'audit_log is append-only';
+	END $$;
+	CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+		FOR EACH ROW EXECUTE FUNCTION wharf_audit_log_append_only();
+	CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+		FOR EACH ROW EXECUTE FUNCTION wharf_audit_log_append_only();
+	CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+		FOR EACH STATEMENT EXECUTE FUNCTION wharf_audit_log_append_only();`,
+	`ALTER TABLE audit_log ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+	ALTER TABLE audit_log ADD COLUMN note TEXT NOT NULL DEFAULT '';
+	CREATE TABLE audit_chain (
+		id           INTEGER PRIMARY KEY CHECK (id = 1),
+		keyed_from   BIGINT NOT NULL,
+		chain_key_id TEXT NOT NULL
+	);`,
+	`ALTER TABLE audit_log ADD COLUMN target_name TEXT NOT NULL DEFAULT '';
+	CREATE INDEX audit_log_start_target_name ON audit_log (target_name) WHERE kind = 'start';`,
+	`CREATE TABLE audit_signers (
+		key_id     TEXT PRIMARY KEY,
+		public_key TEXT NOT NULL,
+		joined_at  BIGINT NOT NULL,
+		added_ns   BIGINT NOT NULL
+	);`,
+}
+
+func migrationSteps() []store.Step {
+	steps := make([]store.Step, len(pgMigrations))
+	for i := range steps {
+		steps[i].Postgres = pgMigrations[i]
+		steps[i].SQLite = "-- nothing to do: one process signs"
+		if i < len(migrations) {
+			steps[i].SQLite = migrations[i]
+		}
+	}
+	return steps
+}
+
 // New creates the audit tables if needed, checks o, opens the checkpoint
 // log and starts the writer. db should come from store.Open (its
 // synchronous=FULL makes commits durable; the writer also sets it on its
@@ -347,10 +419,14 @@ func New(db *sql.DB, o Options) (*Log, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	ctx := context.Background()
-	if err := store.Migrate(ctx, db, "audit", migrations); err != nil {
+	h, err := store.For(db, "audit")
+	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	l := &Log{db: db, opts: o, pub: o.Signer.Public().(ed25519.PublicKey), done: make(chan struct{})}
+	if err := h.Migrate(ctx, migrationSteps()); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	l := &Log{db: db, h: h, opts: o, pub: o.Signer.Public().(ed25519.PublicKey), done: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
 	l.cpCaughtUp = sync.NewCond(&l.cpMu)
 	cp, err := openCheckpoints(o.CheckpointPath)
@@ -358,7 +434,7 @@ func New(db *sql.DB, o Options) (*Log, error) {
 		return nil, fmt.Errorf("audit: checkpoint log: %w", err)
 	}
 	l.cp = cp
-	if l.w, err = newWriter(ctx, db, o.ChainKey); err != nil {
+	if l.w, err = newWriter(ctx, h, o.ChainKey); err != nil {
 		cp.close()
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -373,30 +449,65 @@ func New(db *sql.DB, o Options) (*Log, error) {
 
 // openChain reconciles the database, its audit_chain record and the
 // checkpoint log, and checkpoints the head if it moved since the last
-// checkpoint (a crash after a commit).
+// checkpoint (a crash after a commit, or other replicas' writes). It runs
+// under the audit write lock, so replicas starting at once on a new
+// PostgreSQL database key it once.
+//
+// On PostgreSQL every replica keeps its own checkpoint log (in its own
+// data folder, signed by its own key) of the one chain they share: each
+// checkpoints the head after its own commits, which covers every row
+// before it, whoever wrote them. audit_signers records each signer once
+// it has checkpointed, so a replica whose checkpoint log is gone is
+// refused as on SQLite, while a new replica (a signer never seen) joins
+// with a checkpoint of the current head.
 func (l *Log) openChain(ctx context.Context) error {
 	last, haveCP, err := l.cp.last(l.pub)
 	if err != nil {
 		return err
 	}
+	tx, err := l.h.BeginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	var keyedFrom int64
 	var keyID string
-	switch err := l.db.QueryRowContext(ctx, `SELECT keyed_from, chain_key_id FROM audit_chain WHERE id = 1`).Scan(&keyedFrom, &keyID); {
+	switch err := tx.QueryRowContext(ctx, `SELECT keyed_from, chain_key_id FROM audit_chain WHERE id = 1`).Scan(&keyedFrom, &keyID); {
 	case errors.Is(err, sql.ErrNoRows):
 		keyedFrom = 0
 	case err != nil:
 		return err
 	}
-	myKey := ChainKeyID(l.opts.ChainKey)
-	headID, headHash, err := l.w.head(ctx)
-	if err != nil {
+	headID, headHash := int64(0), make([]byte, hashSize)
+	switch err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&headID, &headHash); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return err
 	}
+	l.w.headID, l.w.headHash = headID, headHash
+	shared := l.h.Dialect() == store.Postgres
+	myKey := ChainKeyID(l.opts.ChainKey)
+	signer := SigningKeyID(l.pub)
+	registered := false
+	if shared {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_signers WHERE key_id = ?`, signer).Scan(&n); err != nil {
+			return err
+		}
+		registered = n > 0
+	}
 	switch {
+	case shared && keyedFrom > 0 && keyID != myKey:
+		return fmt.Errorf("the chain key (id %s) is not the key this database's log is chained with (id %s): every replica must use the same %s (copy it from the first replica)", myKey, keyID, ChainKeyFile)
 	case haveCP && last.ChainKey != myKey:
 		return fmt.Errorf("the chain key (id %s) is not the key this log was chained with (id %s): restore the original %s", myKey, last.ChainKey, ChainKeyFile)
+	case shared && haveCP && keyedFrom > 0 && last.KeyedFrom != keyedFrom:
+		return fmt.Errorf("the checkpoint log %s says keyed rows start at %d, this database's log at %d: it is another log's checkpoint log", l.opts.CheckpointPath, last.KeyedFrom, keyedFrom)
 	case haveCP:
 		l.keyedFrom = last.KeyedFrom
+	case keyedFrom > 0 && shared && !registered:
+		// A new replica on a shared log: its checkpoints start here.
+		l.keyedFrom = keyedFrom
 	case keyedFrom > 0:
 		return fmt.Errorf("the checkpoint log %s is missing or empty, but this database was keyed at row %d: restore the checkpoint log from your copy (a new one would vouch for rows nobody can check)", l.opts.CheckpointPath, keyedFrom)
 	default:
@@ -404,29 +515,31 @@ func (l *Log) openChain(ctx context.Context) error {
 		// row up to the head stays on the unkeyed chain.
 		l.keyedFrom = headID + 1
 	}
-	if keyedFrom == 0 {
-		// The checkpoint first: it is the signed record; audit_chain only
-		// says "a checkpoint log must exist", and is re-made from it.
-		if !haveCP {
-			if err := l.checkpoint(headID, headHash); err != nil {
-				return err
-			}
-		}
-		if _, err := l.db.ExecContext(ctx, `INSERT INTO audit_chain (id, keyed_from, chain_key_id) VALUES (1, ?, ?)`, l.keyedFrom, myKey); err != nil {
+	if haveCP {
+		l.lastCP = last
+	}
+	// The checkpoint first: it is the signed record; audit_chain only says
+	// "a checkpoint log must exist", and is re-made from it. Rows committed
+	// but not yet checkpointed when the host stopped, rows other replicas
+	// wrote, or rows removed while it was down: either way the head is
+	// recorded now, and Verify judges it against the older lines.
+	if !haveCP || last.Rows != headID || last.Hash != hex.EncodeToString(headHash) {
+		if err := l.checkpoint(headID, headHash); err != nil {
 			return err
 		}
 	}
-	if !haveCP {
-		return nil
+	if keyedFrom == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_chain (id, keyed_from, chain_key_id) VALUES (1, ?, ?)`, l.keyedFrom, myKey); err != nil {
+			return err
+		}
 	}
-	l.lastCP = last
-	if last.Rows != headID || last.Hash != hex.EncodeToString(headHash) {
-		// Rows committed but not yet checkpointed when the host stopped,
-		// or rows removed while it was down: either way the head is
-		// recorded now, and Verify judges it against the older lines.
-		return l.checkpoint(headID, headHash)
+	if shared && !registered {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_signers (key_id, public_key, joined_at, added_ns) VALUES (?, ?, ?, ?)`,
+			signer, PublicKeyText(l.pub), headID, time.Now().UnixNano()); err != nil {
+			return err
+		}
 	}
-	return nil
+	return tx.Commit()
 }
 
 // checkpoint signs the head and appends it to the checkpoint log. A head

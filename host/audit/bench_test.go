@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/internal/pgtest"
 )
 
 // benchCallers is the number of concurrent callers in both benchmarks.
@@ -51,7 +52,18 @@ func runCallers(b *testing.B, op func() error) {
 
 // BenchmarkAuditGroupCommit measures Log: 32 callers, each op a durable
 // Start and a durable Finish (two rows, each committed before returning).
+// On PostgreSQL (a loopback cluster, fsync on for the run) every group
+// commit is one transaction under the audit advisory lock with one
+// multi-row INSERT.
 func BenchmarkAuditGroupCommit(b *testing.B) {
+	b.Run("sqlite", benchGroupCommit)
+	b.Run("postgres", func(b *testing.B) {
+		pgtest.Durable(b)
+		benchGroupCommit(b)
+	})
+}
+
+func benchGroupCommit(b *testing.B) {
 	l, _ := newLog(b)
 	ctx := context.Background()
 	runCallers(b, func() error {

@@ -145,7 +145,7 @@ func (l *Log) ExportChain(ctx context.Context, w io.Writer) error {
 	l.caughtUp()
 	cp := l.lastCP
 	l.cpMu.Unlock()
-	err = beginSnapshot(ctx, conn)
+	err = beginSnapshot(ctx, conn, l.h.Dialect())
 	l.headMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("audit: export: %w", err)

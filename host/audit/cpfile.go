@@ -166,3 +166,78 @@ func (r *cpReader) next() (Checkpoint, error) {
 	r.prev = &cp
 	return cp, nil
 }
+
+// cpStream is a sequence of checked checkpoints in rising row order.
+type cpStream interface {
+	next() (Checkpoint, error)
+}
+
+// cpMerge reads several replicas' checkpoint logs of one chain as one
+// stream: each is read and checked on its own (a cpReader, with its own
+// key), and the next checkpoint is the one of fewest rows among their
+// heads. Every log must agree on where keyed rows start and on the chain
+// key.
+type cpMerge struct {
+	logs  []*cpReader
+	names []string
+	heads []*Checkpoint // the next checkpoint of each log; nil: not read yet
+	ended []bool
+	first *Checkpoint
+}
+
+func newCPMerge(o VerifyOptions) *cpMerge {
+	m := &cpMerge{}
+	add := func(name string, r io.Reader, pub ed25519.PublicKey) {
+		if pub == nil {
+			pub = o.PublicKey
+		}
+		m.logs = append(m.logs, newCPReader(r, pub))
+		m.names = append(m.names, name)
+	}
+	if o.Checkpoints != nil {
+		add("the checkpoint log", o.Checkpoints, nil)
+	}
+	for i, l := range o.More {
+		name := l.Name
+		if name == "" {
+			name = fmt.Sprintf("checkpoint log %d", i+1)
+		}
+		add(name, l.Log, l.PublicKey)
+	}
+	m.heads = make([]*Checkpoint, len(m.logs))
+	m.ended = make([]bool, len(m.logs))
+	return m
+}
+
+func (m *cpMerge) next() (Checkpoint, error) {
+	best := -1
+	for i, r := range m.logs {
+		if m.heads[i] == nil && !m.ended[i] {
+			cp, err := r.next()
+			switch {
+			case errors.Is(err, errCPEnd):
+				m.ended[i] = true
+				continue
+			case err != nil:
+				return cp, fmt.Errorf("%s: %w", m.names[i], err)
+			}
+			if f := m.first; f != nil && (cp.KeyedFrom != f.KeyedFrom || cp.ChainKey != f.ChainKey) {
+				return cp, fmt.Errorf("%s: keyed_from %d / chain key %s differ from the other logs' (%d / %s): not a log of the same chain",
+					m.names[i], cp.KeyedFrom, cp.ChainKey, f.KeyedFrom, f.ChainKey)
+			}
+			if m.first == nil {
+				m.first = &cp
+			}
+			m.heads[i] = &cp
+		}
+		if h := m.heads[i]; h != nil && (best < 0 || h.Rows < m.heads[best].Rows) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Checkpoint{}, errCPEnd
+	}
+	cp := *m.heads[best]
+	m.heads[best] = nil
+	return cp, nil
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf/host/store"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -144,10 +145,14 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		if err != nil {
 			return err
 		}
+		in := "s.connection IN (SELECT value FROM json_each(?))"
+		if l.h.Dialect() == store.Postgres {
+			in = "s.connection IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))"
+		}
 		if v.Connectionless {
-			cond("(s.connection IN (SELECT value FROM json_each(?)) OR s.connection = '')", string(names))
+			cond("("+in+" OR s.connection = '')", string(names))
 		} else {
-			cond("s.connection IN (SELECT value FROM json_each(?))", string(names))
+			cond(in, string(names))
 		}
 	}
 	if f.BeforeID < 0 {
@@ -162,7 +167,7 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 		args = append(args, limit)
 	}
 
-	rows, err := l.db.QueryContext(ctx, query, args...)
+	rows, err := l.h.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("audit: query: %w", err)
 	}

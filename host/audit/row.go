@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const hashSize = sha256.Size
@@ -170,6 +172,19 @@ func (r *row) canonical(version string, v2 bool) []byte {
 		b = appendStr(b, r.Note)
 	}
 	return b
+}
+
+// textSafe makes the row's strings storable as PostgreSQL text, which
+// holds neither NUL nor invalid UTF-8 (a target taken from a URL, say):
+// each such byte becomes U+FFFD before the row is hashed, so what is
+// stored is what the chain covers. SQLite stores strings as they are.
+func (r *row) textSafe() {
+	for _, s := range []*string{&r.Actor, &r.ClientAddr, &r.RequestID, &r.Connection, &r.Plugin,
+		&r.Operation, &r.Target, &r.Request, &r.ErrCode, &r.ErrMessage, &r.ErrField, &r.Note, &r.TargetName} {
+		if !utf8.ValidString(*s) || strings.IndexByte(*s, 0) >= 0 {
+			*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "\uFFFD")
+		}
+	}
 }
 
 func appendStr(b []byte, s string) []byte {

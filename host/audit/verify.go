@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/wharfhq/wharf/host/store"
 )
 
 // Statuses of a VerifyReport.
@@ -85,6 +87,22 @@ type VerifyOptions struct {
 	PublicKey ed25519.PublicKey
 	// Checkpoints is the checkpoint log's content; nil means none.
 	Checkpoints io.Reader
+	// More are further checkpoint logs of the same chain: on a shared
+	// (PostgreSQL) database, the other replicas'. Each is checked on its
+	// own (signature, order) and all of them against the rows.
+	More []CheckpointLog
+	// Shared says the log is written by several replicas: rows after the
+	// newest checkpoint given may be other replicas' acknowledged writes
+	// (their checkpoints are in their own logs), so they are checked by
+	// the keyed chain and reported as uncovered, not failed however many.
+	Shared bool
+}
+
+// CheckpointLog is one replica's checkpoint log for VerifyOptions.More.
+type CheckpointLog struct {
+	Name      string            // how problems name it (a file name)
+	Log       io.Reader         // its content
+	PublicKey ed25519.PublicKey // the key it is signed with; nil: VerifyOptions.PublicKey
 }
 
 func (o *VerifyOptions) check() error {
@@ -93,6 +111,11 @@ func (o *VerifyOptions) check() error {
 	}
 	if len(o.PublicKey) != ed25519.PublicKeySize {
 		return fmt.Errorf("audit: verify: the public key must be %d bytes", ed25519.PublicKeySize)
+	}
+	for i, m := range o.More {
+		if m.Log == nil || (m.PublicKey != nil && len(m.PublicKey) != ed25519.PublicKeySize) {
+			return fmt.Errorf("audit: verify: checkpoint log %d (%s) needs its content and a %d-byte public key", i+1, m.Name, ed25519.PublicKeySize)
+		}
 	}
 	return nil
 }
@@ -117,14 +140,14 @@ func (l *Log) Verify(ctx context.Context) (VerifyReport, error) {
 	l.caughtUp()
 	size := l.cp.size
 	l.cpMu.Unlock()
-	err = beginSnapshot(ctx, conn)
+	err = beginSnapshot(ctx, conn, l.h.Dialect())
 	l.headMu.Unlock()
 	if err != nil {
 		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 
-	o := VerifyOptions{ChainKey: l.opts.ChainKey, PublicKey: l.pub}
+	o := VerifyOptions{ChainKey: l.opts.ChainKey, PublicKey: l.pub, Shared: l.h.Dialect() == store.Postgres}
 	var missing error
 	f, err := os.Open(l.opts.CheckpointPath)
 	switch {
@@ -136,7 +159,17 @@ func (l *Log) Verify(ctx context.Context) (VerifyReport, error) {
 	default:
 		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
 	}
-	return verifyConn(ctx, conn, o, missing)
+	rep, head, err := verifyConn(ctx, conn, o, missing)
+	if err == nil && rep.OK && o.Shared && rep.UncoveredRows > 0 {
+		// Other replicas' rows this replica has just checked: it signs
+		// their head too (a witness), so their removal shows in its log
+		// as well as in theirs. A head older than its last checkpoint is
+		// not written (checkpoint keeps the counts rising).
+		if cerr := l.checkpoint(rep.Rows, head); cerr != nil {
+			rep.Notes = append(rep.Notes, "could not sign the verified head: "+cerr.Error())
+		}
+	}
+	return rep, err
 }
 
 // VerifyDatabase checks the audit log in db as Log.Verify does, without a
@@ -146,23 +179,33 @@ func VerifyDatabase(ctx context.Context, db *sql.DB, o VerifyOptions) (VerifyRep
 	if err := o.check(); err != nil {
 		return VerifyReport{}, err
 	}
+	d, err := store.DialectOf(db)
+	if err != nil {
+		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer conn.Close()
-	if err := beginSnapshot(ctx, conn); err != nil {
+	if err := beginSnapshot(ctx, conn, d); err != nil {
 		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-	return verifyConn(ctx, conn, o, nil)
+	rep, _, err := verifyConn(ctx, conn, o, nil)
+	return rep, err
 }
 
 // beginSnapshot starts a read transaction and pins its snapshot (SQLite
 // takes it at the first read, not at BEGIN) with a read that costs
 // O(log n): callers hold headMu, which stalls the writer.
-func beginSnapshot(ctx context.Context, conn *sql.Conn) error {
-	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+func beginSnapshot(ctx context.Context, conn *sql.Conn, d store.Dialect) error {
+	begin := `BEGIN DEFERRED`
+	if d == store.Postgres {
+		// One snapshot for every statement, taken at the first.
+		begin = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return err
 	}
 	var n int64
@@ -173,14 +216,16 @@ func beginSnapshot(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-func verifyConn(ctx context.Context, conn *sql.Conn, o VerifyOptions, cpMissing error) (VerifyReport, error) {
+// verifyConn checks the log as conn sees it; head is the hash of the last
+// row that verified.
+func verifyConn(ctx context.Context, conn *sql.Conn, o VerifyOptions, cpMissing error) (rep VerifyReport, head []byte, err error) {
 	v := newVerifier(o)
 	if cpMissing != nil {
 		v.noCheckpoints = cpMissing.Error()
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT `+columns+` FROM audit_log ORDER BY id`)
 	if err != nil {
-		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
+		return VerifyReport{}, nil, fmt.Errorf("audit: verify: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() && !v.done {
@@ -194,10 +239,10 @@ func verifyConn(ctx context.Context, conn *sql.Conn, o VerifyOptions, cpMissing 
 		v.row(&r)
 	}
 	if err := rows.Err(); err != nil {
-		return VerifyReport{}, fmt.Errorf("audit: verify: %w", err)
+		return VerifyReport{}, nil, fmt.Errorf("audit: verify: %w", err)
 	}
 	v.end()
-	return v.rep, nil
+	return v.rep, v.prev, nil
 }
 
 // verifier checks rows in id order against each other and against a
@@ -206,7 +251,8 @@ func verifyConn(ctx context.Context, conn *sql.Conn, o VerifyOptions, cpMissing 
 type verifier struct {
 	key       []byte
 	pub       ed25519.PublicKey
-	cps       *cpReader // nil: no checkpoint log
+	cps       cpStream // nil: no checkpoint log
+	shared    bool
 	rep       VerifyReport
 	keyedFrom int64
 	prevID    int64
@@ -222,11 +268,16 @@ type verifier struct {
 }
 
 func newVerifier(o VerifyOptions) *verifier {
-	v := &verifier{key: o.ChainKey, pub: o.PublicKey, keyedFrom: 1, prev: make([]byte, hashSize)}
+	v := &verifier{key: o.ChainKey, pub: o.PublicKey, keyedFrom: 1, prev: make([]byte, hashSize), shared: o.Shared}
 	v.rep.ChainKeyID = ChainKeyID(o.ChainKey)
 	v.rep.PublicKey = PublicKeyText(o.PublicKey)
-	if o.Checkpoints != nil {
+	switch {
+	case len(o.More) > 0:
+		v.cps = newCPMerge(o)
+	case o.Checkpoints != nil:
 		v.cps = newCPReader(o.Checkpoints, o.PublicKey)
+	}
+	if v.cps != nil {
 		v.advance()
 		if p := v.pending; p != nil {
 			v.keyedFrom = p.KeyedFrom
@@ -359,6 +410,10 @@ func (v *verifier) end() {
 		}
 		v.fail(StatusNoCheckpoints, 0, "%s: the newest rows, or all of them, could have been removed unnoticed", why)
 		return
+	case n > v.last.Rows && v.shared:
+		v.rep.UncoveredRows = n - v.last.Rows
+		v.note("%d rows after the newest checkpoint given (%d rows): on a shared database, other replicas' writes (their own checkpoint logs cover them) or rows written since; they verify under the chain key, but only those logs show whether newer rows were removed",
+			n-v.last.Rows, v.last.Rows)
 	case n-v.last.Rows > maxUncovered:
 		v.rep.UncoveredRows = n - v.last.Rows
 		v.fail(StatusUncovered, v.last.Rows+1, "%d rows after the last checkpoint (%d rows): at most %d can be uncovered after a crash; the checkpoint log was cut or rows were added around the writer",

@@ -94,6 +94,32 @@ func (db *DB) BeginWrite(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
+	return db.lockTx(ctx, tx)
+}
+
+// BeginWriteOn begins a write transaction, holding the component's lock
+// as BeginWrite's does, directly on conn, a connection the caller pinned
+// so that statements prepared on it stay usable (a *sql.Tx would prepare
+// them again in every transaction: the audit writer's case). The caller
+// runs its statements on conn and ends the transaction with COMMIT or
+// ROLLBACK on conn. conn must come from this handle's pool.
+func (db *DB) BeginWriteOn(ctx context.Context, conn *sql.Conn) error {
+	if db.dialect == SQLite {
+		_, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`)
+		return err
+	}
+	// One round trip for both (without arguments pgx sends them as one
+	// simple query); the key is a number of ours, not input.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`BEGIN; SELECT pg_advisory_xact_lock(%d)`, db.lock)); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return fmt.Errorf("store: %s write lock: %w", db.component, err)
+	}
+	return nil
+}
+
+// lockTx takes the component's write lock in tx (SQLite's BEGIN IMMEDIATE
+// took it already).
+func (db *DB) lockTx(ctx context.Context, tx *sql.Tx) (*Tx, error) {
 	if db.dialect == Postgres {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, db.lock); err != nil {
 			tx.Rollback()

@@ -145,3 +145,30 @@ func start() {
 
 // errNotInstalled is wrapped by findBinaries' error.
 var errNotInstalled = errors.New("no initdb and postgres binaries")
+
+// Durable turns fsync (and full-page writes) on for the whole cluster
+// until t ends, for benchmarks whose figure must be of durable commits:
+// the cluster runs without them for speed otherwise. Tests running at the
+// same time share the setting; a benchmark binary runs one at a time.
+func Durable(t testing.TB) {
+	t.Helper()
+	ensure(t)
+	set := func(v string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, q := range []string{`ALTER SYSTEM SET fsync = ` + v, `ALTER SYSTEM SET full_page_writes = ` + v, `SELECT pg_reload_conf()`} {
+			if _, err := admin.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("pgtest: %s: %w", q, err)
+			}
+		}
+		return nil
+	}
+	if err := set("on"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := set("off"); err != nil {
+			t.Error(err)
+		}
+	})
+}
