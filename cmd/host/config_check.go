@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/server"
+	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/internal/keyfile"
 )
 
 // plan is what serve starts from once the flags, the environment and the
@@ -80,14 +83,20 @@ func (o *serveOptions) prepare() (*plan, []error) {
 		add(o.field("data"), fmt.Errorf("%s is not a folder", o.dataDir))
 	}
 	dbPath, err := sqlitePath(o.database, o.dataDir)
+	shared := store.IsPostgresURL(dbPath)
 	if err != nil {
 		add(o.field("database"), err)
-	} else if o.database != "" {
+	} else if o.database != "" && !shared {
 		if st, err := os.Stat(filepath.Dir(dbPath)); err != nil || !st.IsDir() {
 			add(o.field("database"), fmt.Errorf("the folder of %s does not exist", dbPath))
 		} else if st, err := os.Stat(dbPath); err == nil && !st.Mode().IsRegular() {
 			add(o.field("database"), fmt.Errorf("%s is not a file", dbPath))
 		}
+	}
+
+	connKey, err := o.connectionsKey(shared)
+	if err != nil {
+		problems = append(problems, err)
 	}
 
 	// Limits: zero takes the default, negative is refused.
@@ -156,7 +165,8 @@ func (o *serveOptions) prepare() (*plan, []error) {
 
 	p.cfg = server.Config{
 		DataDir:        o.dataDir,
-		DatabasePath:   dbPath,
+		Database:       dbPath,
+		ConnectionsKey: connKey,
 		Tokens:         p.file.Tokens,
 		Runtime:        rcfg,
 		PublicURL:      o.publicURL,
@@ -278,10 +288,11 @@ func (fc fileConfig) check(path, publicURL string) []error {
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
-// sqlitePath is the SQLite file --database names: empty for
-// dataDir/wharf.db, a file path, or sqlite:PATH (sqlite:///abs/path too).
-// Other URLs are refused naming only their scheme: a URL may hold a
-// password.
+// sqlitePath is the database --database names: empty for
+// dataDir/wharf.db, a file path, or sqlite:PATH (sqlite:///abs/path too),
+// or a postgres:// URL as given (store.Open checks it, never repeating its
+// password). Other URLs are refused naming only their scheme: a URL may
+// hold a password.
 func sqlitePath(db, dataDir string) (string, error) {
 	if db == "" {
 		return filepath.Join(dataDir, "wharf.db"), nil
@@ -294,11 +305,10 @@ func sqlitePath(db, dataDir string) (string, error) {
 		return rest, nil
 	}
 	if m := schemeRE.FindStringSubmatch(db); m != nil {
-		switch strings.ToLower(m[1]) {
-		case "postgres", "postgresql":
-			return "", errors.New("PostgreSQL store not built yet: use a SQLite file (a path or sqlite:PATH) for now")
+		if store.IsPostgresURL(db) {
+			return db, nil
 		}
-		return "", fmt.Errorf("%.20s:// is not a database this host knows: give a SQLite file path or sqlite:PATH", m[1])
+		return "", fmt.Errorf("%.20s:// is not a database this host knows: give a SQLite file path, sqlite:PATH or a postgres:// URL", m[1])
 	}
 	return db, nil
 }
@@ -327,4 +337,37 @@ func (a *app) checkConfig(o *serveOptions) error {
 	}
 	fmt.Fprintln(a.stdout, "config ok")
 	return nil
+}
+
+// connectionsKeyEnv holds the connections key itself, base64: for
+// platforms that hand secrets over in the environment.
+const connectionsKeyEnv = "WHARF_CONNECTIONS_KEY"
+
+// connectionsKey is the key --connections-key-file or WHARF_CONNECTIONS_KEY
+// gives; nil (the data folder's connections.key, made if missing) when
+// neither is set, which a PostgreSQL database refuses: a key made up by
+// one replica would leave the others unable to read its connections.
+func (o *serveOptions) connectionsKey(shared bool) ([]byte, error) {
+	env := os.Getenv(connectionsKeyEnv)
+	switch {
+	case o.connectionsKeyFile != "" && env != "":
+		return nil, fmt.Errorf("%s and %s: give one of them", o.field("connections-key-file"), connectionsKeyEnv)
+	case o.connectionsKeyFile != "":
+		key, err := keyfile.Read(o.connectionsKeyFile, connstore.KeySize)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.field("connections-key-file"), err)
+		}
+		return key, nil
+	case env != "":
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(env))
+		if err != nil || len(key) != connstore.KeySize {
+			// Never the value: it is the secret.
+			return nil, fmt.Errorf("%s: want %d bytes in base64 (openssl rand -base64 %d)", connectionsKeyEnv, connstore.KeySize, connstore.KeySize)
+		}
+		return key, nil
+	case shared:
+		return nil, fmt.Errorf("%s: required with a PostgreSQL database: every replica must use the same key to read the connections the others stored (or set %s, base64); copy the first replica's, or make one with: openssl rand -hex %d",
+			o.field("connections-key-file"), connectionsKeyEnv, connstore.KeySize)
+	}
+	return nil, nil
 }

@@ -65,8 +65,12 @@ type serveOptions struct {
 	pluginMemoryMiB    uint64
 	pluginCallsPerConn int
 
-	// database is --database: a SQLite file path or sqlite:PATH.
+	// database is --database: a SQLite file path, sqlite:PATH or a
+	// postgres:// URL.
 	database string
+	// connectionsKeyFile is --connections-key-file (required on
+	// PostgreSQL, unless WHARF_CONNECTIONS_KEY holds the key).
+	connectionsKeyFile string
 	// checkOnly is --check-config: check everything and exit.
 	checkOnly bool
 
@@ -298,7 +302,11 @@ bindings, addresses, limits), prints "config ok" or every problem found,
 and exits non-zero on a problem.
 
 --database is the SQLite file (default <data>/wharf.db): a path or
-sqlite:PATH. The key and audit files stay in the data folder.`,
+sqlite:PATH; or a PostgreSQL database (postgres://user:pass@host/db), which
+several replicas may share. The key and audit files stay in the data folder;
+on PostgreSQL every replica needs the same connections key
+(--connections-key-file, or WHARF_CONNECTIONS_KEY in base64) and the same
+audit-chain.key, and keeps its own audit signing key and checkpoint log.`,
 		Example: `  wharf serve
   wharf serve --listen 0.0.0.0:8080 --public-url https://wharf.example.com --trusted-proxy 10.0.0.0/8 \
       --data /var/lib/wharf --plugins /usr/lib/wharf/plugins --config wharf.json
@@ -319,7 +327,8 @@ sqlite:PATH. The key and audit files stay in the data folder.`,
 	f.StringVar(&o.dataDir, "data", "./data", "data folder: SQLite file, key file, compilation cache")
 	f.StringVar(&o.pluginsDir, "plugins", "./dist/plugins", "folder of plugin .wasm files")
 	f.StringVar(&o.configFile, "config", "", "JSON config file: connections, tokens, sso, bindings, serve settings")
-	f.StringVar(&o.database, "database", "", "SQLite database: a file path or sqlite:PATH (default <data>/wharf.db)")
+	f.StringVar(&o.database, "database", "", "SQLite database (a file path or sqlite:PATH; default <data>/wharf.db) or a postgres:// URL shared by replicas")
+	f.StringVar(&o.connectionsKeyFile, "connections-key-file", "", "the key that encrypts connection configs (32 bytes, hex), the same on every replica; default <data>/connections.key, required on PostgreSQL unless WHARF_CONNECTIONS_KEY (base64) is set")
 	f.BoolVar(&o.checkOnly, "check-config", false, "check the flags, environment and config file as serve would, print \"config ok\" or every problem, and exit")
 	f.BoolVar(&o.demo, "demo", false, "start built-in platform emulators with demo services and connect to them")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")

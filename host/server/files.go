@@ -19,6 +19,9 @@ func privateDataDir(dir, dbPath string) error {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("data folder %s: %w", dir, err)
 	}
+	if dbPath == "" { // the database is not a file here (PostgreSQL)
+		return nil
+	}
 	f, err := os.OpenFile(dbPath, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", dbPath, err)

@@ -47,9 +47,16 @@ type Config struct {
 	// keys and checkpoint log (audit-chain.key, audit-signing.key,
 	// audit.checkpoints) and the compilation cache (cache/).
 	DataDir string
-	// DatabasePath, if set, is the SQLite file to use instead of
-	// DataDir/wharf.db (wharf serve --database); its folder must exist.
-	DatabasePath string
+	// Database, if set, is the database to use instead of DataDir/wharf.db
+	// (wharf serve --database): a SQLite file, whose folder must exist, or
+	// a postgres:// URL, which several replicas may share; DataDir then
+	// keeps this replica's audit keys and checkpoint log and the cache.
+	Database string
+	// ConnectionsKey, if set, is the key that encrypts connection configs
+	// (connstore.KeySize bytes) instead of DataDir/connections.key.
+	// Required on PostgreSQL: every replica must decrypt what the others
+	// stored, so a key made up by one replica will not do.
+	ConnectionsKey []byte
 	// AuditOptions, if set, replace the audit keys and checkpoint log kept
 	// in DataDir (keys from a secret store, checkpoints on another disk).
 	AuditOptions *audit.Options
@@ -178,8 +185,20 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			_ = opened.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	dbPath := cmp.Or(cfg.DatabasePath, filepath.Join(cfg.DataDir, "wharf.db"))
-	if err := privateDataDir(cfg.DataDir, dbPath); err != nil {
+	dbPath := cmp.Or(cfg.Database, filepath.Join(cfg.DataDir, "wharf.db"))
+	shared := store.IsPostgresURL(dbPath)
+	switch {
+	case shared && len(cfg.ConnectionsKey) == 0:
+		return nil, errors.New("server: a PostgreSQL database needs the connections key every replica shares (ConnectionsKey; wharf serve --connections-key-file or WHARF_CONNECTIONS_KEY): one made up here would leave the other replicas' connections unreadable")
+	case cfg.ConnectionsKey != nil && len(cfg.ConnectionsKey) != connstore.KeySize:
+		return nil, fmt.Errorf("server: the connections key is %d bytes, want %d", len(cfg.ConnectionsKey), connstore.KeySize)
+	case shared:
+		// No database file here: only the folder is made private.
+		err = privateDataDir(cfg.DataDir, "")
+	default:
+		err = privateDataDir(cfg.DataDir, dbPath)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 
@@ -201,15 +220,21 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.Audit = auditLog
 	s.closers = append(s.closers, func(context.Context) error { return auditLog.Close() })
-	keyPath := filepath.Join(cfg.DataDir, "connections.key")
-	key, err := connstore.LoadOrCreateKey(keyPath)
-	if err != nil {
-		return nil, fmt.Errorf("server: key: %w", err)
-	}
-	// SQLite made its -wal and -shm files by now; they and the key are
-	// owner-only whatever an older version or a copy left.
-	if err := privateFiles(dbPath+"-wal", dbPath+"-shm", keyPath); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	key := cfg.ConnectionsKey
+	if key == nil {
+		keyPath := filepath.Join(cfg.DataDir, "connections.key")
+		if key, err = connstore.LoadOrCreateKey(keyPath); err != nil {
+			return nil, fmt.Errorf("server: key: %w", err)
+		}
+		// SQLite made its -wal and -shm files by now; they and the key
+		// are owner-only whatever an older version or a copy left.
+		if err := privateFiles(dbPath+"-wal", dbPath+"-shm", keyPath); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	} else if !shared {
+		if err := privateFiles(dbPath+"-wal", dbPath+"-shm"); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
 	conns, err := connstore.New(db, key)
 	if err != nil {
