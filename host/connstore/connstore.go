@@ -91,6 +91,10 @@ var migrations = []store.Step{{
 	// A JSON object of label key to value; existing connections have none.
 	SQLite:   addLabels,
 	Postgres: addLabels,
+}, {
+	// Replicas learn of each other's changes (see watch.go).
+	SQLite:   "-- nothing to do: one process",
+	Postgres: pgChangeTrigger,
 }}
 
 const (
