@@ -12,7 +12,8 @@
 // Every label is bounded: routes are echo's route templates (never the raw
 // URL), methods and outcomes come from fixed sets, plugins and operations
 // from what is loaded, egress hosts from the connections' endpoints and
-// approved hosts, capped at MaxEgressHosts distinct values.
+// approved hosts, capped at MaxEgressHosts distinct values; webhook
+// subscriptions from the config file.
 package metrics
 
 import (
@@ -66,6 +67,7 @@ type Registry struct {
 	egressDuration *prometheus.HistogramVec // host
 	auditCommit    prometheus.Histogram
 	auditWrites    *prometheus.CounterVec // result
+	webhooks       *prometheus.CounterVec // subscription, outcome
 
 	egressHosts *labelCap
 	state       *stateCollector
@@ -112,6 +114,10 @@ func New() *Registry {
 			Name: "wharf_audit_writes_total",
 			Help: "Audit writes (starts, finishes, records) acknowledged, by result (ok or error).",
 		}, []string{"result"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wharf_webhook_deliveries_total",
+			Help: "Webhook deliveries by subscription and outcome: delivered, retry (an attempt failed, another follows), failed (given up) or dropped (a queue overflowed).",
+		}, []string{"subscription", "outcome"}),
 		egressHosts: newLabelCap(MaxEgressHosts, OtherHost),
 		state:       newStateCollector(),
 	}
@@ -119,7 +125,7 @@ func New() *Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		r.httpRequests, r.httpDuration, r.pluginCalls, r.pluginDuration,
-		r.egressRequests, r.egressDuration, r.auditCommit, r.auditWrites, r.state,
+		r.egressRequests, r.egressDuration, r.auditCommit, r.auditWrites, r.webhooks, r.state,
 	)
 	// The write counters exist from the start, so that rate() sees the
 	// first write.
@@ -212,6 +218,16 @@ func (r *Registry) AuditCommitted(writes, failed int, took time.Duration) {
 	r.auditCommit.Observe(took.Seconds())
 	r.auditWrites.WithLabelValues("ok").Add(float64(writes - failed))
 	r.auditWrites.WithLabelValues("error").Add(float64(failed))
+}
+
+// WebhookDelivery counts one delivery outcome of a webhook subscription
+// (names come from the config file, so the label is bounded by it). It
+// implements webhooks.Metrics.
+func (r *Registry) WebhookDelivery(subscription, outcome string) {
+	if r == nil {
+		return
+	}
+	r.webhooks.WithLabelValues(subscription, outcome).Inc()
 }
 
 // labelCap hands out at most max distinct label values; later ones

@@ -47,6 +47,9 @@ type Config struct {
 	RefusalLimit RefusalLimit
 	// Metrics, if set, observes every plugin call (host/metrics).
 	Metrics CallMetrics
+	// Events, if set, hears of service changes, status changes and
+	// finished rollouts (host/webhooks); see events.go.
+	Events EventSink
 }
 
 // CallMetrics observes plugin calls made for connections: the plugin,
@@ -70,6 +73,8 @@ type Host struct {
 	// svcNames remembers service names from plugin answers, for the audit log.
 	svcNames nameCache
 	refusals *refusalLimiter
+	// watch remembers services' last state for Events (events.go).
+	watch watcher
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.
@@ -354,6 +359,9 @@ func (h *Host) resolveFor(ctx context.Context, c Caller, ev *auditEvent, name st
 	if err := authorizeOn(c, ev, targetOf(t.conn), need, what); err != nil {
 		return nil, err
 	}
+	if ev != nil {
+		ev.labels = t.conn.Labels // for Events
+	}
 	return t, nil
 }
 
@@ -443,6 +451,7 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
 	h.svcNames.learn(t.conn.Name, resp)
+	h.observeAnswer(t, op, resp)
 	return nil
 }
 
@@ -491,6 +500,10 @@ type auditEvent struct {
 	// denied is the true refusal of a caller who was told not_found
 	// because the connection is hidden from them; the audit records it.
 	denied error
+	// labels are the connection's; answer is the plugin's answer to a
+	// change of a service, once it ran. Both for Events.
+	labels map[string]string
+	answer *pluginapi.ServiceResponse
 }
 
 // audited records ev as started (refusing the operation if that fails),
@@ -514,6 +527,7 @@ func (h *Host) audited(ctx context.Context, c Caller, ev *auditEvent, fn func() 
 		h.log.Error("audit start failed: operation refused", "op", ev.op, "connection", ev.conn, "err", err)
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "the audit log cannot record this operation, so it was not run")
 	}
+	h.expectChange(ev)
 	start := time.Now()
 	produced, opErr := fn()
 	if ev.conn != "" {
@@ -531,6 +545,9 @@ func (h *Host) audited(ctx context.Context, c Caller, ev *auditEvent, fn func() 
 	// The outcome is recorded even if the caller has gone away.
 	if err := h.cfg.Audit.Finish(context.WithoutCancel(ctx), id, o); err != nil {
 		h.log.Error("audit finish failed", "audit_id", id, "op", ev.op, "err", err)
+	}
+	if opErr == nil {
+		h.emitChange(c, ev, produced)
 	}
 	return opErr
 }

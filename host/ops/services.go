@@ -271,6 +271,7 @@ func (h *Host) CreateService(ctx context.Context, c Caller, conn string, spec js
 	}
 	var resp pluginapi.ServiceResponse
 	ev.request = map[string]any{"spec": schema.Redact(spec, t.p.specSecr)}
+	ev.answer = &resp
 	err = h.audited(ctx, c, ev, func() (string, error) {
 		if err := h.call(ctx, t, pluginapi.OpCreate, pluginapi.CreateRequest{Request: t.request(), Spec: spec}, &resp); err != nil {
 			return "", err
@@ -310,6 +311,7 @@ func (h *Host) UpdateService(ctx context.Context, c Caller, conn, id string, spe
 // update runs the update that ev records.
 func (h *Host) update(ctx context.Context, c Caller, t *target, ev *auditEvent, id string, spec json.RawMessage, version string) (*ServiceResult, error) {
 	var resp pluginapi.ServiceResponse
+	ev.answer = &resp
 	err := h.audited(ctx, c, ev,
 		func() (string, error) {
 			return "", h.call(ctx, t, pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: t.request(), ID: id, Spec: spec, Version: version}, &resp)
@@ -382,6 +384,7 @@ func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, for
 		return nil, pluginapi.Invalid("/id", "a service id is required")
 	}
 	var resp pluginapi.ServiceResponse
+	ev.answer = &resp
 	err = h.audited(ctx, c, ev, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpDelete, pluginapi.DeleteRequest{Request: t.request(), ID: id, Force: force}, &resp)
 	})
@@ -433,6 +436,7 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 	}
 	var resp pluginapi.ServiceResponse
 	ev.request = map[string]any{"action": action, "params": params}
+	ev.answer = &resp
 	err = h.audited(ctx, c, ev, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: t.request(), ID: id, Action: action, Params: params}, &resp)
 	})

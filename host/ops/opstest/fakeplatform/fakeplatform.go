@@ -41,12 +41,20 @@ type Spec struct {
 type Service struct {
 	ID          string       `json:"id"`
 	Spec        Spec         `json:"spec"`
-	State       string       `json:"state"` // RUNNING, STOPPED
+	State       string       `json:"state"` // RUNNING, STOPPED; FAILED only by SetState
 	Version     int          `json:"version"`
+	Rollout     *Rollout     `json:"rollout,omitempty"` // only by SetRollout
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 	Deployments []Deployment `json:"-"`
 	prevSpec    *Spec
+}
+
+// Rollout is the latest change being rolled out, as SetRollout made it.
+type Rollout struct {
+	State       string     `json:"state"`
+	StartedAt   time.Time  `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
 
 // Deployment is one rollout.
@@ -123,6 +131,39 @@ func (s *Server) AddLogs(id string, lines ...Line) {
 		}
 		s.logs[id] = append(s.logs[id], l)
 	}
+}
+
+// SetState sets a service's state (RUNNING, STOPPED, FAILED), as if the
+// platform changed it; it reports whether the service exists.
+func (s *Server) SetState(id, state string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	svc := s.services[id]
+	if svc != nil {
+		svc.State = state
+	}
+	return svc != nil
+}
+
+// SetRollout starts a rollout of a service in state (completed false), or
+// completes the one under way (completed true, in state), as the platform
+// would; it reports whether the service exists.
+func (s *Server) SetRollout(id, state string, completed bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	svc := s.services[id]
+	if svc == nil {
+		return false
+	}
+	now := time.Now().UTC()
+	if svc.Rollout == nil || !completed {
+		svc.Rollout = &Rollout{StartedAt: now}
+	}
+	svc.Rollout.State = state
+	if completed {
+		svc.Rollout.CompletedAt = &now
+	}
+	return true
 }
 
 func fail(w http.ResponseWriter, status int, msg string) {

@@ -84,6 +84,11 @@ type service struct {
 	Version   int       `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	Rollout   *struct {
+		State       string     `json:"state"`
+		StartedAt   time.Time  `json:"started_at"`
+		CompletedAt *time.Time `json:"completed_at"`
+	} `json:"rollout"`
 }
 
 // call sends one request to the platform and decodes a 2xx answer into out.
@@ -140,15 +145,22 @@ func call(ctx context.Context, method, path string, query url.Values, headers ma
 func normalize(s *service) *pluginapi.Service {
 	st := pluginapi.StatusRunning
 	running := s.Spec.Replicas
-	if s.State == "STOPPED" {
+	switch s.State {
+	case "STOPPED":
 		st, running = pluginapi.StatusStopped, 0
+	case "FAILED":
+		st, running = pluginapi.StatusFailed, 0
 	}
 	sp, _ := json.Marshal(s.Spec)
 	raw, _ := json.Marshal(s)
-	return &pluginapi.Service{ID: s.ID, Name: s.Spec.Name, Status: st, NativeStatus: s.State,
+	out := &pluginapi.Service{ID: s.ID, Name: s.Spec.Name, Status: st, NativeStatus: s.State,
 		Desired: pluginapi.Int(s.Spec.Replicas), Running: pluginapi.Int(running), Image: s.Spec.Image,
 		Labels: s.Spec.Labels, CreatedAt: pluginapi.Time(s.CreatedAt), UpdatedAt: pluginapi.Time(s.UpdatedAt),
 		Version: strconv.Itoa(s.Version), Spec: sp, Raw: raw}
+	if r := s.Rollout; r != nil {
+		out.Rollout = &pluginapi.Rollout{State: r.State, StartedAt: pluginapi.Time(r.StartedAt), CompletedAt: r.CompletedAt}
+	}
+	return out
 }
 
 func decodeSpec(raw json.RawMessage) (spec, error) {
