@@ -10,7 +10,6 @@ import (
 
 	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/auth"
-	"github.com/wharfhq/wharf/host/identity"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -241,17 +240,6 @@ func parseScopeText(s string) (access.Scope, error) {
 		}
 	}
 	return access.Names(names...)
-}
-
-// tokenState is active, revoked or expired.
-func tokenState(t identity.Token, now time.Time) string {
-	switch {
-	case !t.RevokedAt.IsZero():
-		return "revoked"
-	case !now.Before(t.ExpiresAt):
-		return "expired"
-	}
-	return "active"
 }
 
 func joinComma(vs []string) string {

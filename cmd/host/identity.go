@@ -152,7 +152,7 @@ once. "wharf tokens new" instead prints a bootstrap token for the config file.`,
 				fmt.Fprintln(w, "ID\tNAME\tUSER\tGRANTS\tEXPIRES\tLAST USED\tSTATE")
 				for _, t := range tokens {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, orDash(t.UserID), grantsText(t.Grants),
-						t.ExpiresAt.Format(time.RFC3339), lastUsed(t), tokenState(t, time.Now()))
+						t.ExpiresAt.Format(time.RFC3339), lastUsed(t), t.State(time.Now()))
 				}
 			})
 		},
@@ -248,17 +248,6 @@ func lastUsed(t identity.Token) string {
 		return "never"
 	}
 	return t.LastUsedAt.Format(time.RFC3339) + " from " + orDash(t.LastUsedAddr)
-}
-
-func tokenState(t identity.Token, now time.Time) string {
-	switch {
-	case !t.RevokedAt.IsZero():
-		return "revoked"
-	case !now.Before(t.ExpiresAt):
-		return "expired"
-	default:
-		return "active"
-	}
 }
 
 // ---- bindings

@@ -110,6 +110,17 @@ type Token struct {
 	RotatedAt    time.Time `json:"rotated_at,omitzero"` // zero = never rotated
 }
 
+// State is "active", "revoked" or "expired" (at now), for listings.
+func (t Token) State(now time.Time) string {
+	switch {
+	case !t.RevokedAt.IsZero():
+		return "revoked"
+	case !now.Before(t.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
 // Bounds of tokens.
 const (
 	MaxTokenGrants  = 32
