@@ -24,6 +24,7 @@ import (
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/host/store"
+	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/internal/keyfile"
 )
 
@@ -261,6 +262,11 @@ func (fc fileConfig) check(path, publicURL string) []error {
 	}
 	if err := server.CheckMetricsToken(fc.Metrics.TokenSHA256); err != nil {
 		add("%v", err)
+	}
+	if err := webhooks.Check(fc.Webhooks); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			add("%v", e)
+		}
 	}
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/server"
+	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/internal/demo"
 	"github.com/wharfhq/wharf/web"
 )
@@ -122,6 +123,8 @@ type fileConfig struct {
 	Metrics struct {
 		TokenSHA256 string `json:"token_sha256"`
 	} `json:"metrics"`
+	// Webhooks send service events and audit entries to other systems.
+	Webhooks []webhooks.Subscription `json:"webhooks"`
 
 	// Serve sets flags of wharf serve by name with underscores
 	// ("public_url"), below the command line and the environment.
@@ -154,6 +157,10 @@ func (fc fileConfig) identityConfig(cfg *server.Config) error {
 		return err
 	}
 	cfg.MetricsTokenSHA256 = fc.Metrics.TokenSHA256
+	if err := webhooks.Check(fc.Webhooks); err != nil {
+		return err
+	}
+	cfg.Webhooks = fc.Webhooks
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {
 			return fmt.Errorf("bindings[%d].scope: required ({\"all\": true}, {\"connections\": [...]} or {\"selector\": \"team=a\"})", i)
@@ -268,6 +275,8 @@ Config file (JSON, unknown fields refused):
    "bindings": [{"subject": "group:corp/platform", "role": "owner", "scope": {"all": true}},
                 {"subject": "group:corp/payments", "role": "operator", "scope": {"selector": "team=payments"}}],
    "sessions": {"idle": "8h", "absolute": "7d"}, "token_max_lifetime": "90d",
+   "webhooks": [{"name": "ci", "url": "https://ci.example.com/wharf", "secret": {"$env": "HOOK_SECRET"},
+                 "events": ["service.*", "audit"], "selector": "team=payments"}],
    "serve": {"public_url": "https://wharf.example.com", "allowed_origin": ["https://idp.example.com"]}}
 Any value in the file may instead be {"$env": "NAME"}, the environment
 variable NAME, or {"$file": "/run/secrets/name"}, the file's text (at most
