@@ -7,7 +7,7 @@
 //
 // Methods are grouped by resource (c.Plugins, c.Connections, c.Services,
 // c.Instances, c.Deployments, c.Logs, c.Audit, c.Tokens, c.Bindings,
-// c.Sessions, c.Users) and mirror the host's Go facade (host/ops,
+// c.Sessions, c.Users, c.Webhooks) and mirror the host's Go facade (host/ops,
 // host/auth) without its Caller: the same option and result types, so a
 // program can move between an embedded host and a remote one. Those types
 // are the host's own, which means importing this package compiles the
@@ -67,6 +67,7 @@ type Client struct {
 	Bindings    *Bindings
 	Sessions    *Sessions
 	Users       *Users
+	Webhooks    *Webhooks
 }
 
 // Option configures a Client.
@@ -126,6 +127,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c.Plugins, c.Connections, c.Services = &Plugins{c}, &Connections{c}, &Services{c}
 	c.Instances, c.Deployments, c.Logs = &Instances{c}, &Deployments{c}, &Logs{c}
 	c.Audit, c.Tokens, c.Bindings, c.Sessions, c.Users = &Audit{c}, &Tokens{c}, &Bindings{c}, &Sessions{c}, &Users{c}
+	c.Webhooks = &Webhooks{c}
 	return c, nil
 }
 

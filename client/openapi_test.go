@@ -322,6 +322,10 @@ func everyMethod(c *client.Client) map[string]func(context.Context) error {
 		"Users.List":    func(ctx context.Context) error { return drop(c.Users.List(ctx)) },
 		"Users.Disable": func(ctx context.Context) error { return drop(c.Users.Disable(ctx, "usr_1")) },
 		"Users.Enable":  func(ctx context.Context) error { return drop(c.Users.Enable(ctx, "usr_1")) },
+
+		"Webhooks.List":       func(ctx context.Context) error { return drop(c.Webhooks.List(ctx)) },
+		"Webhooks.Deliveries": func(ctx context.Context) error { return drop(c.Webhooks.Deliveries(ctx, "ci", 5)) },
+		"Webhooks.Test":       func(ctx context.Context) error { return drop(c.Webhooks.Test(ctx, "ci")) },
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// facade's own tokens work and those routes answer unsupported. Face
 	// sets it from the server's.
 	Auth *auth.Authenticator
+	// Webhooks serves /webhooks; default: the host's event sink when it
+	// is the webhooks service (host/server's wiring), else none.
+	Webhooks *webhooks.Service
 }
 
 // New returns an echo server with the API mounted, the request id
@@ -89,7 +93,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	if opts.BodyLimit == "" {
 		opts.BodyLimit = "4M"
 	}
-	s := &server{h: h, log: opts.Logger, auth: opts.Auth}
+	s := &server{h: h, log: opts.Logger, auth: opts.Auth, webhooks: webhooksOf(opts, h.Events())}
 	root := e.Group(Prefix)
 	root.GET("/healthz", s.healthz, checkQuery)
 	root.GET("/openapi.json", serveOpenAPI, checkQuery)
@@ -132,15 +136,17 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	g.GET("/audit/verify", s.verifyAudit)
 
 	s.registerIdentity(g)
+	s.registerWebhooks(g)
 }
 
 // MIMEMergePatch is the media type of a JSON merge patch (RFC 7386).
 const MIMEMergePatch = "application/merge-patch+json"
 
 type server struct {
-	h    *ops.Host
-	log  *slog.Logger
-	auth *auth.Authenticator
+	h        *ops.Host
+	log      *slog.Logger
+	auth     *auth.Authenticator
+	webhooks *webhooks.Service // nil: none
 }
 
 // RequestIDHeader carries the request id in and out.

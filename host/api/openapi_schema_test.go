@@ -20,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/host/identity"
 	"github.com/wharfhq/wharf/host/logfanout"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -64,6 +65,10 @@ var schemaTypes = map[string]any{
 	"Binding":      access.Binding{},
 	"Session":      identity.Session{},
 	"User":         identity.User{},
+	// Webhooks (host/api/webhooks.go); the payload is what receivers get.
+	"Webhook":         webhooks.View{},
+	"WebhookDelivery": webhooks.Delivery{},
+	"WebhookPayload":  webhooks.Payload{},
 }
 
 // loadOpenAPI parses and validates the embedded document, $refs resolved.

@@ -77,6 +77,10 @@ var routeQueries = map[string]routeQuery{
 	"GET /audit":        {names: auditParams},
 	"GET /audit/export": {names: append([]string{"format"}, auditParams...)},
 	"GET /audit/verify": {},
+
+	"GET /webhooks":                  {},
+	"GET /webhooks/:name/deliveries": {names: []string{"limit"}},
+	"POST /webhooks/:name/test":      {},
 }
 
 var auditParams = []string{"since", "until", "actor", "connection", "target", "operation", "outcome", "limit", "before"}
