@@ -100,10 +100,8 @@ func (s *Store) Watch(ctx context.Context, poll time.Duration, changed func(name
 	if poll <= 0 {
 		return errors.New("connstore: watch: poll interval must be positive")
 	}
-	seen, err := s.Generation(ctx)
-	if err != nil {
-		return err
-	}
+	// Unreadable now, 0: the first catch-up then reports "" (harmless).
+	seen, _ := s.Generation(ctx)
 	w := &watcher{s: s, changed: changed, seen: seen}
 	done := make(chan struct{})
 	go func() {

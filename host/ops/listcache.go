@@ -22,6 +22,9 @@ const ListCacheTTL = 5 * time.Second
 type listCache struct {
 	mu      sync.Mutex
 	entries map[string]*listEntry // by connection name
+	// publish, when set (FollowReplicas), tells the other replicas that a
+	// connection's listing changed through this one.
+	publish func(conn string)
 }
 
 type listEntry struct {
@@ -33,10 +36,26 @@ type listEntry struct {
 	err     error
 }
 
-// invalidate drops conn's listing; a listing in progress is not reused.
+// invalidate drops conn's listing, here and (see publish) on the other
+// replicas; a listing in progress is not reused.
 func (c *listCache) invalidate(conn string) {
 	c.mu.Lock()
 	delete(c.entries, conn)
+	publish := c.publish
+	c.mu.Unlock()
+	if publish != nil {
+		publish(conn)
+	}
+}
+
+// drop drops conn's listing here only, every listing if conn is "".
+func (c *listCache) drop(conn string) {
+	c.mu.Lock()
+	if conn == "" {
+		clear(c.entries)
+	} else {
+		delete(c.entries, conn)
+	}
 	c.mu.Unlock()
 }
 

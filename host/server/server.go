@@ -298,6 +298,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	host := s.Host
 	s.closers = append(s.closers, func(context.Context) error { host.Close(); return nil })
+	if shared { // replicas: drop cached listings another one changed
+		stopFollowing := host.FollowReplicas()
+		s.closers = append(s.closers, func(context.Context) error { stopFollowing(); return nil })
+	}
 	// Operations the last run left unfinished (a crash) are marked
 	// interrupted before anything new starts.
 	s.Host.ReconcileAudit(ctx, ops.ReconcileOptions{})
