@@ -3,7 +3,8 @@ package web
 // Page is what the shared layout needs to draw the frame of every page.
 type Page struct {
 	Title string
-	// Nav names the highlighted menu entry: services, audit, plugins.
+	// Nav names the highlighted menu entry: services, audit, plugins,
+	// account, access, webhooks.
 	Nav   string
 	Actor string
 	Role  string

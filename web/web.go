@@ -28,6 +28,7 @@ import (
 	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -63,6 +64,9 @@ type Options struct {
 	// Auth keeps sessions and signs users in; a host that is not open
 	// needs it. Face sets it from the server's.
 	Auth *auth.Authenticator
+	// Webhooks serves the owners' webhooks page; default: the host's event
+	// sink when it is the webhooks service, else the page lists none.
+	Webhooks *webhooks.Service
 }
 
 // portal holds what the handlers share.
@@ -73,6 +77,8 @@ type portal struct {
 	log     *slog.Logger
 	logs    *logStats
 	viewers *perClient // live log viewers per client address
+	// webhooks is the webhooks page's service; nil: none configured.
+	webhooks *webhooks.Service
 }
 
 const (
@@ -119,7 +125,8 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) error {
 		// echo's fallback believes X-Forwarded-For from anyone.
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	p := &portal{host: h, authn: opts.Auth, opts: opts, log: opts.Logger, logs: &logStats{}, viewers: newPerClient(opts.ViewersPerClient)}
+	p := &portal{host: h, authn: opts.Auth, opts: opts, log: opts.Logger, logs: &logStats{}, viewers: newPerClient(opts.ViewersPerClient),
+		webhooks: webhooksOf(opts, h.Events())}
 	p.routes(e)
 	if registered != nil {
 		registered(p)
@@ -194,6 +201,7 @@ func (p *portal) routes(e *echo.Echo) {
 	e.POST("/connections/:name/test", p.connectionTest, page...)
 	e.POST("/connections/:name/delete", p.connectionDelete, page...)
 	p.accessRoutes(e, page)
+	p.webhookRoutes(e, page)
 }
 
 func staticHandler() http.Handler {

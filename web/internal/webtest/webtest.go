@@ -23,6 +23,7 @@ import (
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/server"
+	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 )
 
@@ -56,6 +57,8 @@ type Options struct {
 	SSO func(baseURL string) []oidc.Config
 	// Bindings are the config's role bindings.
 	Bindings []access.Binding
+	// Webhooks are the host's outgoing webhooks.
+	Webhooks []webhooks.Subscription
 }
 
 // Env is a running host with its emulators.
@@ -124,6 +127,7 @@ func New(t testing.TB, opts Options) *Env {
 		Connections: conns,
 		Faces:       opts.Faces,
 		Bindings:    opts.Bindings,
+		Webhooks:    opts.Webhooks,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if opts.SSO != nil {
