@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/ops/opstest"
 	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
@@ -24,6 +26,10 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 const secret = "a-webhook-secret-of-some-length"
+
+// connectionsKey is the key of connection configs, which a PostgreSQL
+// host must be given (and a SQLite one may).
+var connectionsKey = bytes.Repeat([]byte{7}, connstore.KeySize)
 
 // received is one request a receiver got, its signature checked.
 type received struct {
@@ -136,6 +142,7 @@ type host struct {
 	plat    *fakeplatform.Server
 	platURL string
 	dir     string
+	db      string // the database URL, "" for SQLite
 }
 
 var owner = ops.Caller{Actor: "alice", Role: ops.RoleOwner}
@@ -143,11 +150,17 @@ var owner = ops.Caller{Actor: "alice", Role: ops.RoleOwner}
 // newHost starts a host in dir (a new folder if empty) with subs.
 func newHost(t *testing.T, dir string, subs []webhooks.Subscription, o webhooks.Options) *host {
 	t.Helper()
+	return newHostOn(t, dir, "", subs, o)
+}
+
+// newHostOn is newHost on a database (a PostgreSQL URL; "": SQLite in dir).
+func newHostOn(t *testing.T, dir, database string, subs []webhooks.Subscription, o webhooks.Options) *host {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	s, err := server.New(context.Background(), server.Config{DataDir: dir, PluginFiles: []string{opstest.PluginPath(t)},
-		Logger:  slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), Database: database, ConnectionsKey: connectionsKey,
 		Runtime: runtime.Config{CacheDir: opstest.CacheDir()}, Webhooks: subs, WebhookOptions: o})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +169,7 @@ func newHost(t *testing.T, dir string, subs []webhooks.Subscription, o webhooks.
 	plat := fakeplatform.New(opstest.PlatformToken)
 	srv := httptest.NewServer(plat)
 	t.Cleanup(srv.Close)
-	return &host{Server: s, plat: plat, platURL: srv.URL, dir: dir}
+	return &host{Server: s, plat: plat, platURL: srv.URL, dir: dir, db: database}
 }
 
 // connect creates (or replaces) connection name with labels.
@@ -167,6 +180,13 @@ func (h *host) connect(t *testing.T, name string, labels map[string]string) {
 		Config: json.RawMessage(cfg), Labels: labels}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// onEngines runs f as the subtests sqlite and postgres, with the database
+// URL to give newHostOn.
+func onEngines(t *testing.T, f func(t *testing.T, database string)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, "") })
+	t.Run("postgres", func(t *testing.T) { f(t, pgtest.New(t)) })
 }
 
 func fastBackoff(int) time.Duration { return time.Millisecond }

@@ -3,12 +3,14 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/host/access"
+	"github.com/wharfhq/wharf/host/metrics/metricstest"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -168,9 +170,11 @@ func TestStatusAndRollout(t *testing.T) {
 // TestAuditEntries: every audit entry is an event; an entry of no
 // connection (a role binding) goes only to a subscription without a
 // selector, one of a labelled connection to the selector that matches.
-func TestAuditEntries(t *testing.T) {
+func TestAuditEntries(t *testing.T) { onEngines(t, testAuditEntries) }
+
+func testAuditEntries(t *testing.T, database string) {
 	everything, payments := newReceiver(t), newReceiver(t)
-	h := newHost(t, "", []webhooks.Subscription{
+	h := newHostOn(t, "", database, []webhooks.Subscription{
 		sub("everything", everything.URL, []string{"audit"}, ""),
 		sub("payments", payments.URL, []string{"audit"}, "team=payments"),
 	}, webhooks.Options{})
@@ -242,11 +246,13 @@ func TestHangingReceiverNeverDelaysOperations(t *testing.T) {
 // TestRestartRetriesPending: a delivery that failed, one cut short by the
 // stop and one still queued are all sent by the next start, the failed
 // one's event id unchanged.
-func TestRestartRetriesPending(t *testing.T) {
+func TestRestartRetriesPending(t *testing.T) { onEngines(t, testRestartRetriesPending) }
+
+func testRestartRetriesPending(t *testing.T, database string) {
 	r := newReceiver(t)
 	r.answer = func(int) int { return 503 }
 	subs := []webhooks.Subscription{sub("ci", r.URL, []string{"service.*"}, "")}
-	h := newHost(t, "", subs, webhooks.Options{Backoff: func(int) time.Duration { return time.Hour }})
+	h := newHostOn(t, "", database, subs, webhooks.Options{Backoff: func(int) time.Duration { return time.Hour }})
 	h.connect(t, "pay", nil)
 	ctx := context.Background()
 	created, err := h.Host.CreateService(ctx, owner, "pay", json.RawMessage(spec))
@@ -277,7 +283,7 @@ func TestRestartRetriesPending(t *testing.T) {
 	r.mu.Unlock()
 	// Two hours on: the failed delivery's retry is due.
 	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
-	h2 := newHost(t, h.dir, subs, webhooks.Options{Now: later})
+	h2 := newHostOn(t, h.dir, database, subs, webhooks.Options{Now: later})
 	got := r.wait(3)
 	ids := []string{got[0].payload.ID, got[1].payload.ID, got[2].payload.ID}
 	if !slices.Contains(ids, first) {
@@ -327,5 +333,15 @@ func TestViewsAreOwnerOnly(t *testing.T) {
 	}
 	if got := r.wait(1)[0]; got.payload.Type != "ping" || got.verified != nil || got.payload.Actor != "alice" {
 		t.Fatalf("ping received: %+v (%v)", got.payload, got.verified)
+	}
+	// The host's /metrics counts it.
+	rec := httptest.NewRecorder()
+	h.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	scrape, err := metricstest.Parse(rec.Body.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := scrape.Value("wharf_webhook_deliveries_total", "subscription", "ci", "outcome", "delivered"); err != nil || n != 1 {
+		t.Fatalf("wharf_webhook_deliveries_total{ci,delivered} = %v %v", n, err)
 	}
 }
