@@ -394,7 +394,7 @@ func TestPluginsAndConnections(t *testing.T) {
 	env, c := newEnv(t, webtest.Options{})
 	r := c.Get("/plugins")
 	expect(t, r, 200, "swarm", "Docker", "ABI 1.", "Operations:", "Actions:", "May reach")
-	expect(t, c.Get("/plugins/docker"), 200, "Connection settings", "Service spec", "SHA-256")
+	expect(t, c.Get("/plugins/docker"), 200, "Connection settings", "Service spec", "SHA-256", "Signed by", "not trusted: signatures are not checked (policy off)")
 	expect(t, c.Get("/plugins/nope"), 404)
 
 	r = c.Get("/connections/new?plugin=docker")

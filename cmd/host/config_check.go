@@ -268,6 +268,9 @@ func (fc fileConfig) check(path, publicURL string) []error {
 			add("%v", e)
 		}
 	}
+	if _, err := fc.pluginTrust(); err != nil {
+		add("%v", err)
+	}
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {
 			add("bindings[%d].scope: required ({\"all\": true}, {\"connections\": [...]} or {\"selector\": \"team=a\"})", i)

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/ops/opstest"
+	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -121,4 +125,80 @@ func TestPluginKeygenSignVerify(t *testing.T) {
 			t.Fatalf("minisign -V: %v\n%s", err, out)
 		}
 	}
+}
+
+// TestServeTrustPolicy: a host whose config trusts one key loads the plugin
+// that key signed, refuses an unsigned one with a message naming the file,
+// and shows the signer in the API; --check-config names a bad key.
+func TestServeTrustPolicy(t *testing.T) {
+	dir := t.TempDir()
+	plugins := filepath.Join(dir, "plugins")
+	os.Mkdir(plugins, 0o755)
+	fake, _ := os.ReadFile(opstest.PluginPath(t))
+	os.WriteFile(filepath.Join(plugins, "fake.wasm"), fake, 0o644)
+	good, _ := os.ReadFile(wasmbuild.Build(t, "github.com/wharfhq/wharf/internal/testplugins/good"))
+	os.WriteFile(filepath.Join(plugins, "good.wasm"), good, 0o644)
+
+	key := filepath.Join(dir, "acme")
+	if _, err := runCLI(t, "plugin", "keygen", "--out", key, "--unencrypted"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "plugin", "sign", filepath.Join(plugins, "fake.wasm"), "--key", key+".key"); err != nil {
+		t.Fatal(err)
+	}
+
+	writeConfig := func(trust map[string]any) string {
+		b, _ := json.Marshal(map[string]any{
+			"plugin_trust": trust,
+			"tokens":       []map[string]any{{"name": "own", "sha256": ops.HashToken("own-token-0123456789abcdef0123456789"), "role": "owner"}},
+		})
+		p := filepath.Join(dir, "wharf.json")
+		os.WriteFile(p, b, 0o600)
+		return p
+	}
+	bad := writeConfig(map[string]any{"keys": []map[string]any{{"name": "acme", "public_key": "RWnope"}}})
+	if out, err := runCLI(t, "serve", "--check-config", "--config", bad, "--data", filepath.Join(dir, "d0"), "--plugins", plugins); err == nil ||
+		!strings.Contains(out, "plugin_trust.keys[0].public_key") {
+		t.Fatalf("check-config of a bad key: %v\n%s", err, out)
+	}
+	cfg := writeConfig(map[string]any{"keys": []map[string]any{{"name": "acme", "public_key": map[string]string{"$file": key + ".pub"}}}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	logs := &syncBuffer{}
+	a := &app{stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: logs}
+	done := make(chan error, 1)
+	go func() {
+		done <- a.serve(ctx, &serveOptions{listen: "127.0.0.1:0", dataDir: filepath.Join(dir, "data"), pluginsDir: plugins, configFile: cfg,
+			logLevel: "warn", ready: func(s string) { addr <- s }})
+	}()
+	var server string
+	select {
+	case s := <-addr:
+		server = "http://" + s
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	var got struct {
+		Plugins []ops.PluginInfo `json:"plugins"`
+	}
+	out, err := runCLI(t, "plugins", "ls", "-o", "json", "--server", server, "--token", "own-token-0123456789abcdef0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	list := got.Plugins
+	if len(list) != 1 || list[0].Name != "fake" || !list[0].Signature.Trusted || list[0].Signature.Signer.KeyName != "acme" {
+		t.Fatalf("plugins: %+v", list)
+	}
+	if !strings.Contains(logs.String(), "good.wasm") || !strings.Contains(logs.String(), "not signed") {
+		t.Fatalf("the refused plugin is not in the log:\n%s", logs.String())
+	}
+	cancel()
+	<-done
 }

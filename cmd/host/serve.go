@@ -27,6 +27,7 @@ import (
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/jsonlimit"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/internal/demo"
@@ -125,6 +126,17 @@ type fileConfig struct {
 	} `json:"metrics"`
 	// Webhooks send service events and audit entries to other systems.
 	Webhooks []webhooks.Subscription `json:"webhooks"`
+	// PluginTrust names the keys whose signatures the host trusts and what
+	// it does with plugins none of them signed.
+	PluginTrust struct {
+		Policy string `json:"policy"`
+		Keys   []struct {
+			Name string `json:"name"`
+			// PublicKey is minisign's "RW…" line or a .pub file's text
+			// (by {"$file": "acme.pub"}).
+			PublicKey string `json:"public_key"`
+		} `json:"keys"`
+	} `json:"plugin_trust"`
 
 	// Serve sets flags of wharf serve by name with underscores
 	// ("public_url"), below the command line and the environment.
@@ -161,6 +173,11 @@ func (fc fileConfig) identityConfig(cfg *server.Config) error {
 		return err
 	}
 	cfg.Webhooks = fc.Webhooks
+	trust, err := fc.pluginTrust()
+	if err != nil {
+		return err
+	}
+	cfg.Runtime.Trust = trust
 	for i, b := range fc.Bindings {
 		if b.Scope == nil {
 			return fmt.Errorf("bindings[%d].scope: required ({\"all\": true}, {\"connections\": [...]} or {\"selector\": \"team=a\"})", i)
@@ -189,6 +206,35 @@ func (fc fileConfig) identityConfig(cfg *server.Config) error {
 		*d.to = v
 	}
 	return nil
+}
+
+// pluginTrust reads plugin_trust; nil when signatures are not checked.
+// With keys and no policy, the policy is require: naming keys says whom to
+// trust, and loading what they did not sign anyway would be a surprise.
+func (fc fileConfig) pluginTrust() (*plugintrust.Trust, error) {
+	pt := fc.PluginTrust
+	policy, err := plugintrust.ParsePolicy(pt.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("plugin_trust.policy: %w", err)
+	}
+	if pt.Policy == "" && len(pt.Keys) > 0 {
+		policy = plugintrust.PolicyRequire
+	}
+	t := &plugintrust.Trust{Policy: policy}
+	for i, k := range pt.Keys {
+		key, err := plugintrust.ParseKey(k.Name, k.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("plugin_trust.keys[%d].public_key: %w", i, err)
+		}
+		t.Keys = append(t.Keys, key)
+	}
+	if err := t.Check(); err != nil {
+		return nil, fmt.Errorf("plugin_trust: %w", err)
+	}
+	if policy == plugintrust.PolicyOff {
+		return nil, nil
+	}
+	return t, nil
 }
 
 // parseDays is time.ParseDuration that also takes whole days ("30d").

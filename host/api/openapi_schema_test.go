@@ -20,6 +20,7 @@ import (
 	"github.com/wharfhq/wharf/host/identity"
 	"github.com/wharfhq/wharf/host/logfanout"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -32,6 +33,7 @@ var schemaTypes = map[string]any{
 	"Describe":        pluginapi.DescribeResponse{},
 	"Action":          pluginapi.Action{},
 	"Plugin":          ops.PluginInfo{},
+	"PluginSignature": plugintrust.Verdict{},
 	"Connection":      ops.Connection{},
 	"ConnectionInput": ops.ConnectionInput{},
 	"TestResult":      ops.TestResult{},

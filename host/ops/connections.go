@@ -37,7 +37,7 @@ func (h *Host) GetPlugin(ctx context.Context, c Caller, name string) (PluginInfo
 func (p *loadedPlugin) info() PluginInfo {
 	hosts := append([]string{}, p.desc.Hosts...)
 	return PluginInfo{Name: p.rt.Name(), Title: p.desc.Title, Version: p.desc.Version, Digest: p.rt.Digest(),
-		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc}
+		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc, Signature: p.rt.Trust()}
 }
 
 // view turns a stored connection into what callers see.

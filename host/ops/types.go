@@ -6,6 +6,7 @@ import (
 
 	"github.com/wharfhq/wharf/host/access"
 
+	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/host/schema"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -64,6 +65,9 @@ type PluginInfo struct {
 	Path     string                     `json:"path"`
 	Hosts    []string                   `json:"hosts"` // host patterns it declares; each connection reaches only those approved for it, without credentials
 	Describe pluginapi.DescribeResponse `json:"describe"`
+	// Signature is what the host's signature check found at load: trusted
+	// or not, the signer's key and signed comment, or the problem.
+	Signature plugintrust.Verdict `json:"signature"`
 }
 
 // Connection is a stored connection as shown to callers: secret values are

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/pluginapi"
 )
 
@@ -30,6 +31,7 @@ type Plugin struct {
 	name        string
 	path        string
 	digest      string
+	trust       plugintrust.Verdict
 	describe    pluginapi.DescribeResponse
 	ops         map[string]bool // operations Call accepts; all exported
 	timeout     time.Duration
@@ -218,6 +220,9 @@ func (p *Plugin) Path() string { return p.path }
 
 // Digest is the sha256 of the wasm file, in hex.
 func (p *Plugin) Digest() string { return p.digest }
+
+// Trust is what the signature check found when the plugin loaded.
+func (p *Plugin) Trust() plugintrust.Verdict { return p.trust }
 
 // PoolStats reports the plugin's instance pool: its size, live and idle
 // instances, calls running and calls waiting for an instance.

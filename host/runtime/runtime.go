@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/internal/wasmbin"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -75,6 +76,9 @@ type Config struct {
 	MaxWait time.Duration
 	// Logger receives load events and what plugins write to stderr.
 	Logger *slog.Logger
+	// Trust checks each plugin file's signature when it loads; nil checks
+	// none. Under policy require an untrusted file is not loaded.
+	Trust *plugintrust.Trust
 }
 
 // Runtime loads and runs plugins. It is safe for concurrent use.
@@ -391,6 +395,24 @@ func freeScratchMemory() { debug.FreeOSMemory() }
 
 // load checks one plugin without registering it: its describe answer comes
 // from the cache or from running it (probed is then true).
+// checkTrust applies Config.Trust to the bytes read, so a file swapped
+// after the read cannot pass on the old one's signature (the bytes compiled
+// later are checked against the same digest).
+func (r *Runtime) checkTrust(path string, wasm []byte) (plugintrust.Verdict, error) {
+	t := r.cfg.Trust
+	if t == nil || t.Policy == plugintrust.PolicyOff {
+		return plugintrust.Verdict{Problem: "signatures are not checked (policy off)"}, nil
+	}
+	v := t.Verify(path, wasm)
+	if err := t.Admit(v); err != nil {
+		return v, err
+	}
+	if !v.Trusted {
+		r.log.Warn("plugin not signed by a trusted key", "file", path, "problem", v.Problem)
+	}
+	return v, nil
+}
+
 func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed bool, _ error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("load %s: %s", wasmPath, fmt.Sprintf(format, args...))
@@ -413,6 +435,10 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 	}
 	sum := sha256.Sum256(wasm)
 	digest := hex.EncodeToString(sum[:])
+	verdict, err := r.checkTrust(wasmPath, wasm)
+	if err != nil {
+		return nil, probed, fail("%v", err)
+	}
 
 	man, hasManifest, err := readManifest(strings.TrimSuffix(wasmPath, ".wasm") + ".json")
 	if err != nil {
@@ -440,6 +466,7 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 		rt:          r,
 		path:        wasmPath,
 		digest:      digest,
+		trust:       verdict,
 		timeout:     timeout,
 		memoryLimit: memLimit,
 		maxOutput:   r.cfg.MaxOutputBytes,
