@@ -12,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # checks deploy/wharf.service
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+command -v minisign >/dev/null 2>&1 || need+=(minisign)   # plugin signatures are checked against the real tool
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${need[*]}"
@@ -33,6 +34,11 @@ else
   echo "test.sh: WARNING: no Docker engine could be started: the real-engine tests will be SKIPPED" >&2
 fi
 export WHARF_TEST_IMAGE=wharf-ticker:test
+if command -v minisign >/dev/null 2>&1; then
+  export WHARF_REQUIRE_MINISIGN=1
+else
+  echo "test.sh: WARNING: no minisign: the signature interop test will be SKIPPED" >&2
+fi
 if command -v chromium >/dev/null 2>&1; then
   export WHARF_REQUIRE_CHROMIUM=1
 else
