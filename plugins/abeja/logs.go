@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/plugins/internal/rest"
+	"github.com/wharfhq/wharf/pluginapi/plugin/rest"
 )
 
 // ABEJA's recentlogs answers a page of events, newest first, with a

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/pluginapi/plugin"
+	"github.com/wharfhq/wharf/pluginapi/plugin/rest"
 )
 
 // API versions: the plugin speaks up to maxAPIVersion and needs at least
@@ -34,7 +34,7 @@ var apiVersionPattern = regexp.MustCompile(`^1\.[0-9]+$`)
 // engine talks to one Docker engine through the host's HTTP function.
 type engine struct {
 	ctx     context.Context
-	http    plugin.Doer
+	client  *rest.Client
 	host    string
 	version string
 	pubHost string // publicHost, once known
@@ -56,24 +56,25 @@ func newEngine(ctx context.Context, r pluginapi.Request) (*engine, error) {
 	if cfg.Host == "" {
 		cfg.Host = defaultHost
 	}
-	e := &engine{ctx: ctx, http: plugin.HTTP(ctx), host: cfg.Host}
+	e := &engine{ctx: ctx, host: cfg.Host}
+	// The version prefix is set once the version is known; /_ping has none.
+	e.client = &rest.Client{Endpoint: "host", Timeout: 30 * time.Second,
+		MapStatus:   func(_ rest.Request, resp *pluginapi.HTTPResponse) error { return e.apiError(resp.Status, resp.Body) },
+		Unreachable: func(_ rest.Request, err *pluginapi.Error) error { return e.unreachable(err) }}
 	if cfg.APIVersion != "" {
 		if !apiVersionPattern.MatchString(cfg.APIVersion) {
 			return nil, pluginapi.Invalid("/api_version", "api_version must look like 1.41, not %q", cfg.APIVersion)
 		}
-		e.version = cfg.APIVersion
+		e.setVersion(cfg.APIVersion)
 		return e, nil
 	}
 	if v, ok := negotiated.Load(cfg.Host); ok {
-		e.version = v.(string)
+		e.setVersion(v.(string))
 		return e, nil
 	}
-	resp := e.http.Do(&pluginapi.HTTPRequest{Method: "GET", Endpoint: "host", Path: "/_ping", TimeoutMS: 10000})
-	if resp.Error != nil {
-		return nil, e.unreachable(resp.Error)
-	}
-	if resp.Status != 200 {
-		return nil, e.apiError(resp.Status, resp.Body)
+	resp, err := e.client.Fetch(ctx, rest.Request{Method: "GET", Path: "/_ping", Timeout: 10 * time.Second})
+	if err != nil {
+		return nil, err
 	}
 	v := resp.Header("Api-Version")
 	if v == "" {
@@ -86,8 +87,14 @@ func newEngine(ctx context.Context, r pluginapi.Request) (*engine, error) {
 		return nil, pluginapi.Unsupported("the Docker engine at %s speaks API %s; this plugin needs %s or newer", e.host, v, minAPIVersion)
 	}
 	negotiated.Store(cfg.Host, v)
-	e.version = v
+	e.setVersion(v)
 	return e, nil
+}
+
+// setVersion fixes the API version every later path is prefixed with.
+func (e *engine) setVersion(v string) {
+	e.version = v
+	e.client.PathPrefix = "/v" + v
 }
 
 func compareVersions(a, b string) int {
@@ -120,29 +127,16 @@ type call struct {
 	maxBody int
 }
 
-// do sends c and returns the response; engine errors become *pluginapi.Error.
+// do sends c and returns the 2xx response; engine errors become *pluginapi.Error.
 func (e *engine) do(c call) (*pluginapi.HTTPResponse, error) {
-	req := &pluginapi.HTTPRequest{Method: c.method, Endpoint: "host", Path: "/v" + e.version + c.path,
-		Query: c.query, TimeoutMS: 30000, MaxBodyBytes: c.maxBody}
+	r := rest.Request{Method: c.method, Path: c.path, Query: c.query, MaxBodyBytes: c.maxBody, Body: c.rawBody}
 	if c.body != nil {
-		b, err := json.Marshal(c.body)
-		if err != nil {
-			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode request: %v", err)
-		}
-		c.rawBody = b
+		r.JSON = c.body
 	}
 	if c.rawBody != nil {
-		req.Body = c.rawBody
-		req.Headers = map[string]string{"Content-Type": "application/json"}
+		r.Headers = map[string]string{"Content-Type": "application/json"}
 	}
-	resp := e.http.Do(req)
-	if resp.Error != nil {
-		return nil, e.unreachable(resp.Error)
-	}
-	if resp.Status >= 400 {
-		return nil, e.apiError(resp.Status, resp.Body)
-	}
-	return resp, nil
+	return e.client.Fetch(e.ctx, r)
 }
 
 // getJSON decodes a 2xx JSON answer into out and returns the raw body.

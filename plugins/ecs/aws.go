@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/pluginapi/plugin"
+	"github.com/wharfhq/wharf/pluginapi/plugin/rest"
 )
 
 // config is the connection config as the plugin sees it: secrets removed by the host.
@@ -68,13 +68,28 @@ func (c *client) logs(op string, in, out any) error {
 	return c.call("logs", logsTarget+op, op, in, out)
 }
 
+// api sends the calls; the host signs them, and AWS's JSON errors are
+// mapped by their type (awsError).
+var api = &rest.Client{
+	Timeout: 20 * time.Second,
+	MapStatus: func(r rest.Request, resp *pluginapi.HTTPResponse) error {
+		return awsError(r.Op, resp)
+	},
+}
+
 func (c *client) call(service, target, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return pluginapi.Errorf(pluginapi.CodeInternal, "encode %s: %v", op, err)
 	}
-	req := &pluginapi.HTTPRequest{
-		Method: "POST",
+	// An empty endpoint follows the region: the host fills it from the
+	// schema's x-endpoint-default (ABI 1.2), so the credentials only ever
+	// go to an endpoint of the connection.
+	r := rest.Request{
+		Op:       op,
+		Method:   "POST",
+		Endpoint: "endpoint",
+		Path:     "/",
 		Headers: map[string]string{
 			"Content-Type": "application/x-amz-json-1.1",
 			"X-Amz-Target": target,
@@ -82,23 +97,13 @@ func (c *client) call(service, target, op string, in, out any) error {
 		Body: body,
 		Auth: &pluginapi.Auth{Scheme: pluginapi.AuthAWSSigV4, Service: service, Region: c.cfg.Region,
 			AccessKey: "access_key_id", Secret: "secret_access_key", SessionToken: "session_token"},
-		TimeoutMS: 20000,
 	}
-	// An empty endpoint follows the region: the host fills it from the
-	// schema's x-endpoint-default (ABI 1.2), so the credentials only ever
-	// go to an endpoint of the connection.
-	req.Endpoint, req.Path = "endpoint", "/"
 	if service == "logs" {
-		req.Endpoint = "logs_endpoint"
+		r.Endpoint = "logs_endpoint"
 	}
-	resp := plugin.HTTP(c.ctx).Do(req)
-	if resp.Error != nil {
-		e := *resp.Error
-		e.Message = op + ": " + e.Message
-		return &e
-	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return awsError(op, resp)
+	resp, err := api.Fetch(c.ctx, r)
+	if err != nil {
+		return err
 	}
 	if out == nil || len(resp.Body) == 0 {
 		return nil

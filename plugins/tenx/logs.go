@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/plugins/internal/rest"
+	"github.com/wharfhq/wharf/pluginapi/plugin/rest"
 )
 
 // TenxCloud serves logs one day at a time (?date=2015.12.29&from=0&size=100),

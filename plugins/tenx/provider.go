@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/plugins/internal/rest"
+	"github.com/wharfhq/wharf/pluginapi/plugin/rest"
 )
 
 // provider implements plugin.Provider and plugin.InstancesProvider for TenxCloud.

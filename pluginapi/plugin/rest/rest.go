@@ -1,8 +1,15 @@
-// Package rest holds the little that the Peak, ABEJA and TenxCloud plugins
-// share: sending JSON through the host's HTTP function, turning HTTP
-// failures into pluginapi errors, and page tokens for platforms that page
-// by number or not at all. Each plugin stays readable on its own; this
-// package has no platform knowledge.
+// Package rest is the SDK's REST/JSON client for provider plugins: it sends
+// requests through the host's HTTP function (plugin.HTTP), turns transport
+// failures and HTTP error statuses into pluginapi errors, and decodes JSON
+// answers. It also holds the small helpers most REST plugins need: config
+// and spec decoding that names the bad field, page tokens for platforms that
+// page by number or not at all, filter checks and partial-update bodies.
+//
+// It lives beside pluginapi/plugin rather than inside it because it is
+// optional: a plugin speaking another protocol (or a hand-tuned one, like
+// Docker's fast paths) needs only plugin.HTTP, and the plugin package stays
+// the ABI glue alone. It has no platform knowledge; a platform's quirks go
+// in the hooks of Client.
 package rest
 
 import (
@@ -13,25 +20,49 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
 )
 
-// Client sends requests to one platform through the host.
+// Client sends requests to one platform through the host. The zero value
+// works with absolute URLs; set Endpoint for requests by path. A Client is
+// not changed by its methods and may be shared by concurrent calls.
 type Client struct {
-	// Endpoint is the config property holding the base URL.
+	// Endpoint is the config property holding the base URL (marked
+	// "x-endpoint" in the config schema).
 	Endpoint string
+	// PathPrefix is put before every Request.Path sent to an endpoint, for
+	// example Docker's "/v1.47".
+	PathPrefix string
 	// Auth asks the host to add credentials to every request.
 	Auth *pluginapi.Auth
-	// Headers are added to every request (non-secret ones such as TenxCloud's username).
+	// Headers are added to every request (non-secret ones such as TenxCloud's
+	// username). Accept is application/json unless set here or per request.
 	Headers map[string]string
+	// Timeout is the wish for each call (Request.Timeout overrides it); the
+	// host may lower it. Zero leaves the host's default.
+	Timeout time.Duration
+	// MaxBodyBytes caps each answer body (Request.MaxBodyBytes overrides it);
+	// the host may lower it. Zero leaves the host's cap.
+	MaxBodyBytes int
 	// ErrorMessage extracts a human message (and optionally the field it
-	// names) from a platform's error body. Nil uses Message.
+	// names) from a platform's error body for the default status mapping.
+	// Nil uses Message.
 	ErrorMessage func(body []byte) (message, field string)
+	// MapStatus, when set, replaces the default mapping of a non-2xx answer
+	// (StatusError) for platforms whose errors need more than the status and
+	// a message, such as AWS's error types. It must return a non-nil error.
+	MapStatus func(r Request, resp *pluginapi.HTTPResponse) error
+	// Unreachable, when set, rewrites a transport failure (nothing received:
+	// refused connection, blocked host, timeout) after the default handling,
+	// for example to name the platform in the message.
+	Unreachable func(r Request, e *pluginapi.Error) error
 }
 
-// Request is one call: Path is appended to the endpoint, or URL is absolute.
+// Request is one call: Path is appended to the endpoint (after the client's
+// PathPrefix), or URL is absolute.
 type Request struct {
 	Method string
 	// Endpoint overrides Client.Endpoint for this call.
@@ -43,25 +74,55 @@ type Request struct {
 	// JSON is marshalled as the body when non-nil; Body is sent as is otherwise.
 	JSON any
 	Body []byte
+	// Auth overrides Client.Auth for this call.
+	Auth *pluginapi.Auth
+	// Timeout and MaxBodyBytes override the client's when non-zero.
+	Timeout      time.Duration
+	MaxBodyBytes int
+	// Op names the call in error messages ("CreateService: ..."); empty
+	// names it by method and path.
+	Op string
+}
+
+// name is how error messages refer to r.
+func (r Request) name() string {
+	if r.Op != "" {
+		return r.Op
+	}
+	p := r.Path
+	if r.URL != "" {
+		p = r.URL
+	}
+	return r.Method + " " + p
 }
 
 // Send sends r and returns the raw answer whatever its status; only
 // transport failures (blocked host, refused connection) are errors.
 func (c *Client) Send(ctx context.Context, r Request) (*pluginapi.HTTPResponse, error) {
 	hr := &pluginapi.HTTPRequest{
-		Method:  r.Method,
-		Path:    r.Path,
-		URL:     r.URL,
-		Query:   r.Query,
-		Headers: map[string]string{"Accept": "application/json"},
-		Body:    r.Body,
-		Auth:    c.Auth,
+		Method:       r.Method,
+		URL:          r.URL,
+		Query:        r.Query,
+		Headers:      map[string]string{"Accept": "application/json"},
+		Body:         r.Body,
+		Auth:         c.Auth,
+		TimeoutMS:    int(c.Timeout / time.Millisecond),
+		MaxBodyBytes: c.MaxBodyBytes,
 	}
 	if r.URL == "" {
-		hr.Endpoint = c.Endpoint
+		hr.Endpoint, hr.Path = c.Endpoint, c.PathPrefix+r.Path
 		if r.Endpoint != "" {
 			hr.Endpoint = r.Endpoint
 		}
+	}
+	if r.Auth != nil {
+		hr.Auth = r.Auth
+	}
+	if r.Timeout > 0 {
+		hr.TimeoutMS = int(r.Timeout / time.Millisecond)
+	}
+	if r.MaxBodyBytes > 0 {
+		hr.MaxBodyBytes = r.MaxBodyBytes
 	}
 	for k, v := range c.Headers {
 		hr.Headers[k] = v
@@ -69,7 +130,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*pluginapi.HTTPResponse, 
 	if r.JSON != nil {
 		b, err := json.Marshal(r.JSON)
 		if err != nil {
-			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "encode request body: %v", err)
+			return nil, pluginapi.Errorf(pluginapi.CodeInternal, "%s: encode request body: %v", r.name(), err)
 		}
 		hr.Body = b
 		hr.Headers["Content-Type"] = "application/json"
@@ -79,7 +140,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*pluginapi.HTTPResponse, 
 	}
 	resp := plugin.HTTP(ctx).Do(hr)
 	if resp == nil {
-		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "%s %s: no answer from the host", r.Method, r.Path)
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "%s: no answer from the host", r.name())
 	}
 	if resp.Error != nil {
 		e := *resp.Error
@@ -87,7 +148,29 @@ func (c *Client) Send(ctx context.Context, r Request) (*pluginapi.HTTPResponse, 
 			e.Code = pluginapi.CodeUnavailable
 			e.Retryable = true
 		}
+		if r.Op != "" {
+			e.Message = r.Op + ": " + e.Message
+		}
+		if c.Unreachable != nil {
+			return nil, c.Unreachable(r, &e)
+		}
 		return nil, &e
+	}
+	return resp, nil
+}
+
+// Fetch sends r and maps a non-2xx answer to an error; the 2xx answer is
+// returned raw, for plugins that decode bodies themselves.
+func (c *Client) Fetch(ctx context.Context, r Request) (*pluginapi.HTTPResponse, error) {
+	resp, err := c.Send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		if c.MapStatus != nil {
+			return nil, c.MapStatus(r, resp)
+		}
+		return nil, c.StatusError(resp)
 	}
 	return resp, nil
 }
@@ -95,18 +178,21 @@ func (c *Client) Send(ctx context.Context, r Request) (*pluginapi.HTTPResponse, 
 // Do sends r, maps a non-2xx answer to an error and decodes a 2xx JSON body
 // into out (when out is non-nil and the body is not empty).
 func (c *Client) Do(ctx context.Context, r Request, out any) error {
-	resp, err := c.Send(ctx, r)
+	resp, err := c.Fetch(ctx, r)
 	if err != nil {
 		return err
 	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return c.StatusError(resp)
-	}
+	return Decode(r, resp, out)
+}
+
+// Decode decodes the JSON body of resp, the answer to r, into out; nil out
+// or an empty body decode nothing.
+func Decode(r Request, resp *pluginapi.HTTPResponse, out any) error {
 	if out == nil || len(bytes.TrimSpace(resp.Body)) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return pluginapi.Errorf(pluginapi.CodeInternal, "decode answer of %s %s: %v", r.Method, r.Path, err)
+		return pluginapi.Errorf(pluginapi.CodeInternal, "decode answer of %s: %v", r.name(), err)
 	}
 	return nil
 }
@@ -127,7 +213,7 @@ func (c *Client) StatusError(resp *pluginapi.HTTPResponse) *pluginapi.Error {
 	e.Detail = map[string]any{"status": resp.Status}
 	if body := strings.TrimSpace(string(resp.Body)); body != "" {
 		if len(body) > 2048 {
-			body = body[:2048]
+			body = strings.ToValidUTF8(body[:2048], "")
 		}
 		e.Detail["body"] = body
 	}
