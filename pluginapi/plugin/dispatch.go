@@ -30,6 +30,9 @@ func Dispatch(ctx context.Context, p Provider, op string, input []byte) (out []b
 			return b
 		}
 	}
+	if b, ok := EncodeAnswer(resp); ok {
+		return b
+	}
 	b, err := json.Marshal(resp)
 	if err != nil {
 		return errorJSON(pluginapi.Errorf(pluginapi.CodeInternal, "encode %s answer: %v", op, err))

@@ -75,13 +75,15 @@ func HTTP(ctx context.Context) Doer {
 }
 
 // AnswerEncoder may be implemented by a Provider to encode its successful
-// answers itself. encoding/json is slow inside wasm (reflection, and every
-// json.RawMessage is re-validated byte by byte), and a plugin returning
-// many services spends much of its time there. Dispatch calls EncodeAnswer
-// with the operation and the answer value (for example a
-// *pluginapi.ServiceResponse for get); ok false falls back to
-// encoding/json. The host decodes and checks the answer either way, so the
-// output must be exactly what encoding/json would decode to the same value.
+// answers itself; few need to, since Dispatch already writes the answers
+// that carry services, logs, instances and deployments with the fast
+// EncodeAnswer (encoding/json is slow inside wasm: reflection, and every
+// json.RawMessage is re-validated byte by byte). Dispatch calls the
+// provider's EncodeAnswer first with the operation and the answer value
+// (for example a *pluginapi.ServiceResponse for get); ok false falls back
+// to the default encoder, then to encoding/json. The host decodes and
+// checks the answer either way, so the output must be exactly what
+// encoding/json would decode to the same value.
 type AnswerEncoder interface {
 	EncodeAnswer(op string, answer any) (out []byte, ok bool)
 }

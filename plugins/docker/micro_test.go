@@ -224,7 +224,7 @@ func BenchmarkMicroPieces(b *testing.B) {
 	})
 	b.Run("encode-answer", func(b *testing.B) {
 		for b.Loop() {
-			_, _ = encodeAnswer(&pluginapi.ServiceResponse{Service: &out})
+			_, _ = plugin.EncodeAnswer(&pluginapi.ServiceResponse{Service: &out})
 		}
 	})
 	b.Run("spec-append", func(b *testing.B) {

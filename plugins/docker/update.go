@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/pluginapi/plugin/jsonw"
 )
 
 // An update starts from the spec the engine stores, as raw JSON, and
@@ -344,7 +345,7 @@ func unexpected(err error) error {
 }
 
 // jsonString encodes a string value.
-func jsonString(s string) []byte { return appendString(nil, s) }
+func jsonString(s string) []byte { return jsonw.AppendString(nil, s) }
 
 // jsonUint encodes a count.
 func jsonUint(n uint64) []byte { return strconv.AppendUint(nil, n, 10) }
