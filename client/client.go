@@ -300,9 +300,7 @@ func (c *Client) errorOf(resp *http.Response) error {
 		}
 	} else {
 		// A proxy in between, or not a Wharf host.
-		code := codeForStatus(resp.StatusCode)
-		e = &pluginapi.Error{Code: code, Message: fmt.Sprintf("%s answered %s", c.base, resp.Status),
-			Retryable: code == pluginapi.CodeUnavailable || code == pluginapi.CodeTimeout}
+		e = pluginapi.ErrorForStatus(resp.StatusCode, fmt.Sprintf("%s answered %s", c.base, resp.Status))
 	}
 	if _, ok := e.Detail["request_id"]; !ok && rid != "" {
 		if e.Detail == nil {
@@ -311,19 +309,6 @@ func (c *Client) errorOf(resp *http.Response) error {
 		e.Detail["request_id"] = rid
 	}
 	return e
-}
-
-// codeForStatus classifies an error answer that carries no structured error.
-func codeForStatus(status int) pluginapi.Code {
-	for _, c := range pluginapi.Codes {
-		if api.StatusOf(c) == status {
-			return c
-		}
-	}
-	if status < 500 {
-		return pluginapi.CodeInvalid
-	}
-	return pluginapi.CodeInternal
 }
 
 // expand fills the {name} parameters of path with args, escaped; an empty

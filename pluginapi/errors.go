@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// Code classifies a failure. The host maps each code to one HTTP status.
+// Code classifies a failure. The host maps each code to one HTTP status
+// (StatusForCode, status.go).
 type Code string
 
 // The error codes of ABI v1.
@@ -56,7 +57,7 @@ func (e *Error) Is(target error) bool {
 
 // Errorf builds an Error with the given code.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Retryable: code == CodeUnavailable || code == CodeTimeout}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Retryable: RetryableCode(code)}
 }
 
 // Invalid builds a CodeInvalid error naming the field (a JSON Pointer).

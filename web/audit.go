@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/pluginapi"
 )
 
 const auditPageSize = 50
@@ -120,7 +121,7 @@ func (p *portal) auditExport(c echo.Context) error {
 	q := c.QueryParams()
 	f, problem := auditFilter(q)
 	if problem != "" {
-		return p.renderMessage(c, http.StatusUnprocessableEntity, "Export refused", problem)
+		return p.renderMessage(c, statusFor(pluginapi.CodeInvalid), "Export refused", problem)
 	}
 	format := q.Get("format")
 	ctype, ext := "application/x-ndjson", "jsonl"
@@ -129,7 +130,7 @@ func (p *portal) auditExport(c echo.Context) error {
 		ctype, ext = "text/csv; charset=utf-8", "csv"
 	case audit.FormatJSONL:
 	default:
-		return p.renderMessage(c, http.StatusUnprocessableEntity, "Export refused", "Choose the csv or jsonl format.")
+		return p.renderMessage(c, statusFor(pluginapi.CodeInvalid), "Export refused", "Choose the csv or jsonl format.")
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, ctype)

@@ -126,7 +126,7 @@ func (p *portal) connectionCreate(c echo.Context) error {
 	}
 	if len(ferrs) > 0 || v.NameError != "" {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
-		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
+		return render(c, statusFor(pluginapi.CodeInvalid), ConnectionFormPage(pg, v))
 	}
 	if _, err := p.host.CreateConnection(ctx, caller, ops.ConnectionInput{Name: v.Name, Plugin: pl.Name, Config: form.Encode(doc), ApprovedHosts: v.Approved}); err != nil {
 		return p.connProblem(c, pg, v, err)
@@ -206,7 +206,7 @@ func (p *portal) connectionUpdate(c echo.Context) error {
 	pg := p.pageInfo(c, "Edit "+cn.Name, "plugins")
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
-		return render(c, http.StatusUnprocessableEntity, ConnectionFormPage(pg, v))
+		return render(c, statusFor(pluginapi.CodeInvalid), ConnectionFormPage(pg, v))
 	}
 	saved, err := p.host.UpdateConnection(ctx, caller, cn.Name, ops.ConnectionInput{Name: cn.Name, Plugin: cn.Plugin, Config: form.Encode(doc), Version: version,
 		ApprovedHosts: v.Approved, KeepSecrets: v.KeepSecrets})

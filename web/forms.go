@@ -84,7 +84,7 @@ func (p *portal) createSubmit(c echo.Context) error {
 	pg := p.pageInfo(c, "New service", "services")
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
-		return p.renderForm(c, http.StatusUnprocessableEntity, pg, &v)
+		return p.renderForm(c, statusFor(pluginapi.CodeInvalid), pg, &v)
 	}
 	res, err := p.host.CreateService(ctx, caller, conn, form.Encode(doc))
 	if err != nil {
@@ -158,7 +158,7 @@ func (p *portal) editPreview(c echo.Context) error {
 	}
 	if len(ferrs) > 0 {
 		v.Problem = &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Some fields need attention."}
-		return p.renderForm(c, http.StatusUnprocessableEntity, pg, &v)
+		return p.renderForm(c, statusFor(pluginapi.CodeInvalid), pg, &v)
 	}
 	spec := form.Encode(doc)
 	if err := p.host.ValidateSpec(ctx, caller, conn, spec); err != nil {
@@ -205,7 +205,7 @@ func (p *portal) editApply(c echo.Context) error {
 				v := FormView{Conn: conn, Plugin: pl, Service: svc, Version: version,
 					Fields: form.Build(s.Properties(), form.Decode(spec), nil), Problem: pe}
 				v.Other = form.PlaceErrors(v.Fields, pe)
-				return p.renderForm(c, http.StatusUnprocessableEntity, p.pageInfo(c, "Edit "+svc.Name, "services"), &v)
+				return p.renderForm(c, statusFor(pluginapi.CodeInvalid), p.pageInfo(c, "Edit "+svc.Name, "services"), &v)
 			}
 		}
 		return render(c, statusFor(pe.Code), ErrorPage(p.pageInfo(c, "Update failed", "services"), pe))

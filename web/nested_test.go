@@ -52,14 +52,14 @@ func TestNestedFormsDocker(t *testing.T) {
 		"f.ports/0/target": {"80"}, "f.ports/1/protocol": {"udp"}}
 	// The form's own check (not a number) comes first...
 	r = c.Post("/services/new", bad)
-	expect(t, r, 422, `<details class="more-options" open>`, `value="lots"`)
+	expect(t, r, 400, `<details class="more-options" open>`, `value="lots"`)
 	if msg := webtest.FieldError(r.Body, "resources/cpu_limit"); !strings.Contains(msg, "number") {
 		t.Errorf("cpu_limit error = %q", msg)
 	}
 	// ...then the schema's, each at its sub-field.
 	bad.Set("f.resources/cpu_limit", "0.5")
 	r = c.Post("/services/new", bad)
-	expect(t, r, 422, `<details class="more-options" open>`)
+	expect(t, r, 400, `<details class="more-options" open>`)
 	if msg := webtest.FieldError(r.Body, "update_config/parallelism"); msg == "" || strings.Contains(msg, "(at") {
 		t.Errorf("parallelism error = %q", msg)
 	}
@@ -149,7 +149,7 @@ func TestNestedFormsECS(t *testing.T) {
 		"f.load_balancers/0/target_group_arn": {"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/1"},
 		"f.load_balancers/0/container_name":   {"web"}}
 	r = c.Post("/services/new", form)
-	expect(t, r, 422)
+	expect(t, r, 400)
 	if msg := webtest.FieldError(r.Body, "deployment_configuration/maximum_percent"); msg == "" {
 		t.Errorf("no error at maximum_percent:\n%s", excerpt(r.Body))
 	}
@@ -299,7 +299,7 @@ func TestInvokePage(t *testing.T) {
 	form.Set("f.headers.k", "X-Trace")
 	form.Set("f.headers.v", "1")
 	r = c.Post(path+"/invoke", form)
-	expect(t, r, 422)
+	expect(t, r, 400)
 	if msg := webtest.FieldError(r.Body, "headers"); !strings.Contains(msg, "headers") {
 		t.Errorf("headers error = %q\n%s", msg, excerpt(r.Body))
 	}

@@ -378,26 +378,9 @@ func shortMessage(msg string) string {
 	return msg
 }
 
-// statusFor maps an error code to the page's HTTP status.
-func statusFor(code pluginapi.Code) int {
-	switch code {
-	case pluginapi.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case pluginapi.CodeNotFound:
-		return http.StatusNotFound
-	case pluginapi.CodeConflict:
-		return http.StatusConflict
-	case pluginapi.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case pluginapi.CodeForbidden:
-		return http.StatusForbidden
-	case pluginapi.CodeUnavailable, pluginapi.CodeTimeout:
-		return http.StatusBadGateway
-	case pluginapi.CodeUnsupported:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
+// statusFor maps an error code to the page's HTTP status: the same as the
+// REST API's (pluginapi.StatusForCode).
+func statusFor(code pluginapi.Code) int { return pluginapi.StatusForCode(code) }
 
 // renderError shows err as a full page.
 func (p *portal) renderError(c echo.Context, err error) error {

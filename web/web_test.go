@@ -144,7 +144,7 @@ func TestCreateFormGeneratedValidatedAndCreated(t *testing.T) {
 	// Rejected fields are shown at the field, the values kept.
 	r = c.Post("/services/new", url.Values{"connection": {"swarm"}, "f.name": {"bad name!"}, "f.image": {"nginx"},
 		"f.replicas": {"two"}, "f.ports": {"[{"}, "f.env.k": {"A"}, "f.env.v": {"1"}})
-	expect(t, r, 422, `value="bad name!"`)
+	expect(t, r, 400, `value="bad name!"`)
 	if msg := webtest.FieldError(r.Body, "replicas"); !strings.Contains(msg, "whole number") {
 		t.Errorf("replicas error = %q", msg)
 	}
@@ -153,7 +153,7 @@ func TestCreateFormGeneratedValidatedAndCreated(t *testing.T) {
 	}
 	// Schema errors from the facade, every one at its own field.
 	r = c.Post("/services/new", url.Values{"connection": {"swarm"}, "f.name": {"bad name!"}, "f.replicas": {"-2"}})
-	expect(t, r, 422)
+	expect(t, r, 400)
 	for _, f := range []string{"name", "image", "replicas"} {
 		if webtest.FieldError(r.Body, f) == "" {
 			t.Errorf("no error shown at %s:\n%s", f, excerpt(r.Body))
@@ -205,7 +205,7 @@ func TestDetailActionsStatusAndDelete(t *testing.T) {
 
 	// Scale: a number, no confirmation; a bad number is shown at the field.
 	r = c.Post(path+"/actions/scale", url.Values{"f.replicas": {"-1"}})
-	expect(t, r, 422)
+	expect(t, r, 400)
 	if webtest.FieldError(r.Body, "replicas") == "" {
 		t.Errorf("no error at replicas:\n%s", excerpt(r.Body))
 	}
@@ -387,7 +387,7 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 			t.Fatalf("jsonl line %q: %v", l, err)
 		}
 	}
-	expect(t, c.Get("/audit/export?format=xml"), 422)
+	expect(t, c.Get("/audit/export?format=xml"), 400)
 }
 
 func TestPluginsAndConnections(t *testing.T) {
@@ -400,7 +400,7 @@ func TestPluginsAndConnections(t *testing.T) {
 	r = c.Get("/connections/new?plugin=docker")
 	expect(t, r, 200, `id="conn-name"`, `id="fld-host"`)
 	r = c.Post("/connections/new", url.Values{"plugin": {"docker"}, "name": {""}, "f.host": {"not a url"}})
-	expect(t, r, 422)
+	expect(t, r, 400)
 	if webtest.FieldError(r.Body, "name") == "" {
 		t.Error("no error at the connection name")
 	}
@@ -498,7 +498,7 @@ func TestSecondPlatformGetsFormsForFree(t *testing.T) {
 	r = c.Get("/services/new?connection=peak")
 	expect(t, r, 200, `id="fld-imageId"`, `id="fld-instanceTypeId"`)
 	r = c.Post("/services/new", url.Values{"connection": {"peak"}, "f.name": {"x"}, "f.imageId": {"abc"}})
-	expect(t, r, 422)
+	expect(t, r, 400)
 	if webtest.FieldError(r.Body, "imageId") == "" {
 		t.Errorf("no error at imageId:\n%s", excerpt(r.Body))
 	}

@@ -253,45 +253,9 @@ func (s *server) authenticateRequest(c echo.Context) (ops.Caller, error) {
 	return caller, nil
 }
 
-// StatusOf maps an error code to its HTTP status.
-func StatusOf(code pluginapi.Code) int {
-	switch code {
-	case pluginapi.CodeInvalid:
-		return http.StatusBadRequest
-	case pluginapi.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case pluginapi.CodeForbidden:
-		return http.StatusForbidden
-	case pluginapi.CodeNotFound:
-		return http.StatusNotFound
-	case pluginapi.CodeConflict:
-		return http.StatusConflict
-	case pluginapi.CodeUnsupported:
-		return http.StatusNotImplemented
-	case pluginapi.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	case pluginapi.CodeTimeout:
-		return http.StatusGatewayTimeout
-	}
-	return http.StatusInternalServerError
-}
-
-// codeOfStatus classifies echo's own errors (no route, body too large ...).
-func codeOfStatus(status int) pluginapi.Code {
-	switch {
-	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
-		return pluginapi.CodeNotFound
-	case status == http.StatusUnauthorized:
-		return pluginapi.CodeUnauthorized
-	case status == http.StatusForbidden || status == http.StatusMisdirectedRequest:
-		return pluginapi.CodeForbidden
-	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
-		return pluginapi.CodeUnavailable
-	case status >= 400 && status < 500:
-		return pluginapi.CodeInvalid
-	}
-	return pluginapi.CodeInternal
-}
+// StatusOf maps an error code to its HTTP status: pluginapi.StatusForCode,
+// the one mapping the portal, the client and the plugins share.
+func StatusOf(code pluginapi.Code) int { return pluginapi.StatusForCode(code) }
 
 // ErrorBody is the JSON body of every error answer.
 type ErrorBody struct {
@@ -393,7 +357,7 @@ func Classify(err error) (int, *pluginapi.Error) {
 		if msg == "" {
 			msg = "request failed"
 		}
-		return he.Code, &pluginapi.Error{Code: codeOfStatus(he.Code), Message: strings.ToLower(msg[:1]) + msg[1:]}
+		return he.Code, &pluginapi.Error{Code: pluginapi.CodeForStatus(he.Code), Message: strings.ToLower(msg[:1]) + msg[1:]}
 	}
 	e := pluginapi.AsError(err)
 	return StatusOf(e.Code), e

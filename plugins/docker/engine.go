@@ -187,22 +187,10 @@ func (e *engine) apiError(status int, body []byte) error {
 		return &pluginapi.Error{Code: pluginapi.CodeConflict, Detail: detail, Message: "nothing to roll back to: the service has no previous spec"}
 	case strings.Contains(low, "invalid desired-state filter"):
 		return &pluginapi.Error{Code: pluginapi.CodeInvalid, Field: "/filters/desired-state", Detail: detail, Message: msg}
-	case status == 404:
-		code = pluginapi.CodeNotFound
-	case status == 409:
-		code = pluginapi.CodeConflict
-	case status == 401:
-		code = pluginapi.CodeUnauthorized
-	case status == 403:
-		code = pluginapi.CodeForbidden
-	case status == 501:
-		code = pluginapi.CodeUnsupported
-	case status >= 500:
-		code = pluginapi.CodeUnavailable
 	default:
-		code = pluginapi.CodeInvalid
+		code = pluginapi.CodeForStatus(status)
 	}
-	err := &pluginapi.Error{Code: code, Message: msg, Detail: detail, Retryable: code == pluginapi.CodeUnavailable}
+	err := &pluginapi.Error{Code: code, Message: msg, Detail: detail, Retryable: pluginapi.RetryableCode(code)}
 	if code == pluginapi.CodeInvalid {
 		err.Field = guessField(low)
 	}

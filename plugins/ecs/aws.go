@@ -169,18 +169,8 @@ func awsError(op string, resp *pluginapi.HTTPResponse) *pluginapi.Error {
 			e.Message = op + ": a service with this name already exists (or is still draining): " + msg
 		}
 	default:
-		switch {
-		case resp.Status >= 500:
-			e.Code, e.Retryable = pluginapi.CodeUnavailable, true
-		case resp.Status == 401:
-			e.Code = pluginapi.CodeUnauthorized
-		case resp.Status == 403:
-			e.Code = pluginapi.CodeForbidden
-		case resp.Status == 404:
-			e.Code = pluginapi.CodeNotFound
-		default:
-			e.Code = pluginapi.CodeInvalid
-		}
+		e.Code = pluginapi.CodeForStatus(resp.Status)
+		e.Retryable = pluginapi.RetryableCode(e.Code)
 	}
 	return e
 }

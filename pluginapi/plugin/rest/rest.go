@@ -17,7 +17,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -220,34 +219,11 @@ func (c *Client) StatusError(resp *pluginapi.HTTPResponse) *pluginapi.Error {
 	return e
 }
 
-// ErrorFromStatus maps an HTTP status to a pluginapi error code.
+// ErrorFromStatus maps an HTTP status to a pluginapi error with the SDK's
+// one mapping (pluginapi.ErrorForStatus): 429 and the 5xx are unavailable
+// and retryable.
 func ErrorFromStatus(status int, message string) *pluginapi.Error {
-	var code pluginapi.Code
-	switch {
-	case status == 400 || status == 422 || status == 413:
-		code = pluginapi.CodeInvalid
-	case status == 401:
-		code = pluginapi.CodeUnauthorized
-	case status == 403:
-		code = pluginapi.CodeForbidden
-	case status == 404:
-		code = pluginapi.CodeNotFound
-	case status == 405:
-		code = pluginapi.CodeUnsupported
-	case status == 409:
-		code = pluginapi.CodeConflict
-	case status == 408 || status == 504:
-		code = pluginapi.CodeTimeout
-	case status == 429 || status >= 500:
-		code = pluginapi.CodeUnavailable
-	default:
-		code = pluginapi.CodeInternal
-	}
-	if message == "" {
-		message = fmt.Sprintf("the platform answered HTTP %d", status)
-	}
-	return &pluginapi.Error{Code: code, Message: message,
-		Retryable: code == pluginapi.CodeUnavailable || code == pluginapi.CodeTimeout}
+	return pluginapi.ErrorForStatus(status, message)
 }
 
 // Message returns the first non-empty string among the usual message keys

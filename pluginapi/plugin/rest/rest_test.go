@@ -15,7 +15,7 @@ import (
 func TestErrorFromStatus(t *testing.T) {
 	for status, want := range map[int]pluginapi.Code{400: pluginapi.CodeInvalid, 401: pluginapi.CodeUnauthorized,
 		403: pluginapi.CodeForbidden, 404: pluginapi.CodeNotFound, 409: pluginapi.CodeConflict, 422: pluginapi.CodeInvalid,
-		429: pluginapi.CodeUnavailable, 500: pluginapi.CodeUnavailable, 503: pluginapi.CodeUnavailable, 504: pluginapi.CodeTimeout, 418: pluginapi.CodeInternal} {
+		429: pluginapi.CodeUnavailable, 500: pluginapi.CodeUnavailable, 503: pluginapi.CodeUnavailable, 504: pluginapi.CodeTimeout, 418: pluginapi.CodeInvalid, 302: pluginapi.CodeInternal} {
 		e := ErrorFromStatus(status, "")
 		if e.Code != want || e.Message == "" || e.Retryable != (want == pluginapi.CodeUnavailable || want == pluginapi.CodeTimeout) {
 			t.Errorf("%d: %+v, want %s", status, e, want)
