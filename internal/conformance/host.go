@@ -1,19 +1,23 @@
+// Package conformance runs the public conformance kit (pluginkit/conformance)
+// against Wharf's own plugins and emulators, and holds the host-level tests
+// built on it (misbehaving plugins, the demo, Docker end to end).
 package conformance
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/host/egress"
-	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
+	"github.com/wharfhq/wharf/pluginkit"
+	"github.com/wharfhq/wharf/pluginkit/conformance"
 )
 
 // HostOptions shape a test host.
@@ -36,53 +40,32 @@ type HostOptions struct {
 type Face = server.Face
 
 // StartHost builds the plugins to wasm and runs a whole host with a fresh
-// data folder on an httptest server, closed at the end of the test.
+// data folder (pluginkit.StartHost), closed at the end of the test.
 func StartHost(t testing.TB, o HostOptions) (*server.Server, *Client) {
 	t.Helper()
-	dir := t.TempDir()
-	logDone := new(atomic.Bool)
-	plugins := filepath.Join(dir, "plugins")
-	if err := os.MkdirAll(plugins, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	var wasm []string
 	for _, p := range o.Plugins {
-		wasm := wasmbuild.Build(t, p)
-		b, err := os.ReadFile(wasm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(plugins, filepath.Base(wasm)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		wasm = append(wasm, wasmbuild.Build(t, p))
 	}
-	if o.EgressTimeout == 0 {
-		o.EgressTimeout = 5 * time.Second
-	}
-	if o.CallTimeout == 0 {
-		o.CallTimeout = 2 * o.EgressTimeout
-	}
-	cache := filepath.Join(os.TempDir(), "wharf-test-compilation-cache")
-	srv, err := server.New(context.Background(), server.Config{
-		DataDir:    filepath.Join(dir, "data"),
-		PluginsDir: plugins,
-		Runtime:    runtime.Config{CacheDir: cache, CallTimeout: o.CallTimeout, MemoryLimitBytes: o.MemoryLimitBytes},
-		Egress:     egress.Options{DefaultTimeout: o.EgressTimeout, MaxTimeout: o.EgressTimeout},
-		Faces:      o.Faces,
-		Logger:     slog.New(slog.NewTextHandler(testWriter{t, logDone}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	logDone := new(atomic.Bool)
+	h, err := pluginkit.StartHost(context.Background(), pluginkit.HostConfig{
+		Plugins:          wasm,
+		EgressTimeout:    o.EgressTimeout,
+		CallTimeout:      o.CallTimeout,
+		MemoryLimitBytes: o.MemoryLimitBytes,
+		CacheDir:         filepath.Join(os.TempDir(), "wharf-test-compilation-cache"),
+		Faces:            o.Faces,
+		Logger:           slog.New(slog.NewTextHandler(testWriter{t, logDone}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		AllowLoadErrors:  o.AllowLoadErrors,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(srv.LoadErrors) > 0 && !o.AllowLoadErrors {
-		t.Fatalf("plugins failed to load: %v", srv.LoadErrors)
-	}
-	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		defer logDone.Store(true)
-		hs.Close()
-		_ = srv.Close(context.Background())
+		_ = h.Close(context.Background())
 	})
-	return srv, &Client{Base: hs.URL + "/api/v1"}
+	return h.Server, h.API
 }
 
 // testWriter sends the host's log to the test's log while the test runs,
@@ -97,4 +80,24 @@ func (w testWriter) Write(p []byte) (int, error) {
 		w.t.Log(string(p))
 	}
 	return len(p), nil
+}
+
+// The kit's types and functions under the names these tests use.
+type (
+	Client   = conformance.Client
+	Platform = conformance.Platform
+	Native   = conformance.Native
+	Fixture  = conformance.Fixture
+)
+
+var (
+	Run         = conformance.Run
+	LoadFixture = conformance.LoadFixture
+	Eventually  = conformance.Eventually
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func svcPath(conn, id string) string {
+	return "/connections/" + url.PathEscape(conn) + "/services/" + url.PathEscape(id)
 }

@@ -9,12 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/wharfhq/wharf/internal/demo"
+	"github.com/wharfhq/wharf/pluginkit/conformance"
 )
 
 // The platforms' own APIs, spoken beside Wharf as their own clients do
@@ -22,7 +22,7 @@ import (
 // requests), for the preserve step.
 
 // nativeDo sends one request and returns the answer's body; a failure ends the test.
-func nativeDo(t testing.TB, hc *http.Client, req *http.Request) []byte {
+func nativeDo(t conformance.T, hc *http.Client, req *http.Request) []byte {
 	t.Helper()
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -43,7 +43,7 @@ type restNative struct {
 	hc      *http.Client
 }
 
-func (r restNative) do(t testing.TB, method, path string, body []byte) []byte {
+func (r restNative) do(t conformance.T, method, path string, body []byte) []byte {
 	t.Helper()
 	req, err := http.NewRequest(method, r.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -62,7 +62,7 @@ func (r restNative) do(t testing.TB, method, path string, body []byte) []byte {
 
 func str(cfg map[string]any, key string) string { s, _ := cfg[key].(string); return s }
 
-func field(t testing.TB, body []byte, key string) string {
+func field(t conformance.T, body []byte, key string) string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -86,16 +86,16 @@ func dockerNative(base string) *Native {
 			}}}
 	}
 	return &Native{
-		Create: func(t testing.TB, _ string, body []byte) string {
+		Create: func(t conformance.T, _ string, body []byte) string {
 			return field(t, r.do(t, "POST", "/services/create", body), "ID")
 		},
-		Read: func(t testing.TB, id string) []byte { return r.do(t, "GET", "/services/"+id, nil) },
+		Read: func(t conformance.T, id string) []byte { return r.do(t, "GET", "/services/"+id, nil) },
 	}
 }
 
 // ecsNative is the ECS JSON 1.1 API, signed with SigV4 as boto3 signs.
 func ecsNative(cfg map[string]any) *Native {
-	call := func(t testing.TB, op string, in []byte) []byte {
+	call := func(t conformance.T, op string, in []byte) []byte {
 		t.Helper()
 		req, err := http.NewRequest("POST", str(cfg, "endpoint")+"/", bytes.NewReader(in))
 		if err != nil {
@@ -111,11 +111,11 @@ func ecsNative(cfg map[string]any) *Native {
 		return nativeDo(t, &http.Client{Timeout: 30 * time.Second}, req)
 	}
 	return &Native{
-		Create: func(t testing.TB, name string, body []byte) string {
+		Create: func(t conformance.T, name string, body []byte) string {
 			call(t, "CreateService", body)
 			return name
 		},
-		Read: func(t testing.TB, id string) []byte {
+		Read: func(t conformance.T, id string) []byte {
 			in, _ := json.Marshal(map[string]any{"cluster": str(cfg, "cluster"), "services": []string{id}, "include": []string{"TAGS"}})
 			var out struct {
 				Services []json.RawMessage `json:"services"`
@@ -132,8 +132,8 @@ func ecsNative(cfg map[string]any) *Native {
 func peakNative(cfg map[string]any) *Native {
 	r := restNative{base: str(cfg, "endpoint") + "/webapps/api/v1/webapps", headers: map[string]string{"Authorization": str(cfg, "api_key")}}
 	return &Native{
-		Create: func(t testing.TB, _ string, body []byte) string { return field(t, r.do(t, "POST", "/", body), "id") },
-		Read:   func(t testing.TB, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
+		Create: func(t conformance.T, _ string, body []byte) string { return field(t, r.do(t, "POST", "/", body), "id") },
+		Read:   func(t conformance.T, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
 	}
 }
 
@@ -142,10 +142,10 @@ func abejaNative(cfg map[string]any) *Native {
 	r := restNative{base: str(cfg, "endpoint") + "/organizations/" + str(cfg, "organization_id") + "/deployments/" + str(cfg, "deployment_id") + "/services",
 		headers: map[string]string{"Authorization": "Bearer " + str(cfg, "token")}}
 	return &Native{
-		Create: func(t testing.TB, _ string, body []byte) string {
+		Create: func(t conformance.T, _ string, body []byte) string {
 			return field(t, r.do(t, "POST", "", body), "service_id")
 		},
-		Read: func(t testing.TB, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
+		Read: func(t conformance.T, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
 	}
 }
 
@@ -154,10 +154,10 @@ func tenxNative(cfg map[string]any) *Native {
 	r := restNative{base: str(cfg, "endpoint") + "/v1/regions/" + str(cfg, "region") + "/services",
 		headers: map[string]string{"username": str(cfg, "username"), "Authorization": "token " + str(cfg, "token")}}
 	return &Native{
-		Create: func(t testing.TB, name string, body []byte) string {
+		Create: func(t conformance.T, name string, body []byte) string {
 			r.do(t, "POST", "/"+name, body)
 			return name
 		},
-		Read: func(t testing.TB, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
+		Read: func(t conformance.T, id string) []byte { return r.do(t, "GET", "/"+id, nil) },
 	}
 }

@@ -17,27 +17,27 @@ import (
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
-	"github.com/wharfhq/wharf/plugins/internal/plugintest"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 var (
 	secretFields   = []string{"personal_access_token", "token"}
 	endpointFields = []string{"endpoint", "invoke_endpoint"}
-	wantCode       = plugintest.WantCode
+	wantCode       = pluginkit.WantCode
 )
 
 type env struct {
 	t      *testing.T
-	clock  *plugintest.Clock
+	clock  *pluginkit.Clock
 	url    string
 	config map[string]any
-	doer   *plugintest.Doer
+	doer   *pluginkit.Doer
 	ctx    context.Context
 }
 
 func newEnv(t *testing.T, pageSize int) *env {
 	t.Helper()
-	c := plugintest.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+	c := pluginkit.NewClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	emu := abejaemu.New(abejaemu.Options{Now: c.Now, InProgress: time.Second, LogInterval: time.Second, LogPageSize: pageSize})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
@@ -47,17 +47,17 @@ func newEnv(t *testing.T, pageSize int) *env {
 }
 
 func (e *env) newDoer() {
-	e.doer = plugintest.NewDoer(e.config, endpointFields, secretFields)
+	e.doer = pluginkit.NewDoer(e.config, endpointFields, secretFields)
 	e.ctx = plugin.WithDoer(context.Background(), e.doer)
 }
 
 func (e *env) req() pluginapi.Request {
-	return pluginapi.Request{Connection: "abeja", Config: plugintest.StripSecrets(e.t, e.config, secretFields)}
+	return pluginapi.Request{Connection: "abeja", Config: pluginkit.StripSecrets(e.t, e.config, secretFields)}
 }
 
 func call[Resp any](e *env, op string, req any) (*Resp, *pluginapi.Error) {
 	e.t.Helper()
-	return plugintest.Call[Resp](e.t, e.ctx, provider{}, op, req)
+	return pluginkit.Call[Resp](e.t, e.ctx, provider{}, op, req)
 }
 
 func (e *env) svc(op string, req any) *pluginapi.Service {
@@ -421,38 +421,38 @@ func TestWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasm")
 	}
-	w := plugintest.LoadWasm(t, "./plugins/abeja")
+	w := pluginkit.BuildAndLoad(t, "./plugins/abeja")
 	d := w.Describe(t)
-	if d.Name != "abeja" || !slices.Equal(plugintest.SchemaFields(t, d.ConfigSchema, "x-secret"), secretFields) ||
-		!slices.Equal(plugintest.SchemaFields(t, d.ConfigSchema, "x-endpoint"), endpointFields) || !d.Supports("invoke") {
+	if d.Name != "abeja" || !slices.Equal(pluginkit.SchemaFields(t, d.ConfigSchema, "x-secret"), secretFields) ||
+		!slices.Equal(pluginkit.SchemaFields(t, d.ConfigSchema, "x-endpoint"), endpointFields) || !d.Supports("invoke") {
 		t.Fatalf("describe: %+v", d)
 	}
-	conf := plugintest.LoadConformance(t, d.SpecSchema)
+	conf := pluginkit.LoadConformance(t, d.SpecSchema)
 	e := newEnv(t, 0)
-	created, err := plugintest.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.CreateSpec}))
+	created, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.CreateSpec}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Second)
-	if _, err := plugintest.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "update", pluginapi.UpdateRequest{Request: e.req(), ID: created.Service.ID, Spec: conf.UpdateSpec})); err != nil {
+	if _, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "update", pluginapi.UpdateRequest{Request: e.req(), ID: created.Service.ID, Spec: conf.UpdateSpec})); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(3 * time.Second)
-	inv, err := plugintest.Decode[pluginapi.InvokeResponse](t, w.Call(t, e.doer, "invoke", pluginapi.InvokeRequest{Request: e.req(), ID: created.Service.ID, Body: []byte(`{"x":1}`)}))
+	inv, err := pluginkit.Decode[pluginapi.InvokeResponse](t, w.Call(t, e.doer, "invoke", pluginapi.InvokeRequest{Request: e.req(), ID: created.Service.ID, Body: []byte(`{"x":1}`)}))
 	if err != nil || inv.Status != 200 {
 		t.Fatalf("invoke: %v %+v", err, inv)
 	}
-	logs, err := plugintest.Decode[pluginapi.LogsResponse](t, w.Call(t, e.doer, "logs", pluginapi.LogsRequest{Request: e.req(), ID: created.Service.ID}))
+	logs, err := pluginkit.Decode[pluginapi.LogsResponse](t, w.Call(t, e.doer, "logs", pluginapi.LogsRequest{Request: e.req(), ID: created.Service.ID}))
 	if err != nil || logs.Cursor == "" || len(logs.Entries) == 0 {
 		t.Fatalf("logs: %v %+v", err, logs)
 	}
-	if _, err := plugintest.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.InvalidSpec})); err == nil || err.Field != conf.InvalidField {
+	if _, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.InvalidSpec})); err == nil || err.Field != conf.InvalidField {
 		t.Fatalf("invalid spec: %v", err)
 	}
 	for k, v := range conf.BadCredentials {
 		e.doer.Secrets[k] = fmt.Sprint(v)
 	}
-	if _, err := plugintest.Decode[pluginapi.ListResponse](t, w.Call(t, e.doer, "list", pluginapi.ListRequest{Request: e.req()})); err == nil || err.Code != pluginapi.CodeUnauthorized {
+	if _, err := pluginkit.Decode[pluginapi.ListResponse](t, w.Call(t, e.doer, "list", pluginapi.ListRequest{Request: e.req()})); err == nil || err.Code != pluginapi.CodeUnauthorized {
 		t.Fatalf("bad credentials: %v", err)
 	}
 }

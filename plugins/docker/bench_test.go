@@ -13,9 +13,9 @@ import (
 
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	"github.com/wharfhq/wharf/host/runtime"
-	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 // The benchmarks measure one plugin call natively (plugin.Dispatch) and in
@@ -62,7 +62,7 @@ func newBenchEnv(b *testing.B, opts dockeremu.Options, services int) *benchEnv {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = rt.Close(ctx) })
-	p, err := rt.Load(ctx, wasmbuild.Build(b, "./plugins/docker"))
+	p, err := rt.Load(ctx, pluginkit.Build(b, "./plugins/docker"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	dockeremu "github.com/wharfhq/wharf/emulators/docker"
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/plugins/internal/plugintest"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 // TestWasm builds the plugin to wasm, loads it with the host's runtime,
@@ -19,7 +19,7 @@ func TestWasm(t *testing.T) {
 	}
 	h := newHarness(t, dockeremu.Options{})
 
-	w := plugintest.LoadWasm(t, "./plugins/docker")
+	w := pluginkit.BuildAndLoad(t, "./plugins/docker")
 	call := func(op string, req any, out any) {
 		t.Helper()
 		raw := w.Call(t, h.doer, op, req)

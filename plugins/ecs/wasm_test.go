@@ -6,7 +6,7 @@ import (
 
 	ecsemu "github.com/wharfhq/wharf/emulators/ecs"
 	"github.com/wharfhq/wharf/pluginapi"
-	"github.com/wharfhq/wharf/plugins/internal/plugintest"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 // TestWasm builds the plugin to wasm, loads it with the host's runtime,
@@ -17,7 +17,7 @@ func TestWasm(t *testing.T) {
 		t.Skip("builds wasm")
 	}
 	e := newEnv(t, ecsemu.Options{})
-	w := plugintest.LoadWasm(t, "./plugins/ecs")
+	w := pluginkit.BuildAndLoad(t, "./plugins/ecs")
 	call := func(op string, req any, out any) {
 		t.Helper()
 		b := w.Call(t, e.doer, op, req)

@@ -13,7 +13,7 @@ import (
 	peakemu "github.com/wharfhq/wharf/emulators/peak"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
-	"github.com/wharfhq/wharf/plugins/internal/plugintest"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 // clock is a settable clock for the emulator.
@@ -35,7 +35,7 @@ type env struct {
 	emu    *peakemu.Server
 	url    string
 	config map[string]any
-	doer   *plugintest.Doer
+	doer   *pluginkit.Doer
 	ctx    context.Context
 	p      provider
 }
@@ -47,18 +47,18 @@ func newEnv(t *testing.T) *env {
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, clock: c, emu: emu, url: srv.URL, config: emu.DemoConfig(srv.URL)}
-	e.doer = plugintest.NewDoer(e.config, []string{"endpoint"}, []string{"api_key"})
+	e.doer = pluginkit.NewDoer(e.config, []string{"endpoint"}, []string{"api_key"})
 	e.ctx = plugin.WithDoer(context.Background(), e.doer)
 	return e
 }
 
 func (e *env) req() pluginapi.Request {
-	return pluginapi.Request{Connection: "peak", Config: plugintest.StripSecrets(e.t, e.config, []string{"api_key"})}
+	return pluginapi.Request{Connection: "peak", Config: pluginkit.StripSecrets(e.t, e.config, []string{"api_key"})}
 }
 
 func call[Resp any](e *env, op string, req any) (*Resp, *pluginapi.Error) {
 	e.t.Helper()
-	return plugintest.Call[Resp](e.t, e.ctx, e.p, op, req)
+	return pluginkit.Call[Resp](e.t, e.ctx, e.p, op, req)
 }
 
 func (e *env) create(spec string) *pluginapi.Service {
@@ -406,38 +406,38 @@ func TestWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasm")
 	}
-	w := plugintest.LoadWasm(t, "./plugins/peak")
+	w := pluginkit.BuildAndLoad(t, "./plugins/peak")
 	d := w.Describe(t)
-	if d.Name != "peak" || !slices.Equal(plugintest.SchemaFields(t, d.ConfigSchema, "x-secret"), []string{"api_key"}) ||
-		!slices.Equal(plugintest.SchemaFields(t, d.ConfigSchema, "x-endpoint"), []string{"endpoint"}) {
+	if d.Name != "peak" || !slices.Equal(pluginkit.SchemaFields(t, d.ConfigSchema, "x-secret"), []string{"api_key"}) ||
+		!slices.Equal(pluginkit.SchemaFields(t, d.ConfigSchema, "x-endpoint"), []string{"endpoint"}) {
 		t.Fatalf("describe: %+v", d)
 	}
-	conf := plugintest.LoadConformance(t, d.SpecSchema)
+	conf := pluginkit.LoadConformance(t, d.SpecSchema)
 
 	e := newEnv(t)
 	out := w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.CreateSpec})
-	created, err := plugintest.Decode[pluginapi.ServiceResponse](t, out)
+	created, err := pluginkit.Decode[pluginapi.ServiceResponse](t, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(3 * time.Second)
 	out = w.Call(t, e.doer, "update", pluginapi.UpdateRequest{Request: e.req(), ID: created.Service.ID, Spec: conf.UpdateSpec})
-	if _, err := plugintest.Decode[pluginapi.ServiceResponse](t, out); err != nil {
+	if _, err := pluginkit.Decode[pluginapi.ServiceResponse](t, out); err != nil {
 		t.Fatal(err)
 	}
 	out = w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.InvalidSpec})
-	if _, err := plugintest.Decode[pluginapi.ServiceResponse](t, out); err == nil || err.Code != pluginapi.CodeInvalid || err.Field != conf.InvalidField {
+	if _, err := pluginkit.Decode[pluginapi.ServiceResponse](t, out); err == nil || err.Code != pluginapi.CodeInvalid || err.Field != conf.InvalidField {
 		t.Fatalf("invalid spec: %v", err)
 	}
 	out = w.Call(t, e.doer, "logs", pluginapi.LogsRequest{Request: e.req(), ID: created.Service.ID})
-	if _, err := plugintest.Decode[pluginapi.LogsResponse](t, out); err == nil || err.Code != pluginapi.CodeUnsupported {
+	if _, err := pluginkit.Decode[pluginapi.LogsResponse](t, out); err == nil || err.Code != pluginapi.CodeUnsupported {
 		t.Fatalf("logs: %v", err)
 	}
 	for k, v := range conf.BadCredentials {
 		e.doer.Secrets[k] = fmt.Sprint(v)
 	}
 	out = w.Call(t, e.doer, "list", pluginapi.ListRequest{Request: e.req()})
-	if _, err := plugintest.Decode[pluginapi.ListResponse](t, out); err == nil || err.Code != pluginapi.CodeUnauthorized {
+	if _, err := pluginkit.Decode[pluginapi.ListResponse](t, out); err == nil || err.Code != pluginapi.CodeUnauthorized {
 		t.Fatalf("bad credentials: %v", err)
 	}
 }

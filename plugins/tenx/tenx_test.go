@@ -13,26 +13,26 @@ import (
 	tenxemu "github.com/wharfhq/wharf/emulators/tenx"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
-	"github.com/wharfhq/wharf/plugins/internal/plugintest"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 var (
 	secretFields   = []string{"token"}
 	endpointFields = []string{"endpoint"}
-	wantCode       = plugintest.WantCode
+	wantCode       = pluginkit.WantCode
 )
 
 type env struct {
 	t      *testing.T
-	clock  *plugintest.Clock
+	clock  *pluginkit.Clock
 	config map[string]any
-	doer   *plugintest.Doer
+	doer   *pluginkit.Doer
 	ctx    context.Context
 }
 
 func newEnv(t *testing.T, start time.Time) *env {
 	t.Helper()
-	c := plugintest.NewClock(start)
+	c := pluginkit.NewClock(start)
 	emu := tenxemu.New(tenxemu.Options{Now: c.Now, Pending: time.Second, LogInterval: time.Second})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
@@ -40,18 +40,18 @@ func newEnv(t *testing.T, start time.Time) *env {
 	now = c.Now
 	t.Cleanup(func() { now = old })
 	e := &env{t: t, clock: c, config: emu.DemoConfig(srv.URL)}
-	e.doer = plugintest.NewDoer(e.config, endpointFields, secretFields)
+	e.doer = pluginkit.NewDoer(e.config, endpointFields, secretFields)
 	e.ctx = plugin.WithDoer(context.Background(), e.doer)
 	return e
 }
 
 func (e *env) req() pluginapi.Request {
-	return pluginapi.Request{Connection: "tenx", Config: plugintest.StripSecrets(e.t, e.config, secretFields)}
+	return pluginapi.Request{Connection: "tenx", Config: pluginkit.StripSecrets(e.t, e.config, secretFields)}
 }
 
 func call[Resp any](e *env, op string, req any) (*Resp, *pluginapi.Error) {
 	e.t.Helper()
-	return plugintest.Call[Resp](e.t, e.ctx, provider{}, op, req)
+	return pluginkit.Call[Resp](e.t, e.ctx, provider{}, op, req)
 }
 
 func (e *env) svc(op string, req any) *pluginapi.Service {
@@ -394,34 +394,34 @@ func TestWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasm")
 	}
-	w := plugintest.LoadWasm(t, "./plugins/tenx")
+	w := pluginkit.BuildAndLoad(t, "./plugins/tenx")
 	d := w.Describe(t)
-	if d.Name != "tenx" || !slices.Equal(plugintest.SchemaFields(t, d.ConfigSchema, "x-secret"), secretFields) ||
-		!slices.Equal(plugintest.SchemaFields(t, d.ConfigSchema, "x-endpoint"), endpointFields) || len(d.Actions) != 4 {
+	if d.Name != "tenx" || !slices.Equal(pluginkit.SchemaFields(t, d.ConfigSchema, "x-secret"), secretFields) ||
+		!slices.Equal(pluginkit.SchemaFields(t, d.ConfigSchema, "x-endpoint"), endpointFields) || len(d.Actions) != 4 {
 		t.Fatalf("describe: %+v", d)
 	}
-	conf := plugintest.LoadConformance(t, d.SpecSchema)
+	conf := pluginkit.LoadConformance(t, d.SpecSchema)
 	e := newEnv(t, t0)
-	created, err := plugintest.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.CreateSpec}))
+	created, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.CreateSpec}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Second)
-	if _, err := plugintest.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "update", pluginapi.UpdateRequest{Request: e.req(), ID: created.Service.ID, Spec: conf.UpdateSpec})); err != nil {
+	if _, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "update", pluginapi.UpdateRequest{Request: e.req(), ID: created.Service.ID, Spec: conf.UpdateSpec})); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(3 * time.Second)
-	logs, err := plugintest.Decode[pluginapi.LogsResponse](t, w.Call(t, e.doer, "logs", pluginapi.LogsRequest{Request: e.req(), ID: created.Service.ID}))
+	logs, err := pluginkit.Decode[pluginapi.LogsResponse](t, w.Call(t, e.doer, "logs", pluginapi.LogsRequest{Request: e.req(), ID: created.Service.ID}))
 	if err != nil || logs.Cursor == "" {
 		t.Fatalf("logs: %v %+v", err, logs)
 	}
-	if _, err := plugintest.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.InvalidSpec})); err == nil || err.Field != conf.InvalidField {
+	if _, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, e.doer, "create", pluginapi.CreateRequest{Request: e.req(), Spec: conf.InvalidSpec})); err == nil || err.Field != conf.InvalidField {
 		t.Fatalf("invalid spec: %v", err)
 	}
 	for k, v := range conf.BadCredentials {
 		e.doer.Secrets[k] = fmt.Sprint(v)
 	}
-	if _, err := plugintest.Decode[pluginapi.ListResponse](t, w.Call(t, e.doer, "list", pluginapi.ListRequest{Request: e.req()})); err == nil || err.Code != pluginapi.CodeUnauthorized {
+	if _, err := pluginkit.Decode[pluginapi.ListResponse](t, w.Call(t, e.doer, "list", pluginapi.ListRequest{Request: e.req()})); err == nil || err.Code != pluginapi.CodeUnauthorized {
 		t.Fatalf("bad credentials: %v", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"testing"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -37,16 +36,16 @@ type Preserve struct {
 type Native struct {
 	// Create makes a service named name from a native create body and
 	// returns the id Wharf knows it by.
-	Create func(t testing.TB, name string, body []byte) string
+	Create func(t T, name string, body []byte) string
 	// Read returns the platform's own object for a service.
-	Read func(t testing.TB, id string) []byte
+	Read func(t T, id string) []byte
 }
 
 // runPreserve is the step: create natively, patch a modeled field through
 // Wharf, compare the platform's object; then a no-op update through
 // Wharf (PUT of the spec read back, and an empty merge patch) must leave
 // the platform's version and deployment alone.
-func runPreserve(t *testing.T, c *Client, p Platform, conn, name string) {
+func runPreserve(t T, c *Client, p Platform, conn, name string) {
 	if p.Fixture.Preserve == nil || p.Native == nil {
 		t.Skip("the fixture has no preserve case or the platform no native client")
 	}
@@ -88,7 +87,7 @@ func runPreserve(t *testing.T, c *Client, p Platform, conn, name string) {
 }
 
 // withServiceName is the case with "{name}" replaced by name everywhere.
-func withServiceName(t testing.TB, pr *Preserve, name string) *Preserve {
+func withServiceName(t T, pr *Preserve, name string) *Preserve {
 	b, err := json.Marshal(pr)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +102,7 @@ func withServiceName(t testing.TB, pr *Preserve, name string) *Preserve {
 
 // checkPointers fails the test for every pointer of want whose value in
 // the platform's object differs.
-func checkPointers(t testing.TB, what string, obj []byte, want map[string]any) {
+func checkPointers(t T, what string, obj []byte, want map[string]any) {
 	t.Helper()
 	var doc any
 	if err := json.Unmarshal(obj, &doc); err != nil {
@@ -118,7 +117,7 @@ func checkPointers(t testing.TB, what string, obj []byte, want map[string]any) {
 }
 
 // pointerValues reads each pointer (absent ones as nil).
-func pointerValues(t testing.TB, obj []byte, ptrs []string) map[string]any {
+func pointerValues(t T, obj []byte, ptrs []string) map[string]any {
 	t.Helper()
 	var doc any
 	if err := json.Unmarshal(obj, &doc); err != nil {

@@ -3,7 +3,6 @@ package conformance
 import (
 	"fmt"
 	"net/http"
-	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/host/ops"
@@ -14,7 +13,7 @@ import (
 type scenario struct {
 	// top is Run's own test: what must outlive one step (deleting the
 	// connection and the service) is cleaned up with it.
-	top     *testing.T
+	top     T
 	c       *Client
 	p       Platform
 	d       pluginapi.DescribeResponse
@@ -30,46 +29,48 @@ type scenario struct {
 // step is one named part of the scenario.
 type step struct {
 	name string
-	run  func(s *scenario, t *testing.T)
+	run  func(s *scenario, t T)
 	// required: the steps after this one build on what it made.
 	required bool
+	// spec: the step needs the fixture's specs (skipped without them).
+	spec bool
 }
 
 // scenarioSteps are run in this order: later steps use the service the
 // create step made, and delete comes after everything that reads it.
 var scenarioSteps = []step{
-	{"describe plugin", (*scenario).describe, true},
-	{"create connection", (*scenario).createConnection, true},
-	{"invalid spec names the field", (*scenario).invalidSpec, false},
-	{"create", (*scenario).create, true},
-	{"appears in list", (*scenario).appearsInList, false},
-	{"get settles", (*scenario).getSettles, false},
-	{"update", (*scenario).update, false},
-	{"update keeps what the plugin does not model", (*scenario).preserve, false},
-	{"actions", (*scenario).actions, false},
-	{"logs", (*scenario).logs, false},
-	{"optional operations", (*scenario).optionalOperations, false},
-	{"unknown service", (*scenario).unknownService, false},
-	{"delete", (*scenario).delete, false},
-	{"paging", (*scenario).paging, false},
-	{"wrong credentials", (*scenario).wrongCredentials, false},
-	{"platform down", func(s *scenario, t *testing.T) {
+	{"describe plugin", (*scenario).describe, true, false},
+	{"create connection", (*scenario).createConnection, true, false},
+	{"invalid spec names the field", (*scenario).invalidSpec, false, true},
+	{"create", (*scenario).create, true, true},
+	{"appears in list", (*scenario).appearsInList, false, true},
+	{"get settles", (*scenario).getSettles, false, true},
+	{"update", (*scenario).update, false, true},
+	{"update keeps what the plugin does not model", (*scenario).preserve, false, true},
+	{"actions", (*scenario).actions, false, true},
+	{"logs", (*scenario).logs, false, true},
+	{"optional operations", (*scenario).optionalOperations, false, true},
+	{"unknown service", (*scenario).unknownService, false, false},
+	{"delete", (*scenario).delete, false, true},
+	{"paging", (*scenario).paging, false, true},
+	{"wrong credentials", (*scenario).wrongCredentials, false, false},
+	{"platform down", func(s *scenario, t T) {
 		s.unreachable(t, "down", closedPort, pluginapi.CodeUnavailable)
-	}, false},
-	{"platform hangs", func(s *scenario, t *testing.T) {
+	}, false, false},
+	{"platform hangs", func(s *scenario, t T) {
 		s.unreachable(t, "hangs", hangingServer, pluginapi.CodeTimeout, pluginapi.CodeUnavailable)
-	}, false},
+	}, false, false},
 }
 
 func (s *scenario) svc() string { return svcPath(s.conn, s.id) }
 
-func (s *scenario) describe(t *testing.T) {
+func (s *scenario) describe(t T) {
 	var info ops.PluginInfo
 	s.c.Do(t, "GET", "/plugins/"+s.p.Plugin, nil).OK(t, "describe plugin", &info)
 	s.d = info.Describe
 }
 
-func (s *scenario) createConnection(t *testing.T) {
+func (s *scenario) createConnection(t T) {
 	c, conn := s.c, s.conn
 	c.Do(t, "POST", "/connections", map[string]any{"name": conn, "plugin": s.p.Plugin, "config": s.p.Config}).OK(t, "create connection", nil)
 	s.top.Cleanup(func() { c.Do(s.top, "DELETE", "/connections/"+conn, nil) })
@@ -80,7 +81,7 @@ func (s *scenario) createConnection(t *testing.T) {
 	}
 }
 
-func (s *scenario) invalidSpec(t *testing.T) {
+func (s *scenario) invalidSpec(t T) {
 	r := s.c.Do(t, "POST", "/connections/"+s.conn+"/services", withName(s.p.Fixture.InvalidSpec, s.nameKey, s.name+"-bad"))
 	r.Fails(t, "invalid create", http.StatusBadRequest, pluginapi.CodeInvalid)
 	if r.Err.Field != s.p.Fixture.InvalidField {
@@ -88,7 +89,7 @@ func (s *scenario) invalidSpec(t *testing.T) {
 	}
 }
 
-func (s *scenario) create(t *testing.T) {
+func (s *scenario) create(t T) {
 	var created ops.ServiceResult
 	s.c.Do(t, "POST", "/connections/"+s.conn+"/services", s.spec).OK(t, "create", &created)
 	if created.Service == nil || created.Service.ID == "" {
@@ -103,7 +104,7 @@ func (s *scenario) create(t *testing.T) {
 	})
 }
 
-func (s *scenario) appearsInList(t *testing.T) {
+func (s *scenario) appearsInList(t T) {
 	Eventually(t, s.p.Settle, "service in list", func() error {
 		ids, err := listAll(t, s.c, s.conn, 0)
 		if err != nil {
@@ -116,7 +117,7 @@ func (s *scenario) appearsInList(t *testing.T) {
 	})
 }
 
-func (s *scenario) getSettles(t *testing.T) {
+func (s *scenario) getSettles(t T) {
 	Eventually(t, s.p.Settle, "status settles", func() error {
 		svc := get(t, s.c, s.conn, s.id)
 		if s.nameKey != "" && svc.Name != s.name {
@@ -129,7 +130,7 @@ func (s *scenario) getSettles(t *testing.T) {
 	})
 }
 
-func (s *scenario) update(t *testing.T) {
+func (s *scenario) update(t T) {
 	before := get(t, s.c, s.conn, s.id)
 	upd := withName(s.p.Fixture.UpdateSpec, s.nameKey, s.name)
 	var res ops.ServiceResult
@@ -146,14 +147,14 @@ func (s *scenario) update(t *testing.T) {
 	})
 }
 
-func (s *scenario) preserve(t *testing.T) {
+func (s *scenario) preserve(t T) {
 	runPreserve(t, s.c, s.p, s.conn, s.name+"-keep")
 }
 
 // actions runs every declared lifecycle action and waits for its effect.
 // Rollback undoes the latest change, so it comes before stop and start
 // (rolling back a start would stop the service again).
-func (s *scenario) actions(t *testing.T) {
+func (s *scenario) actions(t T) {
 	for _, a := range []string{pluginapi.ActionScale, pluginapi.ActionRollback, pluginapi.ActionRestart, pluginapi.ActionStop, pluginapi.ActionStart} {
 		if _, ok := s.d.Action(a); !ok {
 			continue
@@ -186,7 +187,7 @@ func (s *scenario) actions(t *testing.T) {
 	s.c.Do(t, "POST", s.svc()+"/actions/no-such-action", nil).Fails(t, "unknown action", http.StatusNotFound, pluginapi.CodeNotFound)
 }
 
-func (s *scenario) waitStatus(t *testing.T, what string, want pluginapi.Status) {
+func (s *scenario) waitStatus(t T, what string, want pluginapi.Status) {
 	Eventually(t, s.p.Settle, what, func() error {
 		if svc := get(t, s.c, s.conn, s.id); svc.Status != want {
 			return errorf("status %s (%s)", svc.Status, svc.NativeStatus)
@@ -195,7 +196,7 @@ func (s *scenario) waitStatus(t *testing.T, what string, want pluginapi.Status) 
 	})
 }
 
-func (s *scenario) logs(t *testing.T) {
+func (s *scenario) logs(t T) {
 	if !s.d.Supports(pluginapi.OpLogs) {
 		s.c.Do(t, "GET", s.svc()+"/logs", nil).Fails(t, "logs of a plugin without logs", http.StatusNotImplemented, pluginapi.CodeUnsupported)
 		return
@@ -228,7 +229,7 @@ func (s *scenario) logs(t *testing.T) {
 	})
 }
 
-func (s *scenario) optionalOperations(t *testing.T) {
+func (s *scenario) optionalOperations(t T) {
 	for _, op := range []struct{ name, path string }{
 		{pluginapi.OpInstances, "/instances"}, {pluginapi.OpDeployments, "/deployments"},
 	} {
@@ -251,12 +252,16 @@ func (s *scenario) optionalOperations(t *testing.T) {
 	}
 }
 
-func (s *scenario) unknownService(t *testing.T) {
+func (s *scenario) unknownService(t T) {
 	s.c.Do(t, "GET", svcPath(s.conn, "wharf-no-such-service-"+s.suffix), nil).Fails(t, "get unknown", http.StatusNotFound, pluginapi.CodeNotFound)
-	s.c.Do(t, "GET", svcPath("no-such-connection", s.id), nil).Fails(t, "unknown connection", http.StatusNotFound, pluginapi.CodeNotFound)
+	id := s.id
+	if id == "" {
+		id = "x" // no service was created (no fixture)
+	}
+	s.c.Do(t, "GET", svcPath("no-such-connection", id), nil).Fails(t, "unknown connection", http.StatusNotFound, pluginapi.CodeNotFound)
 }
 
-func (s *scenario) delete(t *testing.T) {
+func (s *scenario) delete(t T) {
 	s.c.Do(t, "DELETE", s.svc()+"?force=true", nil).OK(t, "delete", nil)
 	s.deleted = true
 	Eventually(t, s.p.Settle, "gone", func() error {
@@ -275,7 +280,7 @@ func (s *scenario) delete(t *testing.T) {
 	})
 }
 
-func (s *scenario) paging(t *testing.T) {
+func (s *scenario) paging(t T) {
 	var want []string
 	for i := 0; i < s.p.PageServices; i++ {
 		spec := withName(s.p.Fixture.CreateSpec, s.nameKey, fmt.Sprintf("%s-p%d", s.name, i))
@@ -306,7 +311,7 @@ func (s *scenario) paging(t *testing.T) {
 	})
 }
 
-func (s *scenario) wrongCredentials(t *testing.T) {
+func (s *scenario) wrongCredentials(t T) {
 	if len(s.p.Fixture.BadCredentials) == 0 {
 		t.Skip("the platform has no credentials")
 	}
@@ -326,7 +331,7 @@ func (s *scenario) wrongCredentials(t *testing.T) {
 // unreachable points a connection's endpoints at an address listen makes
 // (closed, or never answering) and expects one of codes, then checks that
 // the host keeps serving.
-func (s *scenario) unreachable(t *testing.T, tag string, listen func(t *testing.T) string, codes ...pluginapi.Code) {
+func (s *scenario) unreachable(t T, tag string, listen func(t T) string, codes ...pluginapi.Code) {
 	cfg := map[string]any{}
 	for k, v := range s.p.Config {
 		cfg[k] = v

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -28,17 +29,31 @@ type Fixture struct {
 }
 
 // LoadFixture reads <pluginDir>/testdata/conformance.json.
-func LoadFixture(t testing.TB, pluginDir string) Fixture {
+func LoadFixture(t T, pluginDir string) Fixture {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(pluginDir, "testdata", "conformance.json"))
+	f, err := ReadFixture(filepath.Join(pluginDir, "testdata", "conformance.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f Fixture
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("%s conformance.json: %v", pluginDir, err)
-	}
 	return f
+}
+
+// ReadFixture reads a fixture file, refusing unknown members by name.
+func ReadFixture(path string) (Fixture, error) {
+	var f Fixture
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return f, fmt.Errorf("%s: %v", path, err)
+	}
+	if f.CreateSpec != nil && f.UpdateSpec == nil {
+		return f, fmt.Errorf("%s: update_spec is missing (create_spec is given)", path)
+	}
+	return f, nil
 }
 
 // Platform is one provider under test.
@@ -54,10 +69,25 @@ type Platform struct {
 	Native *Native
 }
 
-// Run runs the whole scenario against the host behind c: the steps of
-// scenarioSteps in order, each a subtest named after it. A failed step
-// that later steps build on (required) ends the scenario there.
+// Run runs the whole scenario against the host behind c as subtests of t,
+// one per step, named after it. A failed step that later steps build on
+// (required) ends the scenario there. RunSteps runs the same steps
+// outside go test.
 func Run(t *testing.T, c *Client, p Platform) {
+	s := newScenario(t, c, p)
+	for _, st := range scenarioSteps {
+		if !t.Run(st.name, func(t *testing.T) {
+			if skip := s.skip(st); skip != "" {
+				t.Skip(skip)
+			}
+			st.run(s, t)
+		}) && st.required {
+			t.Fatalf("step %q failed and the steps after it need it", st.name)
+		}
+	}
+}
+
+func newScenario(top T, c *Client, p Platform) *scenario {
 	if p.Settle == 0 {
 		p.Settle = 30 * time.Second
 	}
@@ -65,19 +95,23 @@ func Run(t *testing.T, c *Client, p Platform) {
 		p.PageServices = 5
 	}
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1_000_000)
-	s := &scenario{top: t, c: c, p: p, suffix: suffix,
+	s := &scenario{top: top, c: c, p: p, suffix: suffix,
 		conn: "conf-" + p.Plugin + "-" + suffix, name: "wharf-conf-" + suffix}
 	s.nameKey = nameField(p.Fixture.CreateSpec)
 	s.spec = withName(p.Fixture.CreateSpec, s.nameKey, s.name)
-	for _, st := range scenarioSteps {
-		if !t.Run(st.name, func(t *testing.T) { st.run(s, t) }) && st.required {
-			t.Fatalf("step %q failed and the steps after it need it", st.name)
-		}
+	return s
+}
+
+// skip says why a step cannot run, or "".
+func (s *scenario) skip(st step) string {
+	if st.spec && s.p.Fixture.CreateSpec == nil {
+		return "no spec fixture (create_spec) was given"
 	}
+	return ""
 }
 
 // endpointFields lists the config properties marked "x-endpoint".
-func endpointFields(t testing.TB, schema json.RawMessage) []string {
+func endpointFields(t T, schema json.RawMessage) []string {
 	var s struct {
 		Properties map[string]struct {
 			Endpoint bool `json:"x-endpoint"`
@@ -107,7 +141,7 @@ func codeIn(c pluginapi.Code, codes []pluginapi.Code) bool {
 	return false
 }
 
-func closedPort(t *testing.T) string {
+func closedPort(t T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +152,7 @@ func closedPort(t *testing.T) string {
 }
 
 // hangingServer accepts connections and never answers.
-func hangingServer(t *testing.T) string {
+func hangingServer(t T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +170,7 @@ func hangingServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func get(t testing.TB, c *Client, conn, id string) pluginapi.Service {
+func get(t T, c *Client, conn, id string) pluginapi.Service {
 	t.Helper()
 	var s pluginapi.Service
 	c.Do(t, "GET", svcPath(conn, id), nil).OK(t, "get", &s)
@@ -144,7 +178,7 @@ func get(t testing.TB, c *Client, conn, id string) pluginapi.Service {
 }
 
 // listAll walks every page of a connection's services and returns their ids.
-func listAll(t testing.TB, c *Client, conn string, pageSize int) ([]string, error) {
+func listAll(t T, c *Client, conn string, pageSize int) ([]string, error) {
 	var ids []string
 	token := ""
 	for pages := 0; ; pages++ {

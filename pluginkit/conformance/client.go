@@ -1,11 +1,16 @@
-// Package conformance is the scenario every provider plugin must pass,
-// driven through a real host's REST API: create → appears in list → get →
+// Package conformance is the public conformance kit: the scenario every
+// provider plugin must pass, Wharf's own five included, driven through a
+// real host's REST API (pluginkit.StartHost runs one around a .wasm file): create → appears in list → get →
 // update → an update of a service made outside Wharf keeps the settings the
 // plugin does not model, and an update changing nothing changes nothing →
 // the lifecycle actions it declares → logs → instances /
 // deployments / invoke where declared → delete → gone, plus the failure
 // cases (wrong credentials, unknown service, invalid spec, platform down or
 // slow, paging across pages).
+//
+// Run runs it as subtests of a go test; RunSteps runs it anywhere and
+// reports each step, as `wharf plugin test` does. A plugin's fixture
+// (testdata/conformance.json, see Fixture) gives the specs to use.
 package conformance
 
 import (
@@ -15,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/pluginapi"
@@ -36,13 +40,13 @@ type Reply struct {
 
 // Do sends a request with an optional JSON body and decodes the structured
 // error of a failure.
-func (c *Client) Do(t testing.TB, method, path string, body any) Reply {
+func (c *Client) Do(t T, method, path string, body any) Reply {
 	t.Helper()
 	return c.DoIfMatch(t, method, path, body, "")
 }
 
 // DoIfMatch is Do with an If-Match header carrying an expected version.
-func (c *Client) DoIfMatch(t testing.TB, method, path string, body any, version string) Reply {
+func (c *Client) DoIfMatch(t T, method, path string, body any, version string) Reply {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -90,7 +94,7 @@ func (c *Client) DoIfMatch(t testing.TB, method, path string, body any, version 
 }
 
 // OK fails the test unless the reply is a success, and decodes it into v.
-func (r Reply) OK(t testing.TB, what string, v any) {
+func (r Reply) OK(t T, what string, v any) {
 	t.Helper()
 	if r.Status >= 300 {
 		t.Fatalf("%s: status %d: %v", what, r.Status, r.Err)
@@ -103,7 +107,7 @@ func (r Reply) OK(t testing.TB, what string, v any) {
 }
 
 // Fails checks that the reply is a failure with the given status and code.
-func (r Reply) Fails(t testing.TB, what string, status int, code pluginapi.Code) {
+func (r Reply) Fails(t T, what string, status int, code pluginapi.Code) {
 	t.Helper()
 	if r.Status != status || r.Err == nil || r.Err.Code != code {
 		t.Fatalf("%s: want %d %s, got %d %v (%s)", what, status, code, r.Status, r.Err, truncate(r.Body))
@@ -123,7 +127,7 @@ func svcPath(conn, id string) string {
 
 // Eventually polls f every interval until it returns nil or the timeout
 // passes, then fails with f's last error.
-func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+func Eventually(t T, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -1,8 +1,12 @@
-// Package plugintest helps test the Peak, ABEJA and TenxCloud plugins: a
-// Doer that adds credentials the way the host does, a typed Dispatch
-// wrapper, a wasm runner (the host's runtime) forwarding wharf_http to a Doer, and
-// checks of the describe answer and of testdata/conformance.json.
-package plugintest
+// Package pluginkit is the test kit for provider plugins, Wharf's own
+// and third parties' alike: Build compiles a plugin to wasm, LoadWasm runs
+// it in the host's real runtime with its HTTP sent through a Doer (an
+// emulator or a real endpoint), Call and Decode drive a Provider natively
+// through the same Dispatch the wasm exports use, Describe and
+// LoadConformance check the describe answer and testdata/conformance.json,
+// and StartHost runs a whole host around .wasm files for the conformance
+// scenario (package pluginkit/conformance).
+package pluginkit
 
 import (
 	"bytes"
@@ -18,9 +22,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/wharfhq/wharf/host/runtime"
-	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginapi/plugin"
+	"github.com/wharfhq/wharf/pluginkit/gobuild"
 )
 
 // Doer sends requests with plugin.NativeDoer after adding the credentials
@@ -146,10 +150,18 @@ type Wasm struct {
 	plugin *runtime.Plugin
 }
 
-// LoadWasm builds the plugin package pkg (e.g. "./plugins/peak") and loads it.
-func LoadWasm(t testing.TB, pkg string) *Wasm {
+// Build compiles the plugin's main package pkg to wasm, once per test
+// process, and returns the file: "." for a module that is one plugin, or
+// a path from the module root such as "./plugins/peak".
+func Build(t testing.TB, pkg string) string {
 	t.Helper()
-	path := wasmbuild.Build(t, pkg)
+	return gobuild.Build(t, pkg)
+}
+
+// LoadWasm loads a .wasm file in the host's runtime; BuildAndLoad builds
+// a package first.
+func LoadWasm(t testing.TB, path string) *Wasm {
+	t.Helper()
 	ctx := context.Background()
 	r, err := runtime.New(ctx, runtime.Config{})
 	if err != nil {
@@ -161,6 +173,12 @@ func LoadWasm(t testing.TB, pkg string) *Wasm {
 		t.Fatalf("load %s: %v", path, err)
 	}
 	return &Wasm{plugin: p}
+}
+
+// BuildAndLoad builds pkg (see Build) and loads it.
+func BuildAndLoad(t testing.TB, pkg string) *Wasm {
+	t.Helper()
+	return LoadWasm(t, Build(t, pkg))
 }
 
 // doerHandler lets a Doer serve a plugin's wharf_http.
@@ -280,7 +298,7 @@ type Conformance struct {
 	InvalidField   string          `json:"invalid_field"`
 	BadCredentials map[string]any  `json:"bad_credentials"`
 	// Preserve is the conformance scenario's "update keeps what the plugin
-	// does not model" case (internal/conformance.Preserve).
+	// does not model" case (conformance.Preserve).
 	Preserve json.RawMessage `json:"preserve,omitempty"`
 }
 
