@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/host/api"
@@ -131,4 +132,17 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	errs = append(errs, os.RemoveAll(h.dir))
 	return errors.Join(errs...)
+}
+
+// StartTestHost is StartHost for a test: it fails the test if the host
+// does not start, and closes the host when the test and its cleanups
+// (those of conformance.Run included) are done.
+func StartTestHost(t testing.TB, c HostConfig) *Host {
+	t.Helper()
+	h, err := StartHost(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
 }
