@@ -44,8 +44,13 @@ type DescribeResponse struct {
 	Name string `json:"name"`
 	// Version is the plugin's own version (semver recommended).
 	Version string `json:"version"`
-	// ABIVersion is the pluginapi version the plugin was built for ("1.3").
+	// ABIVersion is the pluginapi version the plugin was built for ("1.4").
 	ABIVersion string `json:"abi_version"`
+	// MinHostVersion (ABI 1.4, optional) is the oldest host ABI version,
+	// "major.minor", the plugin can run on: a host speaking an older one
+	// refuses it at load, naming both (CheckHostVersion). Empty runs on
+	// any host of its major version.
+	MinHostVersion string `json:"min_host_version,omitempty"`
 	// Title is a human name ("Docker Swarm").
 	Title       string `json:"title"`
 	Description string `json:"description,omitempty"`

@@ -9,10 +9,13 @@ import (
 // ABIVersion is the version of the contract this package describes, as
 // "major.minor". A host accepts a plugin whose major version equals its own;
 // minor versions only add optional fields and operations.
-const ABIVersion = "1.3"
+const ABIVersion = "1.4"
 
 // ABIMajor is the major part of ABIVersion.
 const ABIMajor = 1
+
+// ABIMinor is the minor part of ABIVersion.
+const ABIMinor = 4
 
 // ParseABIVersion splits "major.minor" into its numbers.
 func ParseABIVersion(v string) (major, minor int, err error) {
@@ -38,6 +41,23 @@ func CheckABIVersion(v string) error {
 	}
 	if major != ABIMajor {
 		return fmt.Errorf("plugin speaks ABI %s but this host speaks ABI %s: rebuild the plugin against pluginapi v%d", v, ABIVersion, ABIMajor)
+	}
+	return nil
+}
+
+// CheckHostVersion reports whether a host speaking ABIVersion meets a
+// plugin's min_host_version (empty: any host). The error names both
+// versions.
+func CheckHostVersion(min string) error {
+	if min == "" {
+		return nil
+	}
+	major, minor, err := ParseABIVersion(min)
+	if err != nil {
+		return fmt.Errorf("min_host_version: %v", err)
+	}
+	if major > ABIMajor || major == ABIMajor && minor > ABIMinor {
+		return fmt.Errorf("plugin needs a host speaking ABI %s or newer (min_host_version) but this host speaks ABI %s: upgrade Wharf", min, ABIVersion)
 	}
 	return nil
 }

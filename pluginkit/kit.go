@@ -217,6 +217,9 @@ func (w *Wasm) Describe(t testing.TB) pluginapi.DescribeResponse {
 	if err := pluginapi.CheckABIVersion(d.ABIVersion); err != nil {
 		t.Fatal(err)
 	}
+	if err := pluginapi.CheckHostVersion(d.MinHostVersion); err != nil {
+		t.Fatal(err)
+	}
 	CompileSchema(t, d.ConfigSchema)
 	CompileSchema(t, d.SpecSchema)
 	return d

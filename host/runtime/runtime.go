@@ -718,6 +718,9 @@ func (p *Plugin) checkDescribe(rec describeRecord, manifestName string) error {
 	if err := pluginapi.CheckABIVersion(d.ABIVersion); err != nil {
 		return fmt.Errorf("plugin %q: %v", d.Name, err)
 	}
+	if err := pluginapi.CheckHostVersion(d.MinHostVersion); err != nil {
+		return fmt.Errorf("plugin %q: %v", d.Name, err)
+	}
 	if manifestName == "" {
 		p.name = d.Name
 	} else if manifestName != d.Name {

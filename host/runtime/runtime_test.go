@@ -408,6 +408,7 @@ func TestRefusedPlugins(t *testing.T) {
 	}{
 		{"badabi", []string{"badabi.wasm", `"badabi"`, "ABI 2.0", "ABI " + pluginapi.ABIVersion}},
 		{"missingops", []string{"missingops.wasm", `"missingops"`, "does not export", "logs"}},
+		{"newerhost", []string{"newerhost.wasm", `"newerhost"`, "ABI 1.99 or newer", "min_host_version", "ABI " + pluginapi.ABIVersion}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.plugin, func(t *testing.T) {
