@@ -192,9 +192,10 @@ type req struct {
 	path   string
 	args   []string
 	query  url.Values
-	body   []byte // JSON, or nil for none
-	ctype  string // of body; default application/json
-	out    any    // decoded from a 2xx answer, if not nil
+	body   []byte      // JSON, or nil for none
+	ctype  string      // of body; default application/json
+	header http.Header // more headers, if any
+	out    any         // decoded from a 2xx answer, if not nil
 	// whole, if not nil, receives the answer's body undecoded.
 	whole *[]byte
 }
@@ -256,6 +257,9 @@ func (c *Client) send(ctx context.Context, r req, o *call) (*http.Response, erro
 			ct = "application/json"
 		}
 		hr.Header.Set("Content-Type", ct)
+	}
+	for k, v := range r.header {
+		hr.Header[k] = v
 	}
 	if c.token != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.token)

@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -20,6 +22,36 @@ func (p *Plugins) List(ctx context.Context, opts ...CallOption) ([]ops.PluginInf
 	}
 	err := p.c.do(ctx, req{method: "GET", path: "/plugins", out: &out}, opts)
 	return out.Plugins, err
+}
+
+// Problems lists the plugin files that did not load, or did not replace
+// the version serving.
+func (p *Plugins) Problems(ctx context.Context, opts ...CallOption) ([]ops.PluginProblem, error) {
+	var out struct {
+		Problems []ops.PluginProblem `json:"problems"`
+	}
+	err := p.c.do(ctx, req{method: "GET", path: "/plugins", out: &out}, opts)
+	return out.Problems, err
+}
+
+// Install uploads a plugin (owner): its module, and optionally its
+// signature and manifest. The host checks it all, writes it into its
+// plugins folder and swaps it in; the answer says what changed.
+func (p *Plugins) Install(ctx context.Context, up ops.PluginUpload, opts ...CallOption) (ops.PluginChange, error) {
+	var out ops.PluginChange
+	h := http.Header{}
+	if len(up.Signature) > 0 {
+		h.Set(api.HeaderPluginSignature, base64.StdEncoding.EncodeToString(up.Signature))
+	}
+	if len(up.Manifest) > 0 {
+		h.Set(api.HeaderPluginManifest, base64.StdEncoding.EncodeToString(up.Manifest))
+	}
+	body := up.Wasm
+	if body == nil {
+		body = []byte{}
+	}
+	err := p.c.do(ctx, req{method: "POST", path: "/plugins", body: body, ctype: api.MIMEWasm, header: h, out: &out}, opts)
+	return out, err
 }
 
 // Get describes one plugin: its schemas, actions and capabilities.

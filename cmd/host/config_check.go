@@ -26,6 +26,7 @@ import (
 	"github.com/wharfhq/wharf/host/store"
 	"github.com/wharfhq/wharf/host/webhooks"
 	"github.com/wharfhq/wharf/internal/keyfile"
+	"github.com/wharfhq/wharf/internal/wasmbin"
 )
 
 // plan is what serve starts from once the flags, the environment and the
@@ -108,12 +109,16 @@ func (o *serveOptions) prepare() (*plan, []error) {
 		{"read-timeout", o.readTimeout < 0}, {"idle-timeout", o.idleTimeout < 0},
 		{"max-conns", o.maxConns < 0}, {"max-conns-per-client", o.maxConnsPerIP < 0},
 		{"max-log-viewers-per-client", o.viewersPerClient < 0},
+		{"max-plugin-upload-mib", o.pluginUploadMiB < 0},
 	} {
 		if n.negative {
 			add(o.field(n.flag), errors.New("must not be negative"))
 		}
 	}
 	rcfg := runtime.Config{MaxWait: o.pluginWait, MaxTotalMemoryBytes: o.pluginMemoryMiB << 20, MaxConnectionCalls: o.pluginCallsPerConn}
+	if o.pluginUploadMiB > wasmbin.MaxModuleBytes>>20 {
+		add(o.field("max-plugin-upload-mib"), fmt.Errorf("%d MiB is more than the %d MiB a plugin module may have", o.pluginUploadMiB, wasmbin.MaxModuleBytes>>20))
+	}
 	if o.pluginMemoryMiB > 1<<20 {
 		add(o.field("plugin-memory-mib"), fmt.Errorf("%d MiB is more than 1 TiB", o.pluginMemoryMiB))
 	}
@@ -176,6 +181,7 @@ func (o *serveOptions) prepare() (*plan, []error) {
 	}
 	if !p.pluginsMissing {
 		p.cfg.PluginsDir = o.pluginsDir
+		p.cfg.WatchPlugins = o.watchPlugins
 	}
 	for _, c := range p.file.Connections {
 		p.cfg.Connections = append(p.cfg.Connections, connstore.Connection{Name: c.Name, Plugin: c.Plugin, Config: c.Config,

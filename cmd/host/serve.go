@@ -66,6 +66,8 @@ type serveOptions struct {
 	pluginWait         time.Duration
 	pluginMemoryMiB    uint64
 	pluginCallsPerConn int
+	watchPlugins       bool
+	pluginUploadMiB    int
 
 	// database is --database: a SQLite file path, sqlite:PATH or a
 	// postgres:// URL.
@@ -404,6 +406,8 @@ audit-chain.key, and keeps its own audit signing key and checkpoint log.`,
 	f.DurationVar(&o.pluginWait, "plugin-wait", 10*time.Second, "longest wait for a free plugin instance before a call fails with a retryable 503")
 	f.Uint64Var(&o.pluginMemoryMiB, "plugin-memory-mib", 1024, "memory budget of all plugin instances together, in MiB")
 	f.IntVar(&o.pluginCallsPerConn, "plugin-calls-per-connection", 0, "most calls one connection runs at once on its plugin (0: half the plugin's pool, at least 1)")
+	f.BoolVar(&o.watchPlugins, "watch-plugins", true, "follow the plugins folder while running: load new plugin files, swap in changed ones, unload removed ones")
+	f.IntVar(&o.pluginUploadMiB, "max-plugin-upload-mib", api.DefaultPluginUploadMiB, "largest plugin .wasm an owner may upload (POST /api/v1/plugins, wharf plugin install), in MiB")
 	// Define flags above this line: each gets its WHARF_ variable here.
 	describeEnv(f)
 	return cmd
@@ -463,7 +467,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	cfg := p.cfg
 	cfg.Connections = conns
 	cfg.Egress = egress.Options{Logger: log}
-	cfg.Faces = []server.Face{api.Face(api.Options{Logger: log}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})}
+	cfg.Faces = []server.Face{api.Face(api.Options{Logger: log, PluginUploadMiB: o.pluginUploadMiB}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})}
 	cfg.Logger = log
 	cfg.AllowedHosts = allowedHosts
 	s, err := server.New(ctx, cfg)

@@ -40,7 +40,7 @@ of those keys, as a host with plugin_trust policy require does. Needs no server.
 	verify.Flags().StringArrayVar(&pubkeys, "pubkey", nil, "require a signature by this public key (a .pub file or \"RW…\"; repeatable)")
 	cmd.AddCommand(verify)
 	cmd.AddCommand(a.pluginSignCmds()...)
-	cmd.AddCommand(a.pluginTestCmd(), a.pluginNewCmd())
+	cmd.AddCommand(a.pluginTestCmd(), a.pluginNewCmd(), a.pluginInstallCmd())
 	return cmd
 }
 

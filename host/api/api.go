@@ -15,6 +15,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -50,7 +51,13 @@ type Options struct {
 	// Webhooks serves /webhooks; default: the host's event sink when it
 	// is the webhooks service (host/server's wiring), else none.
 	Webhooks *webhooks.Service
+	// PluginUploadMiB caps the body of POST /plugins (a plugin's .wasm), in
+	// MiB; default DefaultPluginUploadMiB.
+	PluginUploadMiB int
 }
+
+// DefaultPluginUploadMiB is the default cap of a plugin upload.
+const DefaultPluginUploadMiB = 64
 
 // New returns an echo server with the API mounted, the request id
 // middleware, the central error handler and JSON 404s, behind the default
@@ -105,6 +112,13 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 		middleware.BodyLimit(opts.BodyLimit), s.authenticate, checkQuery)
 	g.GET("/plugins", s.listPlugins)
 	g.GET("/plugins/:name", s.getPlugin)
+	// A plugin upload is the module itself: application/wasm, which a form
+	// or a no-cors fetch cannot send either, with a cap of its own.
+	if opts.PluginUploadMiB <= 0 {
+		opts.PluginUploadMiB = DefaultPluginUploadMiB
+	}
+	e.POST(Prefix+"/plugins", s.installPlugin, httpguard.RequireContentType(MIMEWasm),
+		middleware.BodyLimit(fmt.Sprintf("%dM", opts.PluginUploadMiB)), s.authenticate, checkQuery)
 
 	g.GET("/connections", s.listConnections)
 	g.POST("/connections", s.createConnection)

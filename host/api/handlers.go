@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,7 +26,52 @@ func (s *server) listPlugins(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"plugins": out})
+	return c.JSON(http.StatusOK, map[string]any{"plugins": out, "problems": s.h.PluginProblems(c.Request().Context(), CallerOf(c))})
+}
+
+// MIMEWasm is the type of a plugin upload's body.
+const MIMEWasm = "application/wasm"
+
+// Headers of a plugin upload carrying the files that go beside the module.
+const (
+	HeaderPluginSignature = "X-Wharf-Plugin-Signature"
+	HeaderPluginManifest  = "X-Wharf-Plugin-Manifest"
+)
+
+func (s *server) installPlugin(c echo.Context) error {
+	wasm, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err // the body limit's 413, or the client gone
+	}
+	up := ops.PluginUpload{Wasm: wasm}
+	if up.Signature, err = base64Header(c, HeaderPluginSignature); err != nil {
+		return err
+	}
+	if up.Manifest, err = base64Header(c, HeaderPluginManifest); err != nil {
+		return err
+	}
+	out, err := s.h.InstallPlugin(c.Request().Context(), CallerOf(c), up)
+	if err != nil {
+		return err
+	}
+	if out.Change == "installed" {
+		c.Response().Header().Set("Location", httpguard.BasePath(c.Request().Context())+Prefix+"/plugins/"+out.Plugin)
+		return c.JSON(http.StatusCreated, out)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// base64Header decodes an optional base64 header.
+func base64Header(c echo.Context, name string) ([]byte, error) {
+	v := strings.TrimSpace(c.Request().Header.Get(name))
+	if v == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, pluginapi.Invalid("/headers/"+name, "header %s is not base64: %v", name, err)
+	}
+	return b, nil
 }
 
 func (s *server) getPlugin(c echo.Context) error {

@@ -34,6 +34,8 @@ var schemaTypes = map[string]any{
 	"Action":          pluginapi.Action{},
 	"Plugin":          ops.PluginInfo{},
 	"PluginSignature": plugintrust.Verdict{},
+	"PluginProblem":   ops.PluginProblem{},
+	"PluginChange":    ops.PluginChange{},
 	"Connection":      ops.Connection{},
 	"ConnectionInput": ops.ConnectionInput{},
 	"TestResult":      ops.TestResult{},

@@ -31,6 +31,7 @@ var routeQueries = map[string]routeQuery{
 	"GET /openapi.json":  {},
 	"GET /plugins":       {},
 	"GET /plugins/:name": {},
+	"POST /plugins":      {},
 
 	"GET /me":                 {},
 	"GET /tokens":             {names: []string{"user"}},

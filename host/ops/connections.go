@@ -18,37 +18,44 @@ import (
 // ListPlugins lists the loaded plugins, sorted by name. Any caller: what
 // a host can manage is no secret to those it lets in.
 func (h *Host) ListPlugins(ctx context.Context, c Caller) ([]PluginInfo, error) {
-	out := make([]PluginInfo, 0, len(h.names))
-	for _, n := range h.names {
-		out = append(out, h.plugins[n].info())
+	set := h.plugins.Load()
+	out := make([]PluginInfo, 0, len(set.names))
+	for _, n := range set.names {
+		out = append(out, set.byName[n].info(set))
 	}
 	return out, nil
 }
 
 // GetPlugin describes one plugin. Any caller.
 func (h *Host) GetPlugin(ctx context.Context, c Caller, name string) (PluginInfo, error) {
-	p := h.plugins[name]
+	set := h.plugins.Load()
+	p := set.byName[name]
 	if p == nil {
 		return PluginInfo{}, pluginapi.NotFound("plugin %s not found", name)
 	}
-	return p.info(), nil
+	return p.info(set), nil
 }
 
-func (p *loadedPlugin) info() PluginInfo {
+func (p *loadedPlugin) info(set *pluginSet) PluginInfo {
 	hosts := append([]string{}, p.desc.Hosts...)
-	return PluginInfo{Name: p.rt.Name(), Title: p.desc.Title, Version: p.desc.Version, Digest: p.rt.Digest(),
-		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc, Signature: p.rt.Trust()}
+	info := PluginInfo{Name: p.rt.Name(), Title: p.desc.Title, Version: p.desc.Version, Digest: p.rt.Digest(),
+		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc, Signature: p.rt.Trust(), LoadedAt: p.loadedAt}
+	if pr, ok := set.problems[p.rt.Path()]; ok {
+		info.Problem = &pr
+	}
+	return info
 }
 
 // view turns a stored connection into what callers see.
 func (h *Host) view(c connstore.Connection) Connection {
 	v := Connection{Name: c.Name, Plugin: c.Plugin, Labels: connstore.CloneLabels(c.Labels), Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		SecretsSet: []string{}, Endpoints: []EndpointView{}, ApprovedHosts: []string{}, PendingHosts: []string{}}
-	p := h.plugins[c.Plugin]
+	p := h.plugin(c.Plugin)
 	if p == nil {
 		// Without the schema we cannot tell secrets apart: show nothing.
 		v.Config = json.RawMessage(`{}`)
-		v.Problem = "plugin " + c.Plugin + " is not loaded; the config is hidden"
+		v.Problem = "plugin " + c.Plugin + " is not loaded (plugin missing); the config is hidden"
+		v.PluginMissing = true
 		return v
 	}
 	v.Config = schema.Redact(c.Config, p.secrets)
@@ -206,7 +213,7 @@ func (h *Host) CreateConnection(ctx context.Context, c Caller, in ConnectionInpu
 	if err := authorizeNew(c, access.Target{Name: in.Name, Labels: in.Labels}, "creating a connection"); err != nil {
 		return Connection{}, err
 	}
-	p := h.plugins[in.Plugin]
+	p := h.plugin(in.Plugin)
 	if p == nil {
 		return Connection{}, pluginapi.Invalid("/plugin", "unknown plugin %q", in.Plugin)
 	}
@@ -315,7 +322,7 @@ func (h *Host) updateConnection(ctx context.Context, c Caller, ev *auditEvent, n
 	if plugin != "" && plugin != cur.Plugin {
 		return Connection{}, pluginapi.Invalid("/plugin", "the plugin of connection %s is %s and cannot change; create another connection", name, cur.Plugin)
 	}
-	p := h.plugins[cur.Plugin]
+	p := h.plugin(cur.Plugin)
 	if p == nil {
 		return Connection{}, pluginapi.Errorf(pluginapi.CodeUnavailable, "connection %s uses plugin %s, which is not loaded", name, cur.Plugin)
 	}

@@ -215,7 +215,7 @@ func (p *loadedPlugin) scrubberOf(cfgs ...map[string]any) *scrubber {
 
 // cachedScrubber is a connection's scrubber as of one stored version.
 type cachedScrubber struct {
-	plugin  string
+	plugin  *loadedPlugin // the version whose secret fields it knows
 	version int64
 	updated time.Time // with version: a re-created connection starts at 1 again
 	s       *scrubber
@@ -227,7 +227,7 @@ type cachedScrubber struct {
 func (h *Host) scrubberFor(t *target, full map[string]any) *scrubber {
 	if v, ok := h.scrubs.Load(t.conn.Name); ok {
 		c := v.(*cachedScrubber)
-		if c.plugin == t.conn.Plugin && c.version == t.conn.Version && c.updated.Equal(t.conn.UpdatedAt) {
+		if c.plugin == t.p && c.version == t.conn.Version && c.updated.Equal(t.conn.UpdatedAt) {
 			return c.s
 		}
 	}
@@ -235,14 +235,14 @@ func (h *Host) scrubberFor(t *target, full map[string]any) *scrubber {
 		full = decodeConfig(t.conn.Config)
 	}
 	s := t.p.scrubberOf(full)
-	h.scrubs.Store(t.conn.Name, &cachedScrubber{plugin: t.conn.Plugin, version: t.conn.Version, updated: t.conn.UpdatedAt, s: s})
+	h.scrubs.Store(t.conn.Name, &cachedScrubber{plugin: t.p, version: t.conn.Version, updated: t.conn.UpdatedAt, s: s})
 	return s
 }
 
 // storedScrubberOf is the scrubber of a stored connection's secrets, or
 // nil when its plugin is not loaded (nothing to scrub with).
 func (h *Host) storedScrubberOf(c connstore.Connection) *scrubber {
-	p := h.plugins[c.Plugin]
+	p := h.plugin(c.Plugin)
 	if p == nil {
 		return nil
 	}

@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharfhq/wharf/host/access"
@@ -50,6 +50,14 @@ type Config struct {
 	// Events, if set, hears of service changes, status changes and
 	// finished rollouts (host/webhooks); see events.go.
 	Events EventSink
+	// LoadErrors are the plugin files that failed to load at start
+	// (*runtime.LoadError): shown as problems beside the plugins.
+	LoadErrors []error
+	// Runtime and PluginsDir enable hot plug (hotplug.go): plugin files
+	// synced, installed and removed while the host runs. Runtime loaded
+	// Plugins; PluginsDir is where uploads are written.
+	Runtime    *runtime.Runtime
+	PluginsDir string
 }
 
 // CallMetrics observes plugin calls made for connections: the plugin,
@@ -62,10 +70,12 @@ type CallMetrics interface {
 
 // Host is the operations facade. It is safe for concurrent use.
 type Host struct {
-	cfg     Config
-	log     *slog.Logger
-	plugins map[string]*loadedPlugin
-	names   []string // plugin names, sorted
+	cfg Config
+	log *slog.Logger
+	// plugins is the loaded plugins, swapped whole when one is installed,
+	// replaced or removed (hotplug.go): a call uses the set it read.
+	plugins atomic.Pointer[pluginSet]
+	hot     hotPlug
 	tokens  []Token
 	logs    *logfanout.Hub
 	lists   listCache // ListAllServices' recent listings
@@ -91,6 +101,7 @@ type loadedPlugin struct {
 	endpointDefaults map[string]string
 	// endpointSchemes are the "x-endpoint-schemes" aliases by field.
 	endpointSchemes map[string]map[string]endpointScheme
+	loadedAt        time.Time
 }
 
 // New checks cfg and compiles every plugin's schemas once. A plugin whose
@@ -102,21 +113,30 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger, plugins: map[string]*loadedPlugin{}}
+	h := &Host{cfg: cfg, log: cfg.Logger}
 	h.refusals = newRefusalLimiter(cfg.RefusalLimit, h.auditSuppressed)
+	set := &pluginSet{byName: map[string]*loadedPlugin{}, problems: map[string]PluginProblem{}}
 	for _, p := range cfg.Plugins {
 		lp, err := compilePlugin(p)
 		if err != nil {
 			h.log.Error("plugin left out: its schemas do not compile", "plugin", p.Name(), "path", p.Path(), "err", err)
+			set.problems[p.Path()] = PluginProblem{File: p.Path(), Plugin: p.Name(), Error: err.Error(), At: time.Now().UTC()}
 			continue
 		}
-		if _, dup := h.plugins[p.Name()]; dup {
+		if _, dup := set.byName[p.Name()]; dup {
 			return nil, fmt.Errorf("ops: two plugins are called %q", p.Name())
 		}
-		h.plugins[p.Name()] = lp
-		h.names = append(h.names, p.Name())
+		set.byName[p.Name()] = lp
 	}
-	sort.Strings(h.names)
+	for _, e := range cfg.LoadErrors {
+		var le *runtime.LoadError
+		if errors.As(e, &le) {
+			set.problems[le.Path] = PluginProblem{File: le.Path, Error: le.Err.Error(), At: time.Now().UTC()}
+		}
+	}
+	set.sortNames()
+	h.plugins.Store(set)
+	h.initHotPlug()
 
 	seen := map[string]bool{}
 	for i, t := range cfg.Tokens {
@@ -148,7 +168,7 @@ func New(cfg Config) (*Host, error) {
 
 func compilePlugin(p *runtime.Plugin) (*loadedPlugin, error) {
 	d := p.Describe()
-	lp := &loadedPlugin{rt: p, desc: d, actions: map[string]*schema.Schema{}}
+	lp := &loadedPlugin{rt: p, desc: d, actions: map[string]*schema.Schema{}, loadedAt: time.Now().UTC()}
 	var err error
 	if lp.config, err = schema.Compile(d.ConfigSchema); err != nil {
 		return nil, fmt.Errorf("config schema: %w", err)
@@ -387,9 +407,9 @@ func (h *Host) resolve(ctx context.Context, name string) (*target, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	p := h.plugins[c.Plugin]
+	p := h.plugin(c.Plugin)
 	if p == nil {
-		return nil, pluginapi.Errorf(pluginapi.CodeUnavailable, "connection %s uses plugin %s, which is not loaded", name, c.Plugin)
+		return nil, pluginMissing(name, c.Plugin)
 	}
 	return &target{conn: c, p: p}, nil
 }
@@ -426,7 +446,23 @@ func (h *Host) handler(t *target) (*egress.Handler, *scrubber, error) {
 type errorer interface{ Err() error }
 
 // call runs op on the connection's plugin and decodes the answer into resp.
-func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) (err error) {
+// A call refused by a version of the plugin just replaced (hot plug) is
+// made again on the new one: the old refused it before running anything.
+func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) error {
+	for attempt := 1; ; attempt++ {
+		err := h.callOnce(ctx, t, op, req, resp)
+		if !errors.Is(err, runtime.ErrClosed) {
+			return err
+		}
+		cur := h.plugin(t.p.rt.Name())
+		if cur == nil || cur == t.p || attempt == 3 {
+			return fromPlugin(t.p.rt.Name(), err)
+		}
+		t.p = cur
+	}
+}
+
+func (h *Host) callOnce(ctx context.Context, t *target, op string, req any, resp errorer) (err error) {
 	in, err := json.Marshal(req)
 	if err != nil {
 		return pluginapi.Errorf(pluginapi.CodeInternal, "encode %s request: %v", op, err)
@@ -440,6 +476,9 @@ func (h *Host) call(ctx context.Context, t *target, op string, req any, resp err
 		defer func() { m.PluginCall(t.p.rt.Name(), op, err, time.Since(start)) }()
 	}
 	out, err := t.p.rt.CallFor(withScrubber(ctx, sc), t.conn.Name, op, in, hd)
+	if errors.Is(err, runtime.ErrClosed) {
+		return err // call tries the version swapped in, if any
+	}
 	if err != nil {
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}

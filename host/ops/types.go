@@ -68,6 +68,40 @@ type PluginInfo struct {
 	// Signature is what the host's signature check found at load: trusted
 	// or not, the signer's key and signed comment, or the problem.
 	Signature plugintrust.Verdict `json:"signature"`
+	// LoadedAt is when this version was loaded (at start or swapped in).
+	LoadedAt time.Time `json:"loaded_at"`
+	// Problem, if set, is why a newer file of this plugin was not swapped
+	// in: this version still serves.
+	Problem *PluginProblem `json:"problem,omitempty"`
+}
+
+// PluginProblem is a plugin file that failed to load or to replace the
+// version serving.
+type PluginProblem struct {
+	File string `json:"file"`
+	// Plugin is the plugin the file was, or would have been; "" when the
+	// file never got as far as saying.
+	Plugin string    `json:"plugin,omitempty"`
+	Error  string    `json:"error"`
+	At     time.Time `json:"at"`
+}
+
+// PluginChange is what one sync, install or removal of a plugin file did.
+type PluginChange struct {
+	// Change is installed, replaced, removed or unchanged.
+	Change string `json:"change"`
+	Plugin string `json:"plugin"`
+	File   string `json:"file"`
+	// Old* describe the version replaced or removed, New* the one now
+	// serving.
+	OldVersion string `json:"old_version,omitempty"`
+	NewVersion string `json:"new_version,omitempty"`
+	OldDigest  string `json:"old_digest,omitempty"`
+	NewDigest  string `json:"new_digest,omitempty"`
+	// Hosts are the host patterns the new version declares: each
+	// connection reaches only those an administrator approved for it.
+	Hosts     []string             `json:"hosts,omitempty"`
+	Signature *plugintrust.Verdict `json:"signature,omitempty"`
 }
 
 // Connection is a stored connection as shown to callers: secret values are
@@ -97,6 +131,10 @@ type Connection struct {
 	// Problem says why the connection cannot be used, e.g. its plugin is
 	// not loaded (then Config is hidden: secrets cannot be told apart).
 	Problem string `json:"problem,omitempty"`
+	// PluginMissing says the connection's plugin is not loaded (its file
+	// was removed or failed to load): calls fail with unavailable until it
+	// is back.
+	PluginMissing bool `json:"plugin_missing,omitempty"`
 }
 
 // EndpointView is one effective endpoint of a connection.

@@ -138,7 +138,13 @@ func (p *Plugin) compileCode() (_ *code, compiled bool, _ error) {
 		return nil, false, err
 	}
 	if sum := sha256.Sum256(wasm); hex.EncodeToString(sum[:]) != p.digest {
-		return nil, false, fmt.Errorf("%s changed since the plugin was loaded; load it again", p.path)
+		// The file was replaced (hot plug) while this version still serves
+		// until the new one is swapped in: its instrumented copy in the
+		// cache folder, made from the loaded bytes, will do.
+		if !p.hasInstrumentedCopy() {
+			return nil, false, fmt.Errorf("%s changed since the plugin was loaded; load it again", p.path)
+		}
+		wasm = nil
 	}
 	cache, err := p.rt.newCache()
 	if err != nil {
@@ -189,6 +195,24 @@ func (p *Plugin) preemptible(wasm []byte) (bin []byte, preempt, rewritten bool) 
 		}
 	}
 	return bin, true, true
+}
+
+// Warm compiles the plugin's code now, instead of when a call first needs
+// it, and keeps it: hot plug warms a new version before swapping it in.
+func (p *Plugin) Warm(ctx context.Context) error {
+	_, err := p.loadCode(ctx)
+	return err
+}
+
+// hasInstrumentedCopy reports whether the cache folder holds this
+// version's instrumented code, which preemptible then uses.
+func (p *Plugin) hasInstrumentedCopy() bool {
+	path := p.rt.instrumentedPath(p.digest)
+	if path == "" {
+		return false
+	}
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // releaseCode frees the machine code if no instance uses it; the next call
@@ -287,7 +311,7 @@ func (p *Plugin) waitError(key, op string, err error) error {
 			Detail:  map[string]any{"plugin": p.label(), "operation": op, "connection": key}}
 	}
 	if errors.Is(err, errClosed) {
-		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())
+		return closedError{pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s is closed", p.label())}
 	}
 	if errors.Is(err, errBudget) {
 		return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true,

@@ -91,6 +91,7 @@ type Runtime struct {
 	plugins   map[string]*Plugin // loaded plugins by name
 	closed    bool
 	loading   sync.WaitGroup // loads in progress; Close waits for them
+	retiring  sync.WaitGroup // replaced plugins draining; Close waits for them
 	compiling sync.WaitGroup // compilations in progress; Close waits for them
 
 	warmMu  sync.Mutex
@@ -224,6 +225,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 	for _, p := range plugins {
 		errs = append(errs, p.Close(ctx))
 	}
+	r.retiring.Wait()
 	// A compilation still running writes to the cache folder: let it end
 	// (it frees its code, its plugin being closed).
 	r.compiling.Wait()
@@ -302,6 +304,76 @@ func (r *Runtime) LoadDir(ctx context.Context, dir string) ([]*Plugin, []error) 
 	return plugins, failed
 }
 
+// Prepare loads the plugin at wasmPath as Load does, without making it
+// known under its name: it serves calls, but until Swap it is nobody's
+// plugin and Close of the Runtime does not close it. Hot plug prepares a
+// new version, then swaps it in.
+func (r *Runtime) Prepare(ctx context.Context, wasmPath string) (*Plugin, error) {
+	p, probed, err := r.load(ctx, wasmPath)
+	if probed {
+		freeScratchMemory()
+	}
+	return p, err
+}
+
+// ErrClosed is what a call on a closed plugin fails with (errors.Is), as a
+// *pluginapi.Error (unavailable). A caller that finds another version of
+// the plugin swapped in may call that one instead: nothing ran.
+var ErrClosed = errors.New("runtime: plugin is closed")
+
+// closedError is the unavailable error of a call refused by a closed
+// plugin, recognisable as ErrClosed.
+type closedError struct{ err *pluginapi.Error }
+
+func (e closedError) Error() string        { return e.err.Error() }
+func (e closedError) Unwrap() error        { return e.err }
+func (e closedError) Is(target error) bool { return target == ErrClosed }
+
+// Swap makes p (from Prepare) the plugin of its name, replacing whichever
+// plugin had the name. The replaced one is returned and retired: it takes
+// no new calls, the calls it is running finish (for up to its call timeout
+// and wait bound), then it is freed.
+func (r *Runtime) Swap(p *Plugin) (old *Plugin, err error) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("load %s: runtime is closed", p.path)
+	}
+	old = r.plugins[p.name]
+	r.plugins[p.name] = p
+	p.registered = true
+	r.mu.Unlock()
+	r.log.Info("plugin swapped in", "plugin", p.name, "version", p.describe.Version, "path", p.path, "sha256", p.digest)
+	if old != nil && old != p {
+		r.Retire(old)
+	}
+	return old, nil
+}
+
+// Retire closes p in the background, letting its running calls finish
+// within its call timeout plus the wait bound. Close of the Runtime waits
+// for retired plugins.
+func (r *Runtime) Retire(p *Plugin) {
+	r.retiring.Add(1)
+	go func() {
+		defer r.retiring.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout+r.cfg.MaxWait)
+		defer cancel()
+		if err := p.Close(ctx); err != nil {
+			r.log.Warn("retired plugin closed with an error", "plugin", p.name, "sha256", p.digest, "error", err)
+		}
+	}()
+}
+
+// LoadError is why the plugin file Path was not loaded.
+type LoadError struct {
+	Path string
+	Err  error
+}
+
+func (e *LoadError) Error() string { return "load " + e.Path + ": " + e.Err.Error() }
+func (e *LoadError) Unwrap() error { return e.Err }
+
 // register makes p known under its name, refusing a taken name.
 func (r *Runtime) register(p *Plugin) error {
 	r.mu.Lock()
@@ -310,7 +382,7 @@ func (r *Runtime) register(p *Plugin) error {
 		return fmt.Errorf("load %s: runtime is closed", p.path)
 	}
 	if other, ok := r.plugins[p.name]; ok {
-		return fmt.Errorf("load %s: plugin name %q is already taken by %s", p.path, p.name, other.path)
+		return &LoadError{Path: p.path, Err: fmt.Errorf("plugin name %q is already taken by %s", p.name, other.path)}
 	}
 	r.plugins[p.name] = p
 	p.registered = true
@@ -415,7 +487,7 @@ func (r *Runtime) checkTrust(path string, wasm []byte) (plugintrust.Verdict, err
 
 func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed bool, _ error) {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("load %s: %s", wasmPath, fmt.Sprintf(format, args...))
+		return &LoadError{Path: wasmPath, Err: fmt.Errorf(format, args...)}
 	}
 	r.mu.Lock()
 	if r.closed {

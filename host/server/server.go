@@ -31,6 +31,7 @@ import (
 	"github.com/wharfhq/wharf/host/identity"
 	"github.com/wharfhq/wharf/host/metrics"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/plugindir"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/store"
 	"github.com/wharfhq/wharf/host/webhooks"
@@ -65,6 +66,11 @@ type Config struct {
 	PluginsDir string
 	// PluginFiles are further .wasm files to load.
 	PluginFiles []string
+	// WatchPlugins follows PluginsDir while the host runs (hot plug): a
+	// new or changed file is loaded and swapped in, a removed one unloaded
+	// (host/plugindir, ops.SyncPluginFile). PluginsWatch tunes it.
+	WatchPlugins bool
+	PluginsWatch plugindir.Config
 	// Runtime sets plugin limits; CacheDir defaults to DataDir/cache.
 	Runtime runtime.Config
 	// Egress sets the limits of plugins' HTTP.
@@ -292,12 +298,20 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	eg := egress.New(cfg.Egress)
 	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
 	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
-		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0 || cfg.ProxyAuth != nil, Metrics: s.Metrics, Events: events})
+		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0 || cfg.ProxyAuth != nil, Metrics: s.Metrics, Events: events,
+		LoadErrors: s.LoadErrors, Runtime: rt, PluginsDir: cfg.PluginsDir})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	host := s.Host
 	s.closers = append(s.closers, func(context.Context) error { host.Close(); return nil })
+	if cfg.WatchPlugins && cfg.PluginsDir != "" {
+		w, err := watchPlugins(cfg, host, log)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.closers = append(s.closers, func(context.Context) error { w.Close(); return nil })
+	}
 	if shared { // replicas: drop cached listings another one changed
 		stopFollowing := host.FollowReplicas()
 		s.closers = append(s.closers, func(context.Context) error { stopFollowing(); return nil })
@@ -334,6 +348,32 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		}
 	}
 	return s, nil
+}
+
+// PluginsFolderActor is who the audit log says changed a plugin when its
+// file changed in the plugins folder.
+const PluginsFolderActor = "system:plugins-folder"
+
+// watchPlugins follows the plugins folder: each settled change is synced
+// by the facade under the plugins folder's name.
+func watchPlugins(cfg Config, h *ops.Host, log *slog.Logger) (*plugindir.Watcher, error) {
+	folder := ops.Caller{Actor: PluginsFolderActor, Role: ops.RoleOwner, Auth: "system"}
+	wc := cfg.PluginsWatch
+	wc.Dir, wc.Logger = cfg.PluginsDir, log
+	wc.File = func(ctx context.Context, path string, force bool) {
+		_, _ = h.SyncPluginFile(ctx, folder, path, force) // logged, audited and shown by the facade
+	}
+	wc.Rescan = func(ctx context.Context) {
+		if _, err := h.SyncPluginDir(ctx, folder); err != nil {
+			log.Warn("plugins folder: rescan failed", "dir", cfg.PluginsDir, "err", err)
+		}
+	}
+	w, err := plugindir.Watch(wc)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("plugins folder watched: plugin files are loaded, replaced and unloaded as they change", "dir", cfg.PluginsDir)
+	return w, nil
 }
 
 // openWebhooks starts the outgoing webhooks on the host's database, audit
