@@ -71,6 +71,7 @@ type Registry struct {
 
 	egressHosts *labelCap
 	state       *stateCollector
+	plugins     *pluginChanges // plugins.go
 }
 
 // New returns a Registry with the Go runtime and process collectors and
@@ -127,6 +128,7 @@ func New() *Registry {
 		r.httpRequests, r.httpDuration, r.pluginCalls, r.pluginDuration,
 		r.egressRequests, r.egressDuration, r.auditCommit, r.auditWrites, r.webhooks, r.state,
 	)
+	r.registerPluginChanges()
 	// The write counters exist from the start, so that rate() sees the
 	// first write.
 	r.auditWrites.WithLabelValues("ok")

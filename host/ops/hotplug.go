@@ -128,10 +128,10 @@ func (h *Host) initHotPlug() {
 // kept for ListPlugins and PluginProblems, logged and counted. Owner;
 // audited as plugin.install, plugin.replace or plugin.remove with the old
 // and new versions and digests (failed attempts too).
-func (h *Host) SyncPluginFile(ctx context.Context, c Caller, path string, force bool) (_ PluginChange, err error) {
-	ev := &auditEvent{op: "plugin.install", target: filepath.Base(path)}
-	defer h.auditRefusal(ctx, c, ev, &err)
+func (h *Host) SyncPluginFile(ctx context.Context, c Caller, path string, force bool) (PluginChange, error) {
 	if err := requireOwner(c, "changing plugins"); err != nil {
+		ev := &auditEvent{op: "plugin.install", target: filepath.Base(path)}
+		h.auditRefusal(ctx, c, ev, &err)
 		return PluginChange{}, err
 	}
 	if h.cfg.Runtime == nil {

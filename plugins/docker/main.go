@@ -23,7 +23,7 @@ func main() {}
 type provider struct{}
 
 // version is the plugin's own version.
-const version = "1.0.0"
+var version = "1.0.0" // a var, so that a test build may set it (-ldflags -X main.version=…)
 
 // Describe says what the plugin offers.
 func (provider) Describe() pluginapi.DescribeResponse {
