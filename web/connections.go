@@ -17,8 +17,12 @@ import (
 // PluginsView is the plugins and connections page's model.
 type PluginsView struct {
 	Plugins     []ops.PluginInfo
+	Problems    []ops.PluginProblem
 	Connections []ops.Connection
 	IsAdmin     bool
+	// IsOwner shows the install form; UploadMiB is its cap.
+	IsOwner   bool
+	UploadMiB int
 }
 
 // ConnFormView is the add or edit form of a connection.
@@ -60,7 +64,8 @@ func (p *portal) pluginsPage(c echo.Context) error {
 	if err != nil {
 		return p.renderError(c, err)
 	}
-	v := PluginsView{Plugins: plugins, Connections: conns, IsAdmin: can(c, ops.RoleAdmin)}
+	v := PluginsView{Plugins: plugins, Problems: p.host.PluginProblems(ctx, caller), Connections: conns,
+		IsAdmin: can(c, ops.RoleAdmin), IsOwner: can(c, ops.RoleOwner), UploadMiB: p.uploadMiB()}
 	return render(c, http.StatusOK, PluginsPage(p.pageInfo(c, "Plugins & connections", "plugins"), v))
 }
 

@@ -67,6 +67,9 @@ type Options struct {
 	// Webhooks serves the owners' webhooks page; default: the host's event
 	// sink when it is the webhooks service, else the page lists none.
 	Webhooks *webhooks.Service
+	// PluginUploadMiB caps a plugin uploaded from the plugins page, in MiB
+	// (default 64, as the API's).
+	PluginUploadMiB int
 }
 
 // portal holds what the handlers share.
@@ -194,6 +197,9 @@ func (p *portal) routes(e *echo.Echo) {
 	e.GET("/audit/export", p.auditExport, page...)
 	e.GET("/plugins", p.pluginsPage, page...)
 	e.GET("/plugins/:name", p.pluginDetail, page...)
+	// Multipart, so not behind forms and csrf: pluginInstall bounds the
+	// body and checks the CSRF token itself, before reading any file.
+	e.POST("/plugins/install", p.pluginInstall, noStore, p.auth)
 	e.GET("/connections/new", p.connectionForm, page...)
 	e.POST("/connections/new", p.connectionCreate, page...)
 	e.GET("/connections/:name/edit", p.connectionEditForm, page...)

@@ -467,7 +467,7 @@ func (a *app) serve(ctx context.Context, o *serveOptions) (err error) {
 	cfg := p.cfg
 	cfg.Connections = conns
 	cfg.Egress = egress.Options{Logger: log}
-	cfg.Faces = []server.Face{api.Face(api.Options{Logger: log, PluginUploadMiB: o.pluginUploadMiB}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})}
+	cfg.Faces = []server.Face{api.Face(api.Options{Logger: log, PluginUploadMiB: o.pluginUploadMiB}), web.Face(web.Options{Logger: log, ViewersPerClient: o.viewersPerClient, PluginUploadMiB: o.pluginUploadMiB, SecureCookies: strings.HasPrefix(o.publicURL, "https:")})}
 	cfg.Logger = log
 	cfg.AllowedHosts = allowedHosts
 	s, err := server.New(ctx, cfg)

@@ -1,8 +1,10 @@
 package webtest
 
 import (
+	"bytes"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -77,6 +79,47 @@ func (c *Client) Post(path string, form url.Values) Response {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// Part is one part of a multipart form: a field, or a file when File is set.
+type Part struct {
+	Name, File string
+	Body       []byte
+}
+
+// PostMultipart submits parts as multipart/form-data, the CSRF token of
+// the last page first (unless parts start with their own _csrf).
+func (c *Client) PostMultipart(path string, parts ...Part) Response {
+	c.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if len(parts) == 0 || parts[0].Name != "_csrf" {
+		parts = append([]Part{{Name: "_csrf", Body: []byte(c.csrf)}}, parts...)
+	}
+	for _, p := range parts {
+		var pw io.Writer
+		var err error
+		if p.File != "" {
+			pw, err = w.CreateFormFile(p.Name, p.File)
+		} else {
+			pw, err = w.CreateFormField(p.Name)
+		}
+		if err == nil {
+			_, err = pw.Write(p.Body)
+		}
+		if err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		c.t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, c.Base+path, &buf)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
 	return c.do(req)
 }
 

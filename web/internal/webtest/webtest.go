@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -59,6 +61,9 @@ type Options struct {
 	Bindings []access.Binding
 	// Webhooks are the host's outgoing webhooks.
 	Webhooks []webhooks.Subscription
+	// PluginsDir puts the plugins in a plugins folder of their own
+	// (Env.PluginsDir), where uploads go, instead of loading the files.
+	PluginsDir bool
 }
 
 // Env is a running host with its emulators.
@@ -71,6 +76,8 @@ type Env struct {
 	DockerURL string
 	Peak      *peakemu.Server
 	ECS       *ecsemu.Server
+	// PluginsDir is the plugins folder (Options.PluginsDir).
+	PluginsDir string
 }
 
 // New starts a host with a "swarm" connection to a Docker emulator (and
@@ -129,6 +136,19 @@ func New(t testing.TB, opts Options) *Env {
 		Bindings:    opts.Bindings,
 		Webhooks:    opts.Webhooks,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if opts.PluginsDir {
+		env.PluginsDir = t.TempDir()
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(env.PluginsDir, filepath.Base(f)), b, 0o644)
+			}
+			if err != nil {
+				t.Fatalf("webtest: plugins folder: %v", err)
+			}
+		}
+		cfg.PluginFiles, cfg.PluginsDir = nil, env.PluginsDir
 	}
 	if opts.SSO != nil {
 		cfg.SSO = opts.SSO(env.URL)
