@@ -15,6 +15,7 @@ import (
 
 	"github.com/wharfhq/wharf/host/api"
 	"github.com/wharfhq/wharf/host/egress"
+	"github.com/wharfhq/wharf/host/plugindir"
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/host/server"
 	"github.com/wharfhq/wharf/pluginkit/conformance"
@@ -37,6 +38,10 @@ type HostConfig struct {
 	Faces []server.Face
 	// Logger receives the host's log (nil discards it).
 	Logger *slog.Logger
+	// WatchPlugins follows the plugins folder (Host.PluginsDir) as a
+	// production host does: a .wasm written there is loaded, a changed one
+	// swapped in, a removed one unloaded, within a fraction of a second.
+	WatchPlugins bool
 	// AllowLoadErrors starts the host even if a plugin fails to load
 	// (Host.LoadErrors says why); otherwise StartHost fails.
 	AllowLoadErrors bool
@@ -50,6 +55,8 @@ type Host struct {
 	API    *conformance.Client
 	// LoadErrors are the plugins that failed to load (with AllowLoadErrors).
 	LoadErrors []error
+	// PluginsDir is the host's plugins folder, where uploads go.
+	PluginsDir string
 
 	dir  string
 	http *http.Server
@@ -95,13 +102,16 @@ func StartHost(ctx context.Context, c HostConfig) (*Host, error) {
 	if c.CacheDir == "" {
 		c.CacheDir = filepath.Join(dir, "cache")
 	}
+	h.PluginsDir = plugins
 	srv, err := server.New(ctx, server.Config{
-		DataDir:    filepath.Join(dir, "data"),
-		PluginsDir: plugins,
-		Runtime:    runtime.Config{CacheDir: c.CacheDir, CallTimeout: c.CallTimeout, MemoryLimitBytes: c.MemoryLimitBytes},
-		Egress:     egress.Options{DefaultTimeout: c.EgressTimeout, MaxTimeout: c.EgressTimeout},
-		Faces:      c.Faces,
-		Logger:     c.Logger,
+		DataDir:      filepath.Join(dir, "data"),
+		PluginsDir:   plugins,
+		WatchPlugins: c.WatchPlugins,
+		PluginsWatch: plugindir.Config{Debounce: 50 * time.Millisecond},
+		Runtime:      runtime.Config{CacheDir: c.CacheDir, CallTimeout: c.CallTimeout, MemoryLimitBytes: c.MemoryLimitBytes},
+		Egress:       egress.Options{DefaultTimeout: c.EgressTimeout, MaxTimeout: c.EgressTimeout},
+		Faces:        c.Faces,
+		Logger:       c.Logger,
 	})
 	if err != nil {
 		return fail(err)

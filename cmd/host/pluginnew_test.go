@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/pluginkit"
 )
 
 // goCmd runs the go tool in dir, as a plugin author would, outside Wharf's
@@ -92,6 +94,34 @@ func TestPluginNewScaffoldsAWorkingPlugin(t *testing.T) {
 		t.Fatalf("wharf plugin test: %v\n%s", err, out)
 	}
 	t.Logf("\n%s", out)
+
+	// Hot-plugged: installed with `wharf plugin install` into a host that
+	// is already running, which then serves it through its REST API.
+	h := pluginkit.StartTestHost(t, pluginkit.HostConfig{WatchPlugins: true})
+	out, err = runCLI(t, "plugin", "install", wasm, "--server", h.URL)
+	if err != nil || !strings.Contains(out, "acme-cloud (installed)") {
+		t.Fatalf("wharf plugin install: %v\n%s", err, out)
+	}
+	body := `{"name":"acme1","plugin":"acme-cloud","config":` + strings.TrimSpace(line) + `}`
+	resp, err := http.Post(h.URL+"/api/v1/connections", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create a connection to the installed plugin: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(h.URL + "/api/v1/connections/acme1/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("list services through the installed plugin: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(h.PluginsDir, "acme-cloud.wasm")); err != nil {
+		t.Fatalf("the install is not in the plugins folder: %v", err)
+	}
 }
 
 // Bad names, module paths and folders are refused naming the flag.
