@@ -209,6 +209,10 @@ func TestDetailActionsStatusAndDelete(t *testing.T) {
 	if webtest.FieldError(r.Body, "replicas") == "" {
 		t.Errorf("no error at replicas:\n%s", excerpt(r.Body))
 	}
+	// A bare aria-invalid reads as "not invalid" to assistive technology.
+	if !strings.Contains(r.Body, `aria-invalid="true"`) || regexp.MustCompile(`aria-invalid[\s/>]`).MatchString(r.Body) {
+		t.Errorf("the field with an error is not marked aria-invalid=\"true\":\n%s", excerpt(r.Body))
+	}
 	r = c.Post(path+"/actions/scale", url.Values{"f.replicas": {"3"}})
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("scale: %d\n%s", r.Status, excerpt(r.Body))
@@ -220,7 +224,10 @@ func TestDetailActionsStatusAndDelete(t *testing.T) {
 
 	// Stop is dangerous: first a confirmation page, nothing done.
 	r = c.Post(path+"/actions/stop", nil)
-	expect(t, r, 200, "Stop api?", "Yes, Stop", `name="confirm" value="yes"`)
+	expect(t, r, 200, "Stop api?", "Yes, Stop", `name="confirm" value="yes"`, "The service is currently <span class=\"badge st-")
+	if strings.Contains(r.Body, "@statusBadge") {
+		t.Errorf("the confirmation page shows template source:\n%s", excerpt(r.Body))
+	}
 	if s, _ := env.Docker.Service(id); *s.Spec.Mode.Replicated.Replicas != 3 {
 		t.Fatal("stop ran without confirmation")
 	}

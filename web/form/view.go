@@ -2,6 +2,7 @@ package form
 
 import (
 	"fmt"
+	"github.com/a-h/templ"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,4 +95,14 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// InvalidAttr is aria-invalid="true" on a field with an error, nothing
+// otherwise: a bare aria-invalid reads as not invalid to assistive
+// technology.
+func InvalidAttr(invalid bool) templ.Attributes {
+	if invalid {
+		return templ.Attributes{"aria-invalid": "true"}
+	}
+	return nil
 }
