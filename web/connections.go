@@ -142,7 +142,7 @@ func (p *portal) connectionCreate(c echo.Context) error {
 // connProblem re-draws a connection form with err placed at its fields.
 func (p *portal) connProblem(c echo.Context, pg Page, v ConnFormView, err error) error {
 	v.Problem = p.userError(c, err)
-	if v.Problem.Code == pluginapi.CodeInvalid {
+	if form.AtFields(v.Problem) {
 		rest := form.PlaceErrors(v.Fields, v.Problem)
 		for _, r := range rest {
 			if strings.Contains(strings.ToLower(r), "name") && v.NameError == "" {

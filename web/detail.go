@@ -224,7 +224,7 @@ func (p *portal) runAction(c echo.Context) error {
 	}
 	if _, err := p.host.RunAction(ctx, caller, conn, id, a.Name, params); err != nil {
 		pe := p.userError(c, err)
-		if pe.Code == pluginapi.CodeInvalid && len(fields) > 0 {
+		if form.AtFields(pe) && len(fields) > 0 {
 			form.PlaceErrors(fields, pe)
 		}
 		return p.actionProblem(c, conn, id, a, fields, pe)

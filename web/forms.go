@@ -89,7 +89,7 @@ func (p *portal) createSubmit(c echo.Context) error {
 	res, err := p.host.CreateService(ctx, caller, conn, form.Encode(doc))
 	if err != nil {
 		v.Problem = p.userError(c, err)
-		if v.Problem.Code == pluginapi.CodeInvalid {
+		if form.AtFields(v.Problem) {
 			v.Other = form.PlaceErrors(v.Fields, v.Problem)
 		}
 		return p.renderForm(c, statusFor(v.Problem.Code), pg, &v)

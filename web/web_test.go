@@ -181,6 +181,13 @@ func TestCreateFormGeneratedValidatedAndCreated(t *testing.T) {
 	if got := svc.Spec.TaskTemplate.ContainerSpec.Command; len(got) != 3 || got[2] != "daemon off;" {
 		t.Errorf("command sent to the platform = %q", got)
 	}
+
+	// A taken name is a conflict that names its field: shown at the field too.
+	r = c.Post("/services/new", url.Values{"connection": {"swarm"}, "f.name": {"shop"}, "f.image": {"nginx:1.27"}})
+	expect(t, r, 409, `value="shop"`)
+	if webtest.FieldError(r.Body, "name") == "" {
+		t.Errorf("the conflict is not shown at the name field:\n%s", excerpt(r.Body))
+	}
 }
 
 func TestDetailActionsStatusAndDelete(t *testing.T) {

@@ -23,6 +23,12 @@ func fieldErrors(pe *pluginapi.Error) []schema.FieldError {
 	return out
 }
 
+// AtFields reports whether pe belongs at form fields: an invalid error,
+// or any other (a conflict on a taken name) that names its field.
+func AtFields(pe *pluginapi.Error) bool {
+	return pe != nil && (pe.Code == pluginapi.CodeInvalid || pe.Field != "")
+}
+
 // PlaceErrors puts each violation of pe at the deepest field its JSON
 // pointer reaches; it returns the ones that belong to no field (to be shown
 // above the form).
