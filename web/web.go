@@ -200,7 +200,9 @@ func (p *portal) routes(e *echo.Echo) {
 	// Multipart, so not behind forms and csrf: pluginInstall bounds the
 	// body and checks the CSRF token itself, before reading any file.
 	e.POST("/plugins/install", p.pluginInstall, noStore, p.auth)
-	e.GET("/plugins/install", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, under(c, "/plugins#install-plugin")) }, page...)
+	e.GET("/plugins/install", func(c echo.Context) error {
+		return c.Redirect(http.StatusSeeOther, under(c, "/plugins#install-plugin"))
+	}, page...)
 	e.GET("/connections/new", p.connectionForm, page...)
 	e.POST("/connections/new", p.connectionCreate, page...)
 	e.GET("/connections/:name/edit", p.connectionEditForm, page...)
