@@ -184,6 +184,8 @@ type Filter struct {
 	// Visible, when set, keeps only the entries it allows (see
 	// Visibility); nil shows everything.
 	Visible *Visibility
+
+	orphans *orphanCut // Orphans' condition
 }
 
 // Query limits.
@@ -226,6 +228,16 @@ type Log struct {
 	// cpStale: a checkpoint append failed, so committed rows may lack
 	// one; no batch is committed until a checkpoint succeeds.
 	cpStale atomic.Bool
+
+	// writerID names this Log on the start rows it writes (its signer's
+	// id, stable across restarts of one replica); openHead is the chain's
+	// head when it opened: its own rows up to there are from a previous
+	// run. See writers.go.
+	writerID      string
+	openHead      int64
+	writerTimeout time.Duration
+	hbStop        chan struct{}
+	hbDone        chan struct{}
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -334,7 +346,20 @@ var migrations = []string{
 	// keep version 2's encoding, so they verify unchanged.
 	`ALTER TABLE audit_log ADD COLUMN target_name TEXT NOT NULL DEFAULT '';
 	CREATE INDEX audit_log_start_target_name ON audit_log (target_name) WHERE kind = 'start';`,
+	// Version 4 is PostgreSQL's signers table: one process signs here.
+	`-- nothing to do: one process signs`,
+	writersMigration,
 }
+
+// writersMigration (version 5, both databases): each start row names the
+// Log that wrote it, and audit_writers holds each writer's heartbeat, so
+// recovery finishes only the operations whose writer is gone (see
+// writers.go). The writer column is covered by the chain (version 4).
+const writersMigration = `ALTER TABLE audit_log ADD COLUMN writer TEXT NOT NULL DEFAULT '';
+	CREATE TABLE audit_writers (
+		writer       TEXT PRIMARY KEY,
+		heartbeat_ns BIGINT NOT NULL
+	);`
 
 // pgMigrations: the same schema in PostgreSQL's types (BIGINT ids and
 // nanoseconds, BYTEA hashes); append-only is enforced by triggers that
@@ -389,17 +414,14 @@ var pgMigrations = []string{
 		public_key TEXT NOT NULL,
 		joined_at  BIGINT NOT NULL,
 		added_ns   BIGINT NOT NULL
-	);`,
+	);`, writersMigration,
 }
 
 func migrationSteps() []store.Step {
 	steps := make([]store.Step, len(pgMigrations))
 	for i := range steps {
 		steps[i].Postgres = pgMigrations[i]
-		steps[i].SQLite = "-- nothing to do: one process signs"
-		if i < len(migrations) {
-			steps[i].SQLite = migrations[i]
-		}
+		steps[i].SQLite = migrations[i]
 	}
 	return steps
 }
@@ -434,11 +456,17 @@ func New(db *sql.DB, o Options) (*Log, error) {
 		return nil, fmt.Errorf("audit: checkpoint log: %w", err)
 	}
 	l.cp = cp
-	if l.w, err = newWriter(ctx, h, o.ChainKey); err != nil {
+	l.writerID = SigningKeyID(l.pub)
+	if l.w, err = newWriter(ctx, h, o.ChainKey, l.writerID); err != nil {
 		cp.close()
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	if err := l.openChain(ctx); err != nil {
+		l.w.close()
+		cp.close()
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if err := l.startHeartbeat(ctx); err != nil {
 		l.w.close()
 		cp.close()
 		return nil, fmt.Errorf("audit: %w", err)
@@ -485,6 +513,7 @@ func (l *Log) openChain(ctx context.Context) error {
 		return err
 	}
 	l.w.headID, l.w.headHash = headID, headHash
+	l.openHead = headID
 	shared := l.h.Dialect() == store.Postgres
 	myKey := ChainKeyID(l.opts.ChainKey)
 	signer := SigningKeyID(l.pub)
@@ -595,7 +624,7 @@ func (l *Log) Close() error {
 	l.cond.Signal()
 	l.mu.Unlock()
 	<-l.done
-	return errors.Join(l.w.close(), l.cp.close())
+	return errors.Join(l.stopHeartbeat(), l.w.close(), l.cp.close())
 }
 
 // Start durably records that an operation is starting and returns its id,

@@ -55,14 +55,16 @@ type exportRow struct {
 	// TargetName is left out when empty, so exports of rows without one
 	// read as they did before the column existed.
 	TargetName string `json:"target_name,omitempty"`
-	PrevHash   string `json:"prev_hash"`
-	Hash       string `json:"hash"`
-	Enc        string `json:"enc,omitempty"`
+	// Writer likewise (start rows written since writers were recorded).
+	Writer   string `json:"writer,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+	Enc      string `json:"enc,omitempty"`
 }
 
 func (e *exportRow) strings() []*string {
 	return []*string{&e.Actor, &e.ClientAddr, &e.RequestID, &e.Connection, &e.Plugin, &e.Operation,
-		&e.Target, &e.Request, &e.ErrCode, &e.ErrMessage, &e.ErrField, &e.Outcome, &e.Note, &e.TargetName}
+		&e.Target, &e.Request, &e.ErrCode, &e.ErrMessage, &e.ErrField, &e.Outcome, &e.Note, &e.TargetName, &e.Writer}
 }
 
 func toExport(r *row) exportRow {
@@ -70,7 +72,7 @@ func toExport(r *row) exportRow {
 		ClientAddr: r.ClientAddr, RequestID: r.RequestID, Connection: r.Connection, Plugin: r.Plugin,
 		Operation: r.Operation, Target: r.Target, Request: r.Request, ErrCode: r.ErrCode,
 		ErrMessage: r.ErrMessage, ErrField: r.ErrField, DurationNS: r.DurationNS, Outcome: r.Outcome,
-		Note: r.Note, TargetName: r.TargetName, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
+		Note: r.Note, TargetName: r.TargetName, Writer: r.Writer, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
 	valid := utf8.ValidString(e.Kind)
 	for _, s := range e.strings() {
 		valid = valid && utf8.ValidString(*s)
@@ -110,7 +112,7 @@ func fromExport(e exportRow) (row, error) {
 		ClientAddr: e.ClientAddr, RequestID: e.RequestID, Connection: e.Connection, Plugin: e.Plugin,
 		Operation: e.Operation, Target: e.Target, Request: e.Request, ErrCode: e.ErrCode,
 		ErrMessage: e.ErrMessage, ErrField: e.ErrField, DurationNS: e.DurationNS, Outcome: e.Outcome,
-		Note: e.Note, TargetName: e.TargetName, PrevHash: prev, Hash: hash}, nil
+		Note: e.Note, TargetName: e.TargetName, Writer: e.Writer, PrevHash: prev, Hash: hash}, nil
 }
 
 func strictHex(s string) ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wharfhq/wharf/internal/keyfile"
 )
@@ -38,7 +39,16 @@ type Options struct {
 	// removing the newest rows and the newest checkpoints together cannot
 	// be detected from this machine alone.
 	CheckpointPath string
+	// WriterTimeout is how long a writer (a replica) may go without a
+	// heartbeat before the operations it left unfinished are another's to
+	// recover; 0 means DefaultWriterTimeout. Replicas' clocks must agree
+	// to well within it.
+	WriterTimeout time.Duration
 }
+
+// DefaultWriterTimeout is Options.WriterTimeout's default; a writer beats
+// three times within it.
+const DefaultWriterTimeout = 30 * time.Second
 
 func (o Options) check() error {
 	switch {
@@ -48,6 +58,8 @@ func (o Options) check() error {
 		return fmt.Errorf("options: Signer must be an ed25519 private key (%d bytes), got %d bytes", ed25519.PrivateKeySize, len(o.Signer))
 	case strings.TrimSpace(o.CheckpointPath) == "":
 		return errors.New("options: CheckpointPath is required")
+	case o.WriterTimeout < 0:
+		return fmt.Errorf("options: WriterTimeout must not be negative, got %s", o.WriterTimeout)
 	}
 	return nil
 }

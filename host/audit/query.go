@@ -155,6 +155,10 @@ func (l *Log) each(ctx context.Context, f Filter, limit int, fn func(*Entry) err
 			cond(in, string(names))
 		}
 	}
+	if f.orphans != nil {
+		q, a := f.orphans.sql()
+		cond(q, a...)
+	}
 	if f.BeforeID < 0 {
 		return pluginapi.Invalid("/before_id", "before_id must not be negative, got %d", f.BeforeID)
 	}

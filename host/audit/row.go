@@ -20,11 +20,14 @@ const hashSize = sha256.Size
 // also covers the outcome and note columns. Version 3 is version 2 plus
 // the target_name column; it is used exactly for the rows whose
 // target_name is not empty, so each row has one encoding and the rows
-// written before the column existed keep theirs.
+// written before the column existed keep theirs. Version 4 is version 3
+// plus the writer column (which replica wrote a start row), used exactly
+// for the rows that name a writer.
 const (
 	chainV1 = "wharf-audit-chain-v1"
 	chainV2 = "wharf-audit-chain-v2-hmac-sha256"
 	chainV3 = "wharf-audit-chain-v3-hmac-sha256"
+	chainV4 = "wharf-audit-chain-v4-hmac-sha256"
 )
 
 // Stored outcome column values; ” means "derive from error_code".
@@ -55,13 +58,15 @@ type row struct {
 	Outcome    string // finish: a stored outcome or ''
 	Note       string // finish: what recovery found on the platform
 	TargetName string // start: the target's name if known; finish: the name learned
+	Writer     string // start: the writing Log's id (its signer), so recovery knows whose it is
 	PrevHash   []byte
 	Hash       []byte
 }
 
-func startRow(e *Event) row {
+func startRow(e *Event, writer string) row {
 	return row{
 		Kind:       "start",
+		Writer:     writer,
 		TimeNS:     e.Time.UnixNano(),
 		Actor:      e.Actor,
 		ClientAddr: e.ClientAddr,
@@ -106,7 +111,7 @@ func finishRow(startID int64, at time.Time, startNS int64, o *Outcome) row {
 // columns lists audit_log's columns in the order of args and scanArgs.
 const columns = `id, kind, ref_id, time_ns, actor, client_addr, request_id, connection, plugin,
 	operation, target, request, error_code, error_message, error_field, duration_ns, outcome, note,
-	target_name, prev_hash, hash`
+	target_name, writer, prev_hash, hash`
 
 // args are the values for insertSQL, in the order of columns.
 func (r *row) args() []any {
@@ -116,7 +121,7 @@ func (r *row) args() []any {
 	}
 	return []any{r.ID, r.Kind, ref, r.TimeNS, r.Actor, r.ClientAddr, r.RequestID,
 		r.Connection, r.Plugin, r.Operation, r.Target, r.Request, r.ErrCode, r.ErrMessage,
-		r.ErrField, r.DurationNS, r.Outcome, r.Note, r.TargetName, r.PrevHash, r.Hash}
+		r.ErrField, r.DurationNS, r.Outcome, r.Note, r.TargetName, r.Writer, r.PrevHash, r.Hash}
 }
 
 // scan reads a row selected with columns.
@@ -124,7 +129,7 @@ func (r *row) scan(s interface{ Scan(...any) error }) error {
 	var ref sql.NullInt64
 	err := s.Scan(&r.ID, &r.Kind, &ref, &r.TimeNS, &r.Actor, &r.ClientAddr,
 		&r.RequestID, &r.Connection, &r.Plugin, &r.Operation, &r.Target, &r.Request,
-		&r.ErrCode, &r.ErrMessage, &r.ErrField, &r.DurationNS, &r.Outcome, &r.Note, &r.TargetName, &r.PrevHash, &r.Hash)
+		&r.ErrCode, &r.ErrMessage, &r.ErrField, &r.DurationNS, &r.Outcome, &r.Note, &r.TargetName, &r.Writer, &r.PrevHash, &r.Hash)
 	r.RefID = ref.Int64
 	return err
 }
@@ -140,13 +145,16 @@ func (r *row) legacyHash() []byte {
 
 // keyedHash is the version 2 chain value: HMAC-SHA256 under key of the
 // same encoding plus the outcome and note columns; for a row with a target
-// name, version 3, which adds it. Without the key nobody can compute it, so
+// name, version 3, which adds it; for a row naming its writer, version 4,
+// which adds both. Without the key nobody can compute it, so
 // a row altered and re-chained by someone who only has the database file
 // does not verify, and a name cannot be removed or added unnoticed either:
 // the version tag is inside the HMAC.
 func (r *row) keyedHash(key []byte) []byte {
 	m := hmac.New(sha256.New, key)
-	if r.TargetName != "" {
+	if r.Writer != "" {
+		m.Write(appendStr(appendStr(r.canonical(chainV4, true), r.TargetName), r.Writer))
+	} else if r.TargetName != "" {
 		m.Write(appendStr(r.canonical(chainV3, true), r.TargetName))
 	} else {
 		m.Write(r.canonical(chainV2, true))
@@ -180,7 +188,7 @@ func (r *row) canonical(version string, v2 bool) []byte {
 // stored is what the chain covers. SQLite stores strings as they are.
 func (r *row) textSafe() {
 	for _, s := range []*string{&r.Actor, &r.ClientAddr, &r.RequestID, &r.Connection, &r.Plugin,
-		&r.Operation, &r.Target, &r.Request, &r.ErrCode, &r.ErrMessage, &r.ErrField, &r.Note, &r.TargetName} {
+		&r.Operation, &r.Target, &r.Request, &r.ErrCode, &r.ErrMessage, &r.ErrField, &r.Note, &r.TargetName, &r.Writer} {
 		if !utf8.ValidString(*s) || strings.IndexByte(*s, 0) >= 0 {
 			*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "\uFFFD")
 		}

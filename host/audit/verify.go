@@ -350,7 +350,7 @@ func (v *verifier) row(r *row) {
 		v.fail(StatusBrokenLink, r.ID, "row %d's link to the previous row is broken: a row before it was removed, inserted or rewritten", r.ID)
 		return
 	case r.ID < v.keyedFrom:
-		if r.Outcome != "" || r.Note != "" || r.TargetName != "" || !bytes.Equal(r.legacyHash(), r.Hash) {
+		if r.Outcome != "" || r.Note != "" || r.TargetName != "" || r.Writer != "" || !bytes.Equal(r.legacyHash(), r.Hash) {
 			v.fail(StatusAltered, r.ID, "row %d's content does not match its hash: the row was altered", r.ID)
 			return
 		}

@@ -33,6 +33,7 @@ type request struct {
 // replaced at the next write.
 type writer struct {
 	key     []byte // the chain key
+	id      string // written on each start row (Log.WriterID)
 	h       *store.DB
 	conn    *sql.Conn
 	last    *sql.Stmt // the newest row's id and hash
@@ -46,17 +47,17 @@ type writer struct {
 }
 
 const insertSQL = `INSERT INTO audit_log (` + columns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // numColumns is the number of columns in columns.
-const numColumns = 21
+const numColumns = 22
 
 // pgRowsPerInsert bounds the rows of one multi-row INSERT on PostgreSQL
-// (its limit is 65535 parameters; 21 per row).
+// (its limit is 65535 parameters; 22 per row).
 const pgRowsPerInsert = 1000
 
-func newWriter(ctx context.Context, h *store.DB, key []byte) (*writer, error) {
-	w := &writer{key: key, h: h}
+func newWriter(ctx context.Context, h *store.DB, key []byte, id string) (*writer, error) {
+	w := &writer{key: key, h: h, id: id}
 	if err := w.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -224,7 +225,7 @@ func (w *writer) writeTx(batch []*request) (err error) {
 		r.id, r.err = 0, nil
 		if r.start != nil && r.outcome != nil {
 			// Record: the start row, then its finish row.
-			s := startRow(r.start)
+			s := startRow(r.start, w.id)
 			id := insert(&s)
 			f := finishRow(id, r.at, s.TimeNS, r.outcome)
 			insert(&f)
@@ -233,7 +234,7 @@ func (w *writer) writeTx(batch []*request) (err error) {
 		}
 		var row row
 		if r.start != nil {
-			row = startRow(r.start)
+			row = startRow(r.start, w.id)
 		} else {
 			startNS, ok := startedHere[r.finishID]
 			if !ok {

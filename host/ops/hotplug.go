@@ -323,11 +323,14 @@ func (h *Host) loadFailed(ctx context.Context, c Caller, ev *auditEvent, change 
 	if pe := (*pluginapi.Error)(nil); errors.As(err, &pe) {
 		msg = pe.Message
 	}
-	set := h.plugins.Load()
-	next := set.clone()
-	next.problems[path] = PluginProblem{File: path, Plugin: ev.plugin, Error: msg, At: time.Now().UTC()}
-	h.plugins.Store(next)
-	h.hot.failed[path] = now
+	out := error(pluginapi.Invalid("/plugin", "%s", msg))
+	if pe := (*pluginapi.Error)(nil); errors.As(err, &pe) {
+		out = pe
+	}
+	// Audited, logged and counted before it is shown: whoever sees the
+	// problem finds its entry and its count.
+	ev.request = change
+	_ = h.audited(ctx, c, ev, func() (string, error) { return "", out })
 	if change.OldVersion != "" {
 		h.log.Error("plugin file did not load; the previous version keeps serving", "plugin", ev.plugin, "version", change.OldVersion, "file", path, "err", msg)
 	} else {
@@ -336,12 +339,11 @@ func (h *Host) loadFailed(ctx context.Context, c Caller, ev *auditEvent, change 
 	if m, ok := h.cfg.Metrics.(PluginMetrics); ok {
 		m.PluginLoadFailed(cmp.Or(ev.plugin, filepath.Base(path)))
 	}
-	out := error(pluginapi.Invalid("/plugin", "%s", msg))
-	if pe := (*pluginapi.Error)(nil); errors.As(err, &pe) {
-		out = pe
-	}
-	ev.request = change
-	_ = h.audited(ctx, c, ev, func() (string, error) { return "", out })
+	set := h.plugins.Load()
+	next := set.clone()
+	next.problems[path] = PluginProblem{File: path, Plugin: ev.plugin, Error: msg, At: time.Now().UTC()}
+	h.plugins.Store(next)
+	h.hot.failed[path] = now
 	return out
 }
 

@@ -39,17 +39,22 @@ type ReconcileReport struct {
 	Interrupted int // entries marked interrupted
 	Checked     int // of which the platform was asked about
 	Failed      int // entries whose finish could not be written
-	More        bool
+	// Taken: entries another replica finished first (both recovered the
+	// same dead replica's operations).
+	Taken int
+	More  bool
 }
 
 // ReconcileAudit finishes every operation the audit log shows as started
-// but never finished, which at start means the host stopped in the middle
-// of it (a crash, kill -9): each gets the outcome "interrupted" at the
-// time of recovery, with a note of the platform's state now where the
-// plugin can tell (a get of the target: its status, or that it does not
-// exist). It is bounded in time and never fails: problems are logged and
-// noted. Run it before serving, while this process is the log's only
-// writer: an operation still running elsewhere would be marked too.
+// but never finished by a writer that is gone (audit.Log.Orphans: this
+// replica's previous run, a replica whose heartbeat timed out or that
+// stopped): the host stopped in the middle of it (a crash, kill -9). Each
+// gets the outcome "interrupted" at the time of recovery, with a note of
+// the platform's state now where the plugin can tell (a get of the
+// target: its status, or that it does not exist). Operations other
+// replicas are running are left alone. It is bounded in time and never
+// fails: problems are logged and noted. Run it at start, before serving;
+// on a shared database RecoverReplicas runs it again when a replica dies.
 func (h *Host) ReconcileAudit(ctx context.Context, o ReconcileOptions) ReconcileReport {
 	if o.GetTimeout <= 0 {
 		o.GetTimeout = DefaultReconcileGetTimeout
@@ -61,7 +66,7 @@ func (h *Host) ReconcileAudit(ctx context.Context, o ReconcileOptions) Reconcile
 		o.Max = DefaultReconcileMax
 	}
 	var rep ReconcileReport
-	todo, more, err := h.incomplete(ctx, o.Max)
+	todo, more, err := h.cfg.Audit.Orphans(ctx, o.Max)
 	if err != nil {
 		h.log.Error("audit reconcile: cannot list incomplete operations", "err", err)
 		return rep
@@ -85,6 +90,8 @@ func (h *Host) ReconcileAudit(ctx context.Context, o ReconcileOptions) Reconcile
 				err := h.cfg.Audit.Finish(context.WithoutCancel(ctx), e.ID, audit.Outcome{Interrupted: true, Note: note})
 				mu.Lock()
 				switch {
+				case pluginapi.CodeOf(err) == pluginapi.CodeConflict:
+					rep.Taken++
 				case err != nil:
 					rep.Failed++
 					h.log.Error("audit reconcile: finish failed", "audit_id", e.ID, "err", err)
@@ -103,38 +110,9 @@ func (h *Host) ReconcileAudit(ctx context.Context, o ReconcileOptions) Reconcile
 	}
 	close(jobs)
 	wg.Wait()
-	h.log.Warn("audit: operations interrupted by the last stop marked as such",
-		"interrupted", rep.Interrupted, "platform_checked", rep.Checked, "failed", rep.Failed, "more_left", rep.More)
+	h.log.Warn("audit: operations interrupted by a stopped host marked as such",
+		"interrupted", rep.Interrupted, "platform_checked", rep.Checked, "failed", rep.Failed, "taken", rep.Taken, "more_left", rep.More)
 	return rep
-}
-
-// incomplete lists up to limit unfinished operations, oldest first, keeping
-// only what reconciling needs (not the requests).
-func (h *Host) incomplete(ctx context.Context, limit int) ([]audit.Entry, bool, error) {
-	var out []audit.Entry
-	f := audit.Filter{Outcome: audit.OutcomeIncomplete, Limit: audit.MaxLimit}
-	for len(out) < limit {
-		page, err := h.cfg.Audit.Query(ctx, f)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, e := range page {
-			out = append(out, audit.Entry{ID: e.ID, Connection: e.Connection, Operation: e.Operation, Target: e.Target})
-		}
-		if len(page) < audit.MaxLimit {
-			break
-		}
-		f.BeforeID = page[len(page)-1].ID
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	// Oldest first: the order they happened in.
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, more, nil
 }
 
 // platformState describes what the platform says now about e's target,
@@ -199,4 +177,46 @@ func serviceState(target string, s *pluginapi.Service) string {
 		out += fmt.Sprintf(", %s of %s running", count(s.Running), count(s.Desired))
 	}
 	return out
+}
+
+// RecoverReplicas watches, every interval, for replicas of a shared audit
+// log whose heartbeat timed out, and recovers what they left unfinished
+// (ReconcileAudit); a replica that never comes back is not waited for.
+// Once nothing of theirs is left it forgets them. It returns a function
+// that stops it.
+func (h *Host) RecoverReplicas(interval time.Duration, o ReconcileOptions) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				h.recoverReplicas(ctx, o)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func (h *Host) recoverReplicas(ctx context.Context, o ReconcileOptions) {
+	gone, err := h.cfg.Audit.TimedOutWriters(ctx)
+	if err != nil {
+		h.log.Error("audit recovery: cannot list replicas", "err", err)
+		return
+	}
+	if len(gone) == 0 {
+		return
+	}
+	h.log.Warn("audit recovery: replicas stopped beating", "writers", gone)
+	rep := h.ReconcileAudit(ctx, o)
+	if rep.Failed == 0 && !rep.More && ctx.Err() == nil {
+		if err := h.cfg.Audit.ForgetWriters(ctx, gone); err != nil {
+			h.log.Error("audit recovery: cannot forget replicas", "err", err)
+		}
+	}
 }

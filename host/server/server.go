@@ -48,6 +48,10 @@ type Config struct {
 	// keys and checkpoint log (audit-chain.key, audit-signing.key,
 	// audit.checkpoints) and the compilation cache (cache/).
 	DataDir string
+	// Reconcile bounds the recovery of operations a stopped host (or, on a
+	// shared database, a stopped replica) left unfinished; zero fields take
+	// ops' defaults.
+	Reconcile ops.ReconcileOptions
 	// Database, if set, is the database to use instead of DataDir/wharf.db
 	// (wharf serve --database): a SQLite file, whose folder must exist, or
 	// a postgres:// URL, which several replicas may share; DataDir then
@@ -317,8 +321,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		s.closers = append(s.closers, func(context.Context) error { stopFollowing(); return nil })
 	}
 	// Operations the last run left unfinished (a crash) are marked
-	// interrupted before anything new starts.
-	s.Host.ReconcileAudit(ctx, ops.ReconcileOptions{})
+	// interrupted before anything new starts; on a shared database, also
+	// those of replicas that stopped (never those still running), and
+	// later those of any replica that dies.
+	s.Host.ReconcileAudit(ctx, cfg.Reconcile)
+	if shared {
+		stopRecovering := s.Host.RecoverReplicas(audit.DefaultWriterTimeout, cfg.Reconcile)
+		s.closers = append(s.closers, func(context.Context) error { stopRecovering(); return nil })
+	}
 	if s.Host.Open() {
 		log.Warn("no API tokens configured: running open, every caller is an owner")
 	}

@@ -39,6 +39,8 @@ type Env struct {
 	Runtime     *runtime.Runtime
 	Plugins     []*runtime.Plugin
 	Dir         string
+	// Server is the whole host; Close it to stop it early (a restart).
+	Server *server.Server
 	// Admin is a caller with the admin role.
 	Admin ops.Caller
 }
@@ -53,6 +55,11 @@ type Options struct {
 	// Logger receives the host's logs (plugins' log lines included);
 	// default: discarded.
 	Logger *slog.Logger
+	// DataDir, if set, is the data folder to use (another Env's Dir after
+	// its Close: a restart); default: a new one.
+	DataDir string
+	// Reconcile bounds the recovery at start (server.Config.Reconcile).
+	Reconcile ops.ReconcileOptions
 }
 
 // PluginPath builds the fake plugin (once per test process).
@@ -67,7 +74,10 @@ func CacheDir() string { return filepath.Join(os.TempDir(), "wharf-opstest-cache
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := o.DataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	files := []string{PluginPath(t)}
 	for _, pkg := range o.ExtraPlugins {
 		files = append(files, wasmbuild.Build(t, pkg))
@@ -82,6 +92,7 @@ func New(t testing.TB, o Options) *Env {
 		Runtime:     runtime.Config{CacheDir: CacheDir()},
 		Tokens:      o.Tokens,
 		Logger:      logger,
+		Reconcile:   o.Reconcile,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +105,7 @@ func New(t testing.TB, o Options) *Env {
 	plat := fakeplatform.New(PlatformToken)
 	srv := httptest.NewServer(plat)
 	t.Cleanup(srv.Close)
-	e := &Env{Host: h, Platform: plat, PlatformURL: srv.URL, Audit: al, Conns: cs, DB: db, Runtime: rt,
+	e := &Env{Server: hs, Host: h, Platform: plat, PlatformURL: srv.URL, Audit: al, Conns: cs, DB: db, Runtime: rt,
 		Plugins: plugins, Dir: dir, Admin: ops.Caller{Actor: "test-admin", Role: ops.RoleAdmin}}
 	if !o.NoConnection {
 		if _, err := h.CreateConnection(ctx, e.Admin, ops.ConnectionInput{Name: Conn, Plugin: "fake", Config: e.Config()}); err != nil {
