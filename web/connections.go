@@ -143,8 +143,14 @@ func (p *portal) connectionCreate(c echo.Context) error {
 func (p *portal) connProblem(c echo.Context, pg Page, v ConnFormView, err error) error {
 	v.Problem = p.userError(c, err)
 	if form.AtFields(v.Problem) {
-		rest := form.PlaceErrors(v.Fields, v.Problem)
+		if v.Problem.Field == "/name" {
+			v.NameError = v.Problem.Message
+		}
+		rest := form.PlaceErrors(v.Fields, form.Under(v.Problem, "/config"))
 		for _, r := range rest {
+			if r == v.NameError {
+				continue
+			}
 			if strings.Contains(strings.ToLower(r), "name") && v.NameError == "" {
 				v.NameError = r
 			} else {

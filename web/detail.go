@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -254,10 +255,15 @@ func (p *portal) deleteService(c echo.Context) error {
 		}
 		return render(c, http.StatusOK, ConfirmDeletePage(p.pageInfo(c, "Delete "+svc.Name, "services"), conn, svc))
 	}
-	if _, err := p.host.DeleteService(ctx, caller, conn, id, c.FormValue("force") == "true"); err != nil {
+	res, err := p.host.DeleteService(ctx, caller, conn, id, c.FormValue("force") == "true")
+	if err != nil {
 		return p.renderError(c, err)
 	}
-	return p.redirect(c, "/services", "Deletion of "+id+" requested.")
+	name := p.host.ServiceName(conn, id)
+	if res != nil && res.Service != nil && res.Service.Name != "" {
+		name = res.Service.Name
+	}
+	return p.redirect(c, "/services", "Deletion of "+cmp.Or(name, id)+" requested.")
 }
 
 func actionTitle(a pluginapi.Action) string {

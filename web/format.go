@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/web/form"
 )
 
 func countText(n int) string {
@@ -68,6 +70,27 @@ func prettyJSON(raw json.RawMessage) string {
 
 func itoa(n int) string { return fmt.Sprint(n) }
 
+// plural counts things in words: "1 field", "3 fields".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprint(n) + " " + many
+}
+
+// fieldLabel names the field at the JSON pointer ptr for a person: by its
+// label among fields, whose pointers are relative to base ("/config" on a
+// connection form); a pointer outside base by its segments.
+func fieldLabel(fields []form.Field, base, ptr string) string {
+	if rel, ok := strings.CutPrefix(ptr, base+"/"); ok && base != "" {
+		return form.Label(fields, "/"+rel)
+	}
+	if base != "" {
+		fields = nil
+	}
+	return form.Label(fields, ptr)
+}
+
 // orDash returns the first non-empty value, or a dash.
 func orDash(vals ...string) string {
 	for _, v := range vals {
@@ -85,18 +108,29 @@ func intOrDash(n *int) string {
 	return fmt.Sprint(*n)
 }
 
+// endpointText describes an endpoint's ports: "published 8080 → 80/tcp"
+// (outside → inside), "port 80/tcp", "published 8080/tcp".
 func endpointText(e pluginapi.Endpoint) string {
-	var parts []string
-	if e.Public != 0 {
-		parts = append(parts, fmt.Sprintf("published %d", e.Public))
-	}
-	if e.Port != 0 {
-		parts = append(parts, fmt.Sprintf("→ %d", e.Port))
-	}
+	proto := ""
 	if e.Protocol != "" {
-		parts = append(parts, e.Protocol)
+		proto = "/" + e.Protocol
 	}
-	return strings.Join(parts, " ")
+	switch {
+	case e.Public != 0 && e.Port != 0:
+		return fmt.Sprintf("published %d → %d%s", e.Public, e.Port, proto)
+	case e.Public != 0:
+		return fmt.Sprintf("published %d%s", e.Public, proto)
+	case e.Port != 0:
+		return fmt.Sprintf("port %d%s", e.Port, proto)
+	}
+	return e.Protocol
+}
+
+// browsable reports whether a browser can open an endpoint's URL: http and
+// https only (a tcp:// or grpc:// address is shown, not linked).
+func browsable(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
 
 // KV is a name and its value, shown side by side (labels, headers, the

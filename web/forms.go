@@ -31,9 +31,10 @@ type FormView struct {
 	Choices []form.ChoiceList
 }
 
-// DiffRow is one changed leaf of a spec.
+// DiffRow is one changed leaf of a spec: Path is its JSON pointer, Label
+// its name as the form shows it; Before and After are plain values.
 type DiffRow struct {
-	Path, Before, After, Kind string // Kind: added, removed, changed
+	Path, Label, Before, After, Kind string // Kind: added, removed, changed
 }
 
 func (p *portal) specSchema(ctx context.Context, caller ops.Caller, conn string) (ops.PluginInfo, *schema.Schema, error) {
@@ -168,7 +169,7 @@ func (p *portal) editPreview(c echo.Context) error {
 		}
 		return p.renderForm(c, statusFor(v.Problem.Code), pg, &v)
 	}
-	rows := diffDocs(svc.Spec, spec)
+	rows := diffDocs(svc.Spec, spec, v.Fields)
 	if len(rows) == 0 {
 		v.Note = "Nothing would change: the form matches the current spec."
 		return p.renderForm(c, http.StatusOK, pg, &v)
@@ -194,7 +195,11 @@ func (p *portal) editApply(c echo.Context) error {
 			}
 			var rows []DiffRow
 			if svc != nil {
-				rows = diffDocs(svc.Spec, spec)
+				var fields []form.Field
+				if _, s, err := p.specSchema(ctx, caller, conn); err == nil {
+					fields = form.Build(s.Properties(), form.Decode(spec), nil)
+				}
+				rows = diffDocs(svc.Spec, spec, fields)
 			}
 			return render(c, http.StatusConflict, ConflictPage(p.pageInfo(c, "Changed meanwhile", "services"), conn, svc, pe, rows))
 		}
@@ -220,8 +225,8 @@ func (p *portal) renderForm(c echo.Context, status int, pg Page, v *FormView) er
 }
 
 // diffDocs lists the leaves that differ between two JSON objects, by JSON
-// pointer. Arrays are compared whole.
-func diffDocs(before, after json.RawMessage) []DiffRow {
+// pointer, named as fields names them. Arrays are compared whole.
+func diffDocs(before, after json.RawMessage, fields []form.Field) []DiffRow {
 	a, b := map[string]string{}, map[string]string{}
 	flatten("", form.Decode(before), a)
 	flatten("", form.Decode(after), b)
@@ -246,6 +251,16 @@ func diffDocs(before, after json.RawMessage) []DiffRow {
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Path < rows[j].Path })
+	for i := range rows {
+		r := &rows[i]
+		r.Label = form.Label(fields, r.Path)
+		if r.Kind != "added" {
+			r.Before = form.Plain(r.Before)
+		}
+		if r.Kind != "removed" {
+			r.After = form.Plain(r.After)
+		}
+	}
 	return rows
 }
 

@@ -253,6 +253,8 @@ func TestDetailActionsStatusAndDelete(t *testing.T) {
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("delete: %d\n%s", r.Status, excerpt(r.Body))
 	}
+	// The message names the service, not its platform id.
+	expect(t, c.Follow(r), 200, "Deletion of api requested.")
 	if _, ok := env.Docker.Service(id); ok {
 		t.Error("service still on the platform")
 	}
@@ -277,7 +279,10 @@ func TestEditPreviewAndConflict(t *testing.T) {
 
 	form.Set("f.image", "nginx:1.28")
 	r = c.Post(path+"/edit", form)
-	expect(t, r, 200, "Review changes to editme", "1 field(s) will change", "/image", "nginx:1.28", "Apply changes")
+	expect(t, r, 200, "Review changes to editme", "1 field will change", `<span title="/image">Image</span>`, "nginx:1.28", "Apply changes")
+	if table, _, _ := strings.Cut(r.Body[strings.Index(r.Body, `<table class="diff">`):], "</table>"); strings.Contains(table, "&#34;nginx:1.28&#34;") || strings.Contains(table, `"nginx:1.28"`) {
+		t.Error("the review shows the new image as a JSON string, quotes and all")
+	}
 	apply := webtest.FormValues(r.Body, path+"/update")
 
 	// Someone else changes the service meanwhile.
@@ -300,7 +305,7 @@ func TestEditPreviewAndConflict(t *testing.T) {
 	form.Set("f.env.k", "MODE")
 	form.Set("f.env.v", "blue")
 	r = c.Post(path+"/edit", form)
-	expect(t, r, 200, "2 field(s) will change", "/env/MODE")
+	expect(t, r, 200, "2 fields will change", "Environment › MODE", ">blue<")
 	r = c.Post(path+"/update", webtest.FormValues(r.Body, path+"/update"))
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("update: %d\n%s", r.Status, excerpt(r.Body))
@@ -407,7 +412,16 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 func TestPluginsAndConnections(t *testing.T) {
 	env, c := newEnv(t, webtest.Options{})
 	r := c.Get("/plugins")
-	expect(t, r, 200, "swarm", "Docker", "ABI 1.", "Operations:", "Actions:", "May reach")
+	expect(t, r, 200, "<h1>Plugins & connections</h1>", "swarm", "Docker", "ABI 1.", "Operations:", "Actions:", "May reach",
+		">New Docker Swarm connection</a>")
+	for _, bad := range []string{">Add a ", "@timeAgo"} {
+		if strings.Contains(r.Body, bad) {
+			t.Errorf("the plugins page shows %q", bad)
+		}
+	}
+	if r := c.Get("/plugins/docker"); strings.Contains(r.Body, "@timeAgo") {
+		t.Error("the plugin page shows template source")
+	}
 	expect(t, c.Get("/plugins/docker"), 200, "Connection settings", "Service spec", "SHA-256", "Signed by", "not trusted: signatures are not checked (policy off)")
 	expect(t, c.Get("/plugins/nope"), 404)
 
@@ -417,6 +431,13 @@ func TestPluginsAndConnections(t *testing.T) {
 	expect(t, r, 400)
 	if webtest.FieldError(r.Body, "name") == "" {
 		t.Error("no error at the connection name")
+	}
+	// The platform refuses a field (a taken name is refused by the host at
+	// /name, a bad endpoint at /config/host): named by its label, at it.
+	r = c.Post("/connections/new", url.Values{"plugin": {"docker"}, "name": {"swarm"}, "f.host": {env.DockerURL}})
+	expect(t, r, 409)
+	if webtest.FieldError(r.Body, "name") == "" {
+		t.Errorf("the taken name is not marked at the name field:\n%s", excerpt(r.Body))
 	}
 	r = c.Post("/connections/new", url.Values{"plugin": {"docker"}, "name": {"second"}, "f.host": {env.DockerURL}})
 	if r.Status != http.StatusSeeOther {

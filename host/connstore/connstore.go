@@ -244,7 +244,7 @@ func (s *Store) Create(ctx context.Context, c Connection) (Connection, error) {
 		return Connection{}, fmt.Errorf("connstore: create %s: %w", c.Name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Connection{}, pluginapi.Errorf(pluginapi.CodeConflict, "connection %s already exists", c.Name)
+		return Connection{}, &pluginapi.Error{Code: pluginapi.CodeConflict, Field: "/name", Message: fmt.Sprintf("connection %s already exists", c.Name)}
 	}
 	return Connection{Name: c.Name, Plugin: c.Plugin, Config: cfg, ApprovedHosts: cloneHosts(c.ApprovedHosts),
 		Labels: CloneLabels(c.Labels), Version: 1, CreatedAt: now, UpdatedAt: now}, nil

@@ -227,6 +227,10 @@ func (h *Host) auditSuppressed(k refusalKey, b refusalBucket) {
 	}
 }
 
+// ServiceName is the name of service id on conn as the plugin last
+// reported it through this host, or "" if it has not.
+func (h *Host) ServiceName(conn, id string) string { return h.svcNames.name(conn, id) }
+
 // targetName is the name of ev's target: given, or remembered from
 // plugin answers for a service.
 func (h *Host) targetName(ev *auditEvent) string {

@@ -124,6 +124,9 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	var spec map[string]any
 	_ = json.Unmarshal(s.Spec, &spec)
+	if s.Image != "image ID 12, version ID 3" {
+		t.Fatalf("image shown as %q", s.Image)
+	}
 	if spec["imageId"] != 12.0 || spec["versionId"] != 3.0 || spec["env"].(map[string]any)["A"] != "1" || spec["healthCheckURL"] != "/health" {
 		t.Fatalf("spec not kept: %s", s.Spec)
 	}

@@ -202,15 +202,12 @@ func (p *peakService) service() *pluginapi.Service {
 		ID: p.ID, Name: p.Name,
 		Status:       normalize(p.Status, wasUpdated),
 		NativeStatus: p.Status,
-		Image:        fmt.Sprintf("image %d", p.ImageDetails.ImageID),
+		Image:        imageText(p.ImageDetails.ImageID, p.ImageDetails.VersionID),
 		Labels:       map[string]string{"serviceType": p.ServiceType},
 		CreatedAt:    created, UpdatedAt: updated,
 		Version: p.UpdatedAt,
 		Spec:    rest.MustJSON(p.spec()),
 		Raw:     p.raw,
-	}
-	if p.ImageDetails.VersionID > 0 {
-		sv.Image += fmt.Sprintf(" version %d", p.ImageDetails.VersionID)
 	}
 	if p.Title != "" && p.Title != p.Name {
 		sv.Labels["title"] = p.Title
@@ -572,4 +569,14 @@ func stamp(raw json.RawMessage) *time.Time {
 		return &t
 	}
 	return nil
+}
+
+// imageText names a Peak image as its API does, by ids (it gives no
+// names): "image ID 12, version ID 3"; without a version, Peak runs the
+// image's latest.
+func imageText(image, version int64) string {
+	if version > 0 {
+		return fmt.Sprintf("image ID %d, version ID %d", image, version)
+	}
+	return fmt.Sprintf("image ID %d, latest version", image)
 }

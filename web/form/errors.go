@@ -29,6 +29,30 @@ func AtFields(pe *pluginapi.Error) bool {
 	return pe != nil && (pe.Code == pluginapi.CodeInvalid || pe.Field != "")
 }
 
+// Under is pe for a form of the document at base (a connection's
+// "/config"): its pointers made relative to base; a violation elsewhere
+// loses its pointer, so that it is shown above the form, not at a field
+// that happens to have the same name.
+func Under(pe *pluginapi.Error, base string) *pluginapi.Error {
+	if pe == nil {
+		return nil
+	}
+	rel := func(ptr string) string {
+		if r, ok := strings.CutPrefix(ptr, base+"/"); ok {
+			return "/" + r
+		}
+		return ""
+	}
+	out := *pe
+	out.Field = rel(pe.Field)
+	errs := fieldErrors(pe)
+	for i := range errs {
+		errs[i].Field = rel(errs[i].Field)
+	}
+	out.Detail = map[string]any{"errors": errs}
+	return &out
+}
+
 // PlaceErrors puts each violation of pe at the deepest field its JSON
 // pointer reaches; it returns the ones that belong to no field (to be shown
 // above the form).
@@ -43,7 +67,7 @@ func PlaceErrors(fields []Field, pe *pluginapi.Error) []string {
 		}
 		msg := fe.Message
 		if f.Path != ptr { // deeper than any field drawn
-			msg += " (at " + fe.Field + ")"
+			msg += " (at " + Label(nil, strings.TrimPrefix(ptr, f.Path)) + ")"
 		}
 		f.Errors = append(f.Errors, msg)
 	}

@@ -126,7 +126,7 @@ func TestPlaceErrors(t *testing.T) {
 			got[f.Name] = f.Errors
 		}
 	}
-	want := map[string][]string{"name": {"name is required"}, "env": {"bad key (at /env/A~1B)"}}
+	want := map[string][]string{"name": {"name is required"}, "env": {"bad key (at A/B)"}}
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(rest, []string{"whole document"}) {
 		t.Errorf("placed %v, rest %v", got, rest)
 	}
@@ -285,7 +285,7 @@ func TestNestedErrorsPlaced(t *testing.T) {
 		t.Errorf("unplaced: %v", rest)
 	}
 	want := map[string]string{"deploy/max": "too big", "ports/1/target": "is required",
-		"deploy/breaker/enable": "deeper than drawn (at /deploy/breaker/enable/x)", "ports": "too few"}
+		"deploy/breaker/enable": "deeper than drawn (at x)", "ports": "too few"}
 	for path, msg := range want {
 		if f := fieldAt(fields, path); f == nil || len(f.Errors) != 1 || f.Errors[0] != msg {
 			t.Errorf("%s: %+v", path, f)
