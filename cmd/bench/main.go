@@ -39,11 +39,12 @@ type plan struct {
 	logRounds   int
 	perConn     int // services per connection (figure 8)
 	startRounds int
+	replicaWin  time.Duration // throughput window per side (figure 10)
 }
 
 var (
-	full  = plan{rounds: 5, calls: 3000, gets: 200, window: time.Second, auditWindow: 2 * time.Second, logViewers: 200, logWindow: 30 * time.Second, logRounds: 5, perConn: 2000, startRounds: 5}
-	quick = plan{rounds: 3, calls: 500, gets: 50, window: 300 * time.Millisecond, auditWindow: 500 * time.Millisecond, logViewers: 200, logWindow: 5 * time.Second, logRounds: 1, perConn: 200, startRounds: 1}
+	full  = plan{rounds: 5, calls: 3000, gets: 200, window: time.Second, auditWindow: 2 * time.Second, logViewers: 200, logWindow: 30 * time.Second, logRounds: 5, perConn: 2000, startRounds: 5, replicaWin: 2 * time.Second}
+	quick = plan{rounds: 3, calls: 500, gets: 50, window: 300 * time.Millisecond, auditWindow: 500 * time.Millisecond, logViewers: 200, logWindow: 5 * time.Second, logRounds: 1, perConn: 200, startRounds: 1, replicaWin: 500 * time.Millisecond}
 )
 
 func main() {
@@ -157,7 +158,7 @@ func (r *report) markdown() string {
 	b.WriteString("# Wharf benchmarks\n\n")
 	b.WriteString("Written by `go run ./cmd/bench` (the whole suite, a few minutes; `-quick` for a ~1 minute smoke run). ")
 	b.WriteString("Every figure is measured several times, interleaved with its reference in the same run; the table shows the median and, in brackets, the range over the runs. ")
-	b.WriteString("Inner figures (1, 2, 7, 8) are also `go test -bench` benchmarks in `internal/benchfig` for benchstat.\n\n")
+	b.WriteString("Inner figures (1, 2, 7, 8, 9) are also `go test -bench` benchmarks in `internal/benchfig` for benchstat.\n\n")
 	mode := "full"
 	if r.quick {
 		mode = "quick (smoke: fewer rounds, shorter windows, smaller figure 8)"
