@@ -69,7 +69,7 @@ func main() {
 	defer env.Close()
 	ctx := context.Background()
 	started := time.Now()
-	r := &report{quick: *q, plan: p}
+	r := &report{quick: *q, plan: p, loadStart: loadAverage()}
 	for _, f := range figures {
 		if len(want) > 0 && !want[f.n] {
 			continue
@@ -89,6 +89,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "  (%.0f s)\n", time.Since(t).Seconds())
 	}
 	r.elapsed = time.Since(started)
+	r.loadEnd = loadAverage()
 	md := r.markdown()
 	if *out == "-" {
 		fmt.Print(md)
@@ -121,6 +122,10 @@ type report struct {
 	rows    []row
 	details []string
 	elapsed time.Duration
+	// loadStart and loadEnd are the 1-minute load average when the run
+	// began and ended: the machine is shared, and a busy one moves every
+	// absolute figure (fsync-bound ones most).
+	loadStart, loadEnd string
 }
 
 // row is one line of the table.
@@ -139,6 +144,19 @@ func cpuModel() string {
 		}
 	}
 	return "unknown"
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
 }
 
 func gitCommit() string {
@@ -163,9 +181,9 @@ func (r *report) markdown() string {
 	if r.quick {
 		mode = "quick (smoke: fewer rounds, shorter windows, smaller figure 8)"
 	}
-	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s; commit %s; %s; run: %s, %.0f s.\n\n",
+	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s; commit %s; %s; run: %s, %.0f s; load average (1 min) %s at the start, %s at the end.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, gitCommit(),
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), mode, r.elapsed.Seconds())
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), mode, r.elapsed.Seconds(), r.loadStart, r.loadEnd)
 	b.WriteString("| # | figure | measured (median [min–max]) | reference measured beside it | ratio | target | met? |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, rw := range r.rows {
