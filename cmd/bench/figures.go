@@ -25,6 +25,8 @@ var figures = []figure{
 	{6, "live logs: 2,000 lines/s to 200 websocket viewers", fig6},
 	{7, "durable audit rows/s, 32 concurrent callers", fig7},
 	{8, "first page of the cross-platform list, 10,000 services / 5 connections", fig8},
+	{9, "durable audit rows/s on PostgreSQL (loopback), 32 concurrent callers", fig9},
+	{10, "REST get throughput, two replicas on one PostgreSQL vs one", fig10},
 }
 
 var details = map[int][]string{}

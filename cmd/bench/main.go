@@ -39,11 +39,12 @@ type plan struct {
 	logRounds   int
 	perConn     int // services per connection (figure 8)
 	startRounds int
+	replicaWin  time.Duration // throughput window per side (figure 10)
 }
 
 var (
-	full  = plan{rounds: 5, calls: 3000, gets: 200, window: time.Second, auditWindow: 2 * time.Second, logViewers: 200, logWindow: 30 * time.Second, logRounds: 5, perConn: 2000, startRounds: 5}
-	quick = plan{rounds: 3, calls: 500, gets: 50, window: 300 * time.Millisecond, auditWindow: 500 * time.Millisecond, logViewers: 200, logWindow: 5 * time.Second, logRounds: 1, perConn: 200, startRounds: 1}
+	full  = plan{rounds: 5, calls: 3000, gets: 200, window: time.Second, auditWindow: 2 * time.Second, logViewers: 200, logWindow: 30 * time.Second, logRounds: 5, perConn: 2000, startRounds: 5, replicaWin: 2 * time.Second}
+	quick = plan{rounds: 3, calls: 500, gets: 50, window: 300 * time.Millisecond, auditWindow: 500 * time.Millisecond, logViewers: 200, logWindow: 5 * time.Second, logRounds: 1, perConn: 200, startRounds: 1, replicaWin: 500 * time.Millisecond}
 )
 
 func main() {
@@ -68,7 +69,7 @@ func main() {
 	defer env.Close()
 	ctx := context.Background()
 	started := time.Now()
-	r := &report{quick: *q, plan: p}
+	r := &report{quick: *q, plan: p, loadStart: loadAverage()}
 	for _, f := range figures {
 		if len(want) > 0 && !want[f.n] {
 			continue
@@ -88,6 +89,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "  (%.0f s)\n", time.Since(t).Seconds())
 	}
 	r.elapsed = time.Since(started)
+	r.loadEnd = loadAverage()
 	md := r.markdown()
 	if *out == "-" {
 		fmt.Print(md)
@@ -120,6 +122,10 @@ type report struct {
 	rows    []row
 	details []string
 	elapsed time.Duration
+	// loadStart and loadEnd are the 1-minute load average when the run
+	// began and ended: the machine is shared, and a busy one moves every
+	// absolute figure (fsync-bound ones most).
+	loadStart, loadEnd string
 }
 
 // row is one line of the table.
@@ -140,6 +146,19 @@ func cpuModel() string {
 	return "unknown"
 }
 
+// loadAverage is the 1-minute load average from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
+}
+
 func gitCommit() string {
 	b, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
@@ -157,14 +176,14 @@ func (r *report) markdown() string {
 	b.WriteString("# Wharf benchmarks\n\n")
 	b.WriteString("Written by `go run ./cmd/bench` (the whole suite, a few minutes; `-quick` for a ~1 minute smoke run). ")
 	b.WriteString("Every figure is measured several times, interleaved with its reference in the same run; the table shows the median and, in brackets, the range over the runs. ")
-	b.WriteString("Inner figures (1, 2, 7, 8) are also `go test -bench` benchmarks in `internal/benchfig` for benchstat.\n\n")
+	b.WriteString("Inner figures (1, 2, 7, 8, 9) are also `go test -bench` benchmarks in `internal/benchfig` for benchstat.\n\n")
 	mode := "full"
 	if r.quick {
 		mode = "quick (smoke: fewer rounds, shorter windows, smaller figure 8)"
 	}
-	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s; commit %s; %s; run: %s, %.0f s.\n\n",
+	fmt.Fprintf(&b, "Machine: %s, %d cores (GOMAXPROCS %d), %s %s/%s; commit %s; %s; run: %s, %.0f s; load average (1 min) %s at the start, %s at the end.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, gitCommit(),
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), mode, r.elapsed.Seconds())
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), mode, r.elapsed.Seconds(), r.loadStart, r.loadEnd)
 	b.WriteString("| # | figure | measured (median [min–max]) | reference measured beside it | ratio | target | met? |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, rw := range r.rows {

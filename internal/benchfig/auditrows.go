@@ -2,6 +2,7 @@ package benchfig
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -69,11 +70,17 @@ func (e *Env) AuditLog(ctx context.Context, d time.Duration) (AuditResult, error
 		return AuditResult{}, err
 	}
 	defer db.Close()
-	ao, err := audit.LoadOrCreateOptions(path + ".keys")
+	return auditLogOn(ctx, db, path+".keys", d)
+}
+
+// auditLogOn runs figure 7's work on db, whichever engine store.Open gave
+// it, with the audit keys and checkpoint log in a new folder keys.
+func auditLogOn(ctx context.Context, db *sql.DB, keys string, d time.Duration) (AuditResult, error) {
+	ao, err := audit.LoadOrCreateOptions(keys)
 	if err != nil {
 		return AuditResult{}, err
 	}
-	defer os.RemoveAll(path + ".keys")
+	defer os.RemoveAll(keys)
 	l, err := audit.New(db, ao)
 	if err != nil {
 		return AuditResult{}, err
@@ -111,23 +118,49 @@ func (e *Env) PlainInserts(ctx context.Context, d time.Duration) (AuditResult, e
 		return AuditResult{}, err
 	}
 	defer db.Close()
-	db.SetMaxIdleConns(AuditCallers)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE plain_log (id INTEGER PRIMARY KEY, kind TEXT, ref_id INTEGER,
-		time_ns INTEGER, actor TEXT, client_addr TEXT, request_id TEXT, connection TEXT, plugin TEXT,
-		operation TEXT, target TEXT, request TEXT, error_code TEXT, duration_ns INTEGER)`); err != nil {
+	return plainInsertsOn(ctx, db, d)
+}
+
+// plainInsertsOn runs the reference on db. On PostgreSQL the id comes
+// back by RETURNING (it has no LastInsertId); SQLite keeps the plain
+// INSERT it was always measured with.
+func plainInsertsOn(ctx context.Context, db *sql.DB, d time.Duration) (AuditResult, error) {
+	dialect, err := store.DialectOf(db)
+	if err != nil {
 		return AuditResult{}, err
 	}
-	const ins = `INSERT INTO plain_log (kind, ref_id, time_ns, actor, client_addr, request_id,
+	db.SetMaxIdleConns(AuditCallers)
+	idCol := "id INTEGER PRIMARY KEY"
+	if dialect == store.Postgres {
+		idCol = "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE plain_log (`+idCol+`, kind TEXT, ref_id BIGINT,
+		time_ns BIGINT, actor TEXT, client_addr TEXT, request_id TEXT, connection TEXT, plugin TEXT,
+		operation TEXT, target TEXT, request TEXT, error_code TEXT, duration_ns BIGINT)`); err != nil {
+		return AuditResult{}, err
+	}
+	ins := dialect.Rebind(`INSERT INTO plain_log (kind, ref_id, time_ns, actor, client_addr, request_id,
 		connection, plugin, operation, target, request, error_code, duration_ns)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert := func(args ...any) (int64, error) {
+		if dialect == store.Postgres {
+			var id int64
+			err := db.QueryRowContext(ctx, ins+" RETURNING id", args...).Scan(&id)
+			return id, err
+		}
+		res, err := db.ExecContext(ctx, ins, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
 	rows, ops, el, err := runWriters(d, func() (int, error) {
-		res, err := db.ExecContext(ctx, ins, "start", nil, time.Now().UnixNano(), "bench", "127.0.0.1:1", "req",
+		id, err := insert("start", nil, time.Now().UnixNano(), "bench", "127.0.0.1:1", "req",
 			"bench-swarm", "docker", "service.update", "web", string(auditRequest), "", 0)
 		if err != nil {
 			return 0, err
 		}
-		id, _ := res.LastInsertId()
-		if _, err := db.ExecContext(ctx, ins, "finish", id, time.Now().UnixNano(), "", "", "", "", "", "", "", "", "", int64(time.Millisecond)); err != nil {
+		if _, err := insert("finish", id, time.Now().UnixNano(), "", "", "", "", "", "", "", "", "", int64(time.Millisecond)); err != nil {
 			return 1, err
 		}
 		return 2, nil

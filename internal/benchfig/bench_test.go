@@ -2,9 +2,12 @@ package benchfig
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/pgtest"
 )
 
 var env *Env
@@ -59,10 +62,19 @@ func BenchmarkFig2Get(b *testing.B) {
 // concurrent callers (Start+Finish), beside single-row autocommit inserts.
 // Each iteration is a one-second run; see the rows/s metric.
 func BenchmarkFig7Audit(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		run  func(context.Context, time.Duration) (AuditResult, error)
-	}{{"audit-log", env.AuditLog}, {"autocommit", env.PlainInserts}} {
+	benchRows(b, []auditRun{{"audit-log", env.AuditLog}, {"autocommit", env.PlainInserts}})
+}
+
+// auditRun is one side of figure 7 or 9.
+type auditRun struct {
+	name string
+	run  func(context.Context, time.Duration) (AuditResult, error)
+}
+
+// benchRows runs each side for one second per iteration, failing on a
+// lost row, and reports the mean rows/s.
+func benchRows(b *testing.B, runs []auditRun) {
+	for _, c := range runs {
 		b.Run(c.name, func(b *testing.B) {
 			var rows float64
 			for b.Loop() {
@@ -78,6 +90,20 @@ func BenchmarkFig7Audit(b *testing.B) {
 			b.ReportMetric(rows/float64(b.N), "rows/s")
 		})
 	}
+}
+
+// BenchmarkFig9AuditPostgres is figure 9: figure 7's work on a durable
+// PostgreSQL cluster on loopback, beside single-row autocommit inserts
+// there. It skips without PostgreSQL installed (unless
+// WHARF_REQUIRE_POSTGRES=1).
+func BenchmarkFig9AuditPostgres(b *testing.B) {
+	if _, err := env.Postgres(); err != nil {
+		if errors.Is(err, pgtest.ErrNotInstalled) && os.Getenv(pgtest.RequireEnv) != "1" {
+			b.Skipf("PostgreSQL is not installed: %v", err)
+		}
+		b.Fatal(err)
+	}
+	benchRows(b, []auditRun{{"audit-log", env.AuditLogPostgres}, {"autocommit", env.PlainInsertsPostgres}})
 }
 
 // BenchmarkFig8ListAll is figure 8: the first page of the cross-platform

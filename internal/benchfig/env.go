@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/pgtest"
 )
 
 // Env is what every figure shares: the module root, a scratch folder and
@@ -24,8 +26,10 @@ type Env struct {
 	Log     *slog.Logger
 
 	mu    sync.Mutex
-	wasm  map[string]string // package → built .wasm
-	wharf string            // built wharf binary
+	wasm  map[string]string  // package → built .wasm
+	wharf string             // built wharf binary
+	pg    *pgtest.Standalone // figures 9 and 10, started by Postgres
+	pgErr error
 }
 
 // NewEnv finds the module root from the working directory up and makes a
@@ -55,8 +59,15 @@ func NewEnv(log *slog.Logger) (*Env, error) {
 	return &Env{Root: root, Scratch: scratch, Log: log, wasm: map[string]string{}}, nil
 }
 
-// Close removes the scratch folder.
-func (e *Env) Close() error { return os.RemoveAll(e.Scratch) }
+// Close stops the PostgreSQL cluster, if one was started, and removes the
+// scratch folder.
+func (e *Env) Close() error {
+	var err error
+	if e.pg != nil {
+		err = e.pg.Stop()
+	}
+	return errors.Join(err, os.RemoveAll(e.Scratch))
+}
 
 // ProviderPlugins are the five plugins that ship with Wharf.
 var ProviderPlugins = []string{"docker", "ecs", "peak", "abeja", "tenx"}

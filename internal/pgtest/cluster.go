@@ -50,7 +50,7 @@ func findBinaries() (binaries, error) {
 			return b, nil
 		}
 	}
-	return binaries{}, fmt.Errorf("%w in $%s, /usr/lib/postgresql/*/bin or PATH (apt-get install postgresql)", errNotInstalled, BinEnv)
+	return binaries{}, fmt.Errorf("%w in $%s, /usr/lib/postgresql/*/bin or PATH (apt-get install postgresql)", ErrNotInstalled, BinEnv)
 }
 
 // version is the <version> of /usr/lib/postgresql/<version>/bin, 0 if none.
@@ -68,8 +68,15 @@ func executable(p string) bool {
 type cluster struct {
 	dir, data string
 	port      int
+	durable   bool // fsync and full-page writes on
 	cmd       *exec.Cmd
 	exited    chan struct{} // closed when the postmaster exits
+}
+
+// clusterOptions shape startClusterWith.
+type clusterOptions struct {
+	parent  string // folder to make the cluster's folder in; "" is os.TempDir
+	durable bool   // fsync and full-page writes on (a benchmark of durable commits)
 }
 
 func (c *cluster) url(db string) string {
@@ -80,16 +87,26 @@ func (c *cluster) url(db string) string {
 // postmaster on it: loopback TCP on a free port, the unix socket in the
 // folder, fsync off (a test cluster need not survive a power cut).
 func startCluster(bin binaries) (*cluster, error) {
+	return startClusterWith(bin, clusterOptions{})
+}
+
+// startClusterWith is startCluster in o.parent, durable if o.durable.
+func startClusterWith(bin binaries, o clusterOptions) (*cluster, error) {
 	removeStale()
 	cred, err := runAs()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", dirPrefix)
+	if cred != nil && o.parent != "" {
+		if err := searchable(o.parent); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp(o.parent, dirPrefix)
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{dir: dir, data: filepath.Join(dir, "data")}
+	c := &cluster{dir: dir, data: filepath.Join(dir, "data"), durable: o.durable}
 	fail := func(err error) (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
@@ -133,9 +150,13 @@ func (c *cluster) startPostmaster(bin binaries, cred *syscall.Credential) error 
 		return err
 	}
 	defer logf.Close()
+	sync := "off"
+	if c.durable {
+		sync = "on"
+	}
 	cmd := exec.Command(bin.postgres, "-D", c.data, "-k", c.dir, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "fsync=off", "-c", "full_page_writes=off",
+		"-c", "fsync="+sync, "-c", "full_page_writes="+sync,
 		"-c", "max_connections=300",
 		// Databases live for one test: nothing to vacuum, and the
 		// launcher's rounds only slow CREATE DATABASE down.
@@ -204,6 +225,29 @@ func (c *cluster) halt() error {
 		c.cmd.Process.Kill()
 		<-c.exited
 		return fmt.Errorf("postgres did not stop within %s: killed", stopTimeout)
+	}
+}
+
+// searchable checks that the postgres user (who runs the cluster when
+// this runs as root) can reach a folder in dir: every folder from the
+// root down must be searchable by others. os.MkdirTemp makes 0700
+// folders, which it cannot enter.
+func searchable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("pgtest: cluster folder: %w", err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("pgtest: cluster folder %s: %s (mode %v) is not searchable by the postgres user the cluster runs as; use a folder under /tmp or \"\"", dir, d, fi.Mode().Perm())
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
 	}
 }
 

@@ -143,8 +143,9 @@ func start() {
 	shared = c
 }
 
-// errNotInstalled is wrapped by findBinaries' error.
-var errNotInstalled = errors.New("no initdb and postgres binaries")
+// ErrNotInstalled is wrapped by the error of a start that found no
+// PostgreSQL binaries (StartStandalone's; New skips on it).
+var ErrNotInstalled = errors.New("no initdb and postgres binaries")
 
 // Durable turns fsync (and full-page writes) on for the whole cluster
 // until t ends, for benchmarks whose figure must be of durable commits:
