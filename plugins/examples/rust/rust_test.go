@@ -1,0 +1,164 @@
+package rust
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wharfhq/wharf/pluginapi"
+	"github.com/wharfhq/wharf/pluginkit"
+	"github.com/wharfhq/wharf/pluginkit/conformance"
+	"github.com/wharfhq/wharf/plugins/examples/rust/emulator"
+)
+
+// buildWasm builds the plugin with Debian's rustc into a temporary
+// folder. Without rustc the test is skipped, unless WHARF_REQUIRE_RUST=1
+// (test.sh sets it after installing rustc), where it fails.
+func buildWasm(t *testing.T) string {
+	t.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("WHARF_REQUIRE_RUST") == "1" {
+			t.Fatalf("WHARF_REQUIRE_RUST=1 but: %v", err)
+		}
+		t.Skipf("no Rust toolchain: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "runq.wasm")
+	if err := Build(".", out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestConformance builds the Rust plugin, loads it in a real Wharf host
+// and runs Wharf's conformance scenario against the runq emulator, as
+// `wharf plugin test runq.wasm --config conn.json --spec testdata/conformance.json` does.
+func TestConformance(t *testing.T) {
+	wasm := buildWasm(t)
+	emu := emulator.New()
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	h := pluginkit.StartTestHost(t, pluginkit.HostConfig{Plugins: []string{wasm}})
+	conformance.Run(t, h.API, conformance.Platform{
+		Plugin:  "runq",
+		Config:  emu.DemoConfig(srv.URL),
+		Fixture: conformance.LoadFixture(t, "."),
+		Native:  native(srv.URL),
+	})
+}
+
+// native reaches runq beside Wharf, for the preserve step.
+func native(base string) *conformance.Native {
+	do := func(t conformance.T, method, path string, body []byte) []byte {
+		req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+emulator.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %s: %s", method, path, resp.Status, b)
+		}
+		return b
+	}
+	return &conformance.Native{
+		Create: func(t conformance.T, _ string, body []byte) string {
+			var job struct{ ID string }
+			if err := json.Unmarshal(do(t, "POST", "/v1/jobs", body), &job); err != nil {
+				t.Fatal(err)
+			}
+			return job.ID
+		},
+		Read: func(t conformance.T, id string) []byte { return do(t, "GET", "/v1/jobs/"+id, nil) },
+	}
+}
+
+// TestWasm drives the built plugin's exports directly, with its HTTP
+// sent to the emulator: describe, the errors that name a field, and JSON
+// strings that need escaping surviving a round trip through the plugin's
+// own reader and writer.
+func TestWasm(t *testing.T) {
+	w := pluginkit.LoadWasm(t, buildWasm(t))
+	d := w.Describe(t)
+	if d.Name != "runq" {
+		t.Fatalf("describe names %q", d.Name)
+	}
+	if got := pluginkit.SchemaFields(t, d.ConfigSchema, "x-secret"); len(got) != 1 || got[0] != "token" {
+		t.Fatalf("secret fields %v", got)
+	}
+	emu := emulator.New()
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	cfg := emu.DemoConfig(srv.URL)
+	doer := pluginkit.NewDoer(cfg, []string{"endpoint"}, []string{"token"})
+	base := pluginapi.Request{Connection: "t", Config: pluginkit.StripSecrets(t, cfg, []string{"token"})}
+
+	call := func(op string, req any) (*pluginapi.ServiceResponse, *pluginapi.Error) {
+		return pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, doer, op, req))
+	}
+	tricky := "é \"quoted\" back\\slash\nnew line\ttab \u2028 \U0001F600 </script>"
+	created, err := call(pluginapi.OpCreate, pluginapi.CreateRequest{Request: base,
+		Spec: json.RawMessage(`{"name":"web","image":"nginx:1.27","env":{"TRICKY":` + quote(t, tricky) + `}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := call(pluginapi.OpGet, pluginapi.GetRequest{Request: base, ID: created.Service.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct{ Env map[string]string }
+	if e := json.Unmarshal(got.Service.Spec, &spec); e != nil || spec.Env["TRICKY"] != tricky {
+		t.Fatalf("env came back as %q (%v), want %q", spec.Env["TRICKY"], e, tricky)
+	}
+	if got.Service.Desired == nil || *got.Service.Desired != 1 || got.Service.Version != "1" {
+		t.Fatalf("default replicas or version wrong: %+v", got.Service)
+	}
+
+	for _, c := range []struct {
+		name, op string
+		req      any
+		code     pluginapi.Code
+		field    string
+	}{
+		{"replicas not an integer", pluginapi.OpCreate, pluginapi.CreateRequest{Request: base, Spec: json.RawMessage(`{"name":"a","image":"x","replicas":1.5}`)}, pluginapi.CodeInvalid, "/replicas"},
+		{"env value not a string", pluginapi.OpCreate, pluginapi.CreateRequest{Request: base, Spec: json.RawMessage(`{"name":"a","image":"x","env":{"a/b":1}}`)}, pluginapi.CodeInvalid, "/env/a~1b"},
+		{"unknown setting", pluginapi.OpCreate, pluginapi.CreateRequest{Request: base, Spec: json.RawMessage(`{"name":"a","image":"x","cpu":2}`)}, pluginapi.CodeInvalid, "/cpu"},
+		{"name taken", pluginapi.OpCreate, pluginapi.CreateRequest{Request: base, Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
+		{"unknown id", pluginapi.OpGet, pluginapi.GetRequest{Request: base, ID: "no/such job"}, pluginapi.CodeNotFound, ""},
+		{"stale version", pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: base, ID: created.Service.ID, Version: "7", Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
+		{"scale beyond 10", pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: base, ID: created.Service.ID, Action: "scale", Params: json.RawMessage(`{"replicas":11}`)}, pluginapi.CodeInvalid, "/params/replicas"},
+		{"logs", pluginapi.OpLogs, pluginapi.LogsRequest{Request: base, ID: created.Service.ID}, pluginapi.CodeUnsupported, ""},
+		{"unknown filter", pluginapi.OpList, pluginapi.ListRequest{Request: base, Filters: map[string][]string{"label": {"a=b"}}}, pluginapi.CodeInvalid, "/filters/label"},
+		{"page token runq did not make", pluginapi.OpList, pluginapi.ListRequest{Request: base, PageToken: "zz"}, pluginapi.CodeInvalid, "/page_token"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, doer, c.op, c.req))
+			pluginkit.WantCode(t, err, c.code, c.field)
+		})
+	}
+
+	// Filters go to runq: only the named job is listed.
+	page, perr := pluginkit.Decode[pluginapi.ListResponse](t, w.Call(t, doer, pluginapi.OpList,
+		pluginapi.ListRequest{Request: base, Filters: map[string][]string{"name": {"web"}}}))
+	if perr != nil || len(page.Services) != 1 || page.Services[0].Name != "web" {
+		t.Fatalf("list by name: %+v %v", page, perr)
+	}
+}
+
+func quote(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
