@@ -38,13 +38,23 @@ func buildWasm(t *testing.T) string {
 // and runs Wharf's conformance scenario against the runq emulator, as
 // `wharf plugin test runq.wasm --config conn.json --spec testdata/conformance.json` does.
 func TestConformance(t *testing.T) {
-	wasm := buildWasm(t)
+	runConformance(t, buildWasm(t), "runq")
+}
+
+// TestGoTwinConformance runs the same scenario on the Go build of the same
+// provider (internal/testplugins/runqgo), which benchmark figure 11
+// compares with the Rust one: the two must behave alike.
+func TestGoTwinConformance(t *testing.T) {
+	runConformance(t, pluginkit.Build(t, "./internal/testplugins/runqgo"), "runqgo")
+}
+
+func runConformance(t *testing.T, wasm, name string) {
 	emu := emulator.New()
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	h := pluginkit.StartTestHost(t, pluginkit.HostConfig{Plugins: []string{wasm}})
 	conformance.Run(t, h.API, conformance.Platform{
-		Plugin:  "runq",
+		Plugin:  name,
 		Config:  emu.DemoConfig(srv.URL),
 		Fixture: conformance.LoadFixture(t, "."),
 		Native:  native(srv.URL),

@@ -99,7 +99,7 @@ fn service(job: &Value) -> Value {
         }
     }
     let version = job.get("revision").and_then(Value::as_int).map(|r| r.to_string()).unwrap_or_default();
-    Value::obj()
+    let mut svc = Value::obj()
         .with("id", Value::str(job.str_of("id")))
         .with("name", Value::str(job.str_of("name")))
         .with("status", Value::str(status))
@@ -107,11 +107,16 @@ fn service(job: &Value) -> Value {
         .with("desired", replicas.into())
         .with("running", running.into())
         .with("image", Value::str(job.str_of("image")))
-        .with("created_at", Value::str(job.str_of("created_at")))
-        .with("updated_at", Value::str(job.str_of("updated_at")))
         .with("version", Value::Str(version))
         .with("spec", spec)
-        .with("raw", job.clone())
+        .with("raw", job.clone());
+    // Times are RFC 3339 or absent: the host reads "" as a bad time.
+    for k in ["created_at", "updated_at"] {
+        if !job.str_of(k).is_empty() {
+            svc.set(k, Value::str(job.str_of(k)));
+        }
+    }
+    svc
 }
 
 fn answer_service(job: &Value) -> Value {
