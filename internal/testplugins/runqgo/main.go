@@ -75,23 +75,43 @@ func (provider) Describe() pluginapi.DescribeResponse {
 	}
 }
 
-// job is runq's object, every member kept.
-type job map[string]any
+// job is runq's object: the members the plugin reads, typed, and the
+// whole object as runq sent it (raw), so that nothing is lost.
+type job struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Image     string            `json:"image"`
+	Replicas  *int              `json:"replicas"`
+	Env       map[string]string `json:"env"`
+	State     string            `json:"state"`
+	Revision  int               `json:"revision"`
+	CreatedAt *time.Time        `json:"created_at"`
+	UpdatedAt *time.Time        `json:"updated_at"`
+	raw       json.RawMessage
+}
 
-func (j job) str(k string) string { s, _ := j[k].(string); return s }
-
-func (j job) int(k string, def int) int {
-	if n, ok := j[k].(float64); ok {
-		return int(n)
+func (j *job) UnmarshalJSON(b []byte) error {
+	type plain job // without this method
+	if err := json.Unmarshal(b, (*plain)(j)); err != nil {
+		return err
 	}
-	return def
+	j.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// jobSpec is a job's modeled members, the Service's spec.
+type jobSpec struct {
+	Name     string            `json:"name"`
+	Image    string            `json:"image"`
+	Replicas *int              `json:"replicas,omitempty"`
+	Env      map[string]string `json:"env,omitempty"`
 }
 
 func jobPath(id string) string { return "/v1/jobs/" + url.PathEscape(id) }
 
-func fetch(ctx context.Context, r rest.Request) (job, error) {
-	var j job
-	if err := client().Do(ctx, r, &j); err != nil {
+func fetch(ctx context.Context, r rest.Request) (*job, error) {
+	j := new(job)
+	if err := client().Do(ctx, r, j); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -126,9 +146,13 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 	if err != nil {
 		return nil, err
 	}
-	current := strconv.Itoa(j.int("revision", 0))
+	current := strconv.Itoa(j.Revision)
 	if req.Version != "" && req.Version != current {
 		return nil, pluginapi.Errorf(pluginapi.CodeConflict, "job %s is at revision %s, not %s", req.ID, current, req.Version)
+	}
+	var have map[string]any
+	if err := json.Unmarshal(j.raw, &have); err != nil {
+		return nil, pluginapi.Errorf(pluginapi.CodeInternal, "job %s: %v", req.ID, err)
 	}
 	patch := map[string]any{}
 	for _, k := range modeled {
@@ -136,7 +160,7 @@ func (provider) Update(ctx context.Context, req *pluginapi.UpdateRequest) (*plug
 		if !ok && k == "replicas" {
 			want = float64(1)
 		}
-		if !reflect.DeepEqual(want, j[k]) {
+		if !reflect.DeepEqual(want, have[k]) {
 			patch[k] = want
 		}
 	}
@@ -172,7 +196,7 @@ func (provider) List(ctx context.Context, req *pluginapi.ListRequest) (*pluginap
 		q["page_token"] = []string{req.PageToken}
 	}
 	var page struct {
-		Jobs []job  `json:"jobs"`
+		Jobs []*job `json:"jobs"`
 		Next string `json:"next_page_token"`
 	}
 	if err := client().Do(ctx, rest.Request{Method: "GET", Path: "/v1/jobs", Query: q}, &page); err != nil {
@@ -211,36 +235,26 @@ func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) 
 }
 
 // service is the normalized view of a job, as the Rust plugin makes it.
-func service(j job) *pluginapi.Service {
-	state := j.str("state")
+func service(j *job) *pluginapi.Service {
 	status := pluginapi.StatusUnknown
-	switch state {
+	switch j.State {
 	case "running":
 		status = pluginapi.StatusRunning
 	case "stopped":
 		status = pluginapi.StatusStopped
 	}
-	replicas := j.int("replicas", 1)
+	replicas := 1
+	if j.Replicas != nil {
+		replicas = *j.Replicas
+	}
 	running := 0
-	if state == "running" {
+	if j.State == "running" {
 		running = replicas
 	}
-	spec := map[string]any{}
-	for _, k := range modeled {
-		if v, ok := j[k]; ok {
-			spec[k] = v
-		}
-	}
-	s := &pluginapi.Service{ID: j.str("id"), Name: j.str("name"), Status: status, NativeStatus: state,
-		Desired: pluginapi.Int(replicas), Running: pluginapi.Int(running), Image: j.str("image"),
-		Version: strconv.Itoa(j.int("revision", 0)), Spec: rest.MustJSON(spec), Raw: rest.MustJSON(j)}
-	if t, err := time.Parse(time.RFC3339, j.str("created_at")); err == nil {
-		s.CreatedAt = pluginapi.Time(t)
-	}
-	if t, err := time.Parse(time.RFC3339, j.str("updated_at")); err == nil {
-		s.UpdatedAt = pluginapi.Time(t)
-	}
-	return s
+	return &pluginapi.Service{ID: j.ID, Name: j.Name, Status: status, NativeStatus: j.State,
+		Desired: pluginapi.Int(replicas), Running: pluginapi.Int(running), Image: j.Image,
+		Version: strconv.Itoa(j.Revision), CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+		Spec: rest.MustJSON(jobSpec{Name: j.Name, Image: j.Image, Replicas: j.Replicas, Env: j.Env}), Raw: j.raw}
 }
 
 var _ plugin.Provider = provider{}
