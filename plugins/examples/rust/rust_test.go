@@ -2,24 +2,28 @@ package rust
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/pluginapi"
 	"github.com/wharfhq/wharf/pluginkit"
 	"github.com/wharfhq/wharf/pluginkit/conformance"
 	"github.com/wharfhq/wharf/plugins/examples/rust/emulator"
 )
 
-// buildWasm builds the plugin with Debian's rustc into a temporary
-// folder. Without rustc the test is skipped, unless WHARF_REQUIRE_RUST=1
-// (test.sh sets it after installing rustc), where it fails.
-func buildWasm(t *testing.T) string {
+// needRust skips the test without Debian's rustc, or fails it when
+// WHARF_REQUIRE_RUST=1 (test.sh sets it after installing rustc).
+func needRust(t *testing.T) {
 	t.Helper()
 	if err := Available(); err != nil {
 		if os.Getenv("WHARF_REQUIRE_RUST") == "1" {
@@ -27,11 +31,38 @@ func buildWasm(t *testing.T) string {
 		}
 		t.Skipf("no Rust toolchain: %v", err)
 	}
-	out := filepath.Join(t.TempDir(), "runq.wasm")
-	if err := Build(".", out); err != nil {
-		t.Fatal(err)
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string // removed by TestMain
+	built     string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
 	}
-	return out
+	os.Exit(code)
+}
+
+// buildWasm builds the plugin with Debian's rustc into a temporary folder,
+// once per test process.
+func buildWasm(t *testing.T) string {
+	t.Helper()
+	needRust(t)
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "wharf-rust-"); buildErr == nil {
+			built = filepath.Join(buildDir, "runq.wasm")
+			buildErr = Build(".", built)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return built
 }
 
 // TestConformance builds the Rust plugin, loads it in a real Wharf host
@@ -171,4 +202,54 @@ func quote(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRustUnit runs the Rust unit tests (src/json.rs) natively with the
+// same rustc.
+func TestRustUnit(t *testing.T) {
+	needRust(t)
+	bin := filepath.Join(t.TempDir(), "json-test")
+	if b, err := exec.Command(Rustc, "--edition", "2021", "--test", "-D", "warnings", "-o", bin, filepath.Join("src", "json.rs")).CombinedOutput(); err != nil {
+		t.Fatalf("rustc --test: %v\n%s", err, b)
+	}
+	if b, err := exec.Command(bin).CombinedOutput(); err != nil {
+		t.Fatalf("rust tests failed: %v\n%s", err, b)
+	}
+}
+
+// TestBadInput sends the plugin input that no host would: it must answer
+// an invalid error, not trap.
+func TestBadInput(t *testing.T) {
+	wasm := buildWasm(t)
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	p, err := rt.Load(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]string{
+		"truncated":       `{"id": "job-1"`,
+		"not UTF-8":       "{\"id\": \"\xff\"}",
+		"nested too deep": `{"id": "job-1", "x": ` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := p.Call(ctx, pluginapi.OpGet, []byte(in), nil)
+			if err != nil {
+				t.Fatalf("call failed (trapped?): %v", err)
+			}
+			_, perr := pluginkit.Decode[pluginapi.ServiceResponse](t, out)
+			pluginkit.WantCode(t, perr, pluginapi.CodeInvalid, "")
+		})
+	}
+	// An id that is missing is named.
+	out, err := p.Call(ctx, pluginapi.OpGet, []byte(`{}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, perr := pluginkit.Decode[pluginapi.ServiceResponse](t, out)
+	pluginkit.WantCode(t, perr, pluginapi.CodeInvalid, "/id")
 }

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-/// Nesting deeper than this is refused: the host never sends more than 64
-/// levels and accepts at most 128 back.
+/// Arrays and objects nested deeper than this are refused: the host never
+/// sends more than 64 levels and accepts at most 128 back.
 const MAX_DEPTH: usize = 128;
 
 #[derive(Clone, Debug)]
@@ -170,11 +170,12 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Reads a value inside depth arrays and objects.
     fn value(&mut self, depth: usize) -> Result<Value, String> {
-        if depth >= MAX_DEPTH {
+        self.space();
+        if matches!(self.peek(), Some(b'[') | Some(b'{')) && depth >= MAX_DEPTH {
             return Err(self.fail("nested too deep"));
         }
-        self.space();
         match self.peek() {
             None => Err(self.fail("unexpected end")),
             Some(b'n') => self.expect("null", Value::Null),
@@ -381,4 +382,52 @@ pub fn write_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+// Run natively: rustc --edition 2021 --test src/json.rs -o json-test && ./json-test
+// (rust_test.go does, when rustc is there).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let text = r#"{"a":[1,-2.5,1e3,true,false,null],"s":"q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","o":{}}"#;
+        let v = parse(text.as_bytes()).unwrap();
+        assert_eq!(v.get("s").and_then(Value::as_str), Some("q\"\\/\u{8}\u{c}\n\r\t\u{e9}\u{1F600}"));
+        assert_eq!(v.get("a").and_then(Value::as_arr).map(|a| a.len()), Some(6));
+        assert_eq!(parse(v.to_json().as_bytes()).unwrap(), v);
+        assert_eq!(v.to_json(), r#"{"a":[1,-2.5,1000,true,false,null],"s":"q\"\\/\u0008\u000c\n\r\t\u{e9}😀","o":{}}"#.replace("\\u{e9}", "é"));
+    }
+
+    #[test]
+    fn objects_equal_in_any_order() {
+        assert_eq!(parse(br#"{"a":1,"b":{"c":[2]}}"#).unwrap(), parse(br#"{"b":{"c":[2]},"a":1.0}"#).unwrap());
+        assert_ne!(parse(br#"{"a":1}"#).unwrap(), parse(br#"{"a":1,"b":2}"#).unwrap());
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        for bad in ["", "{", "[1,]", r#"{"a" 1}"#, "nul", "01x", "1e999", r#""\x""#, "\"a\nb\"", "[1] 2", r#""\u12""#] {
+            assert!(parse(bad.as_bytes()).is_err(), "{:?} was accepted", bad);
+        }
+        assert!(parse(&[b'"', 0xff, b'"']).is_err());
+    }
+
+    #[test]
+    fn bounds_depth() {
+        let ok = "[".repeat(MAX_DEPTH) + "1" + &"]".repeat(MAX_DEPTH);
+        assert!(parse(ok.as_bytes()).is_ok());
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(parse(deep.as_bytes()).unwrap_err().contains("nested too deep"));
+        let deep_obj = r#"{"a":"#.repeat(MAX_DEPTH + 1) + "1" + &"}".repeat(MAX_DEPTH + 1);
+        assert!(parse(deep_obj.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn integers_print_without_fraction() {
+        assert_eq!(Value::from(42).to_json(), "42");
+        assert_eq!(Value::Num(0.5).to_json(), "0.5");
+        assert_eq!(Value::Num(-0.0).to_json(), "0");
+    }
 }
