@@ -164,6 +164,11 @@ func TestWasm(t *testing.T) {
 		t.Fatalf("default replicas or version wrong: %+v", got.Service)
 	}
 
+	other, err := call(pluginapi.OpCreate, pluginapi.CreateRequest{Request: base, Spec: json.RawMessage(`{"name":"api","image":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	for _, c := range []struct {
 		name, op string
 		req      any
@@ -176,6 +181,7 @@ func TestWasm(t *testing.T) {
 		{"name taken", pluginapi.OpCreate, pluginapi.CreateRequest{Request: base, Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
 		{"unknown id", pluginapi.OpGet, pluginapi.GetRequest{Request: base, ID: "no/such job"}, pluginapi.CodeNotFound, ""},
 		{"stale version", pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: base, ID: created.Service.ID, Version: "7", Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
+		{"rename to a taken name", pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: base, ID: other.Service.ID, Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
 		{"scale beyond 10", pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: base, ID: created.Service.ID, Action: "scale", Params: json.RawMessage(`{"replicas":11}`)}, pluginapi.CodeInvalid, "/params/replicas"},
 		{"logs", pluginapi.OpLogs, pluginapi.LogsRequest{Request: base, ID: created.Service.ID}, pluginapi.CodeUnsupported, ""},
 		{"unknown filter", pluginapi.OpList, pluginapi.ListRequest{Request: base, Filters: map[string][]string{"label": {"a=b"}}}, pluginapi.CodeInvalid, "/filters/label"},

@@ -9,7 +9,7 @@
 //	GET    /v1/jobs?name=…&page_size=N&page_token=T  → {"jobs": [job…], "next_page_token": "…"}
 //	POST   /v1/jobs                                   → 201 job (409 when the name is taken)
 //	GET    /v1/jobs/{id}                              → job
-//	PATCH  /v1/jobs/{id}   If-Match: <revision>       → job; top-level members replaced, null removes one
+//	PATCH  /v1/jobs/{id}   If-Match: <revision>       → job; top-level members replaced, null removes one (409 for a taken name)
 //	DELETE /v1/jobs/{id}                              → 204
 //	POST   /v1/jobs/{id}/stop, /v1/jobs/{id}/start    → job
 //
@@ -168,6 +168,12 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, j map[string]any)
 	}
 	if !valid(w, merged) {
 		return
+	}
+	for _, o := range s.jobs {
+		if o["id"] != j["id"] && o["name"] == merged["name"] {
+			fail(w, http.StatusConflict, "/name", fmt.Sprintf("a job named %v exists", merged["name"]))
+			return
+		}
 	}
 	for k := range merged {
 		j[k] = merged[k]
