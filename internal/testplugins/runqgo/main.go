@@ -65,13 +65,14 @@ func (provider) Describe() pluginapi.DescribeResponse {
 	return pluginapi.DescribeResponse{
 		Name: "runqgo", Version: "0.1.0", ABIVersion: pluginapi.ABIVersion, Title: "runq (Go twin of the Rust example)",
 		ConfigSchema: json.RawMessage(configSchema), SpecSchema: json.RawMessage(specSchema),
-		Operations: []string{pluginapi.OpCreate, pluginapi.OpGet, pluginapi.OpUpdate, pluginapi.OpDelete, pluginapi.OpList, pluginapi.OpLifecycle},
+		Operations: []string{pluginapi.OpCreate, pluginapi.OpGet, pluginapi.OpUpdate, pluginapi.OpDelete, pluginapi.OpList, pluginapi.OpLogs, pluginapi.OpLifecycle},
 		Actions: []pluginapi.Action{
 			{Name: pluginapi.ActionScale, Title: "Scale", ParamsSchema: json.RawMessage(`{"type":"object","required":["replicas"],"properties":{"replicas":{"type":"integer","minimum":0,"maximum":10}}}`)},
 			{Name: pluginapi.ActionStop, Title: "Stop", Dangerous: true},
 			{Name: pluginapi.ActionStart, Title: "Start"},
 		},
 		ListFilters: []string{"name"},
+		Logs:        &pluginapi.LogsCapabilities{Tail: true, Timestamps: true, PollIntervalMS: 500},
 	}
 }
 
@@ -209,8 +210,41 @@ func (provider) List(ctx context.Context, req *pluginapi.ListRequest) (*pluginap
 	return out, nil
 }
 
-func (provider) Logs(context.Context, *pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
-	return nil, pluginapi.Unsupported("runq keeps no logs")
+func (provider) Logs(ctx context.Context, req *pluginapi.LogsRequest) (*pluginapi.LogsResponse, error) {
+	limit := 1000
+	if req.Limit > 0 {
+		limit = min(req.Limit, 1000)
+	}
+	q := map[string][]string{"limit": {strconv.Itoa(limit)}}
+	last := 0
+	if req.Cursor != "" {
+		n, err := strconv.Atoi(req.Cursor)
+		if err != nil || n < 0 {
+			return nil, pluginapi.Invalid("/cursor", "cursor %q was not made by this plugin", req.Cursor)
+		}
+		last = n
+		q["after"] = []string{req.Cursor}
+	} else if req.Tail > 0 {
+		q["tail"] = []string{strconv.Itoa(req.Tail)}
+	}
+	var page struct {
+		Lines []struct {
+			Seq  int       `json:"seq"`
+			Time time.Time `json:"time"`
+			Text string    `json:"text"`
+		} `json:"lines"`
+		More bool `json:"more"`
+	}
+	if err := client().Do(ctx, rest.Request{Method: "GET", Path: jobPath(req.ID) + "/logs", Query: q}, &page); err != nil {
+		return nil, err
+	}
+	out := &pluginapi.LogsResponse{Entries: make([]pluginapi.LogEntry, 0, len(page.Lines)), More: page.More}
+	for _, l := range page.Lines {
+		out.Entries = append(out.Entries, pluginapi.LogEntry{Time: pluginapi.Time(l.Time), Stream: "stdout", Message: l.Text})
+		last = l.Seq
+	}
+	out.Cursor = strconv.Itoa(last)
+	return out, nil
 }
 
 func (provider) Lifecycle(ctx context.Context, req *pluginapi.LifecycleRequest) (*pluginapi.ServiceResponse, error) {

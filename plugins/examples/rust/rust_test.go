@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/host/runtime"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -183,7 +184,7 @@ func TestWasm(t *testing.T) {
 		{"stale version", pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: base, ID: created.Service.ID, Version: "7", Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
 		{"rename to a taken name", pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: base, ID: other.Service.ID, Spec: json.RawMessage(`{"name":"web","image":"x"}`)}, pluginapi.CodeConflict, ""},
 		{"scale beyond 10", pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: base, ID: created.Service.ID, Action: "scale", Params: json.RawMessage(`{"replicas":11}`)}, pluginapi.CodeInvalid, "/params/replicas"},
-		{"logs", pluginapi.OpLogs, pluginapi.LogsRequest{Request: base, ID: created.Service.ID}, pluginapi.CodeUnsupported, ""},
+		{"logs cursor not made by the plugin", pluginapi.OpLogs, pluginapi.LogsRequest{Request: base, ID: created.Service.ID, Cursor: "x"}, pluginapi.CodeInvalid, "/cursor"},
 		{"unknown filter", pluginapi.OpList, pluginapi.ListRequest{Request: base, Filters: map[string][]string{"label": {"a=b"}}}, pluginapi.CodeInvalid, "/filters/label"},
 		{"page token runq did not make", pluginapi.OpList, pluginapi.ListRequest{Request: base, PageToken: "zz"}, pluginapi.CodeInvalid, "/page_token"},
 	} {
@@ -191,6 +192,27 @@ func TestWasm(t *testing.T) {
 			_, err := pluginkit.Decode[pluginapi.ServiceResponse](t, w.Call(t, doer, c.op, c.req))
 			pluginkit.WantCode(t, err, c.code, c.field)
 		})
+	}
+
+	// Logs page with the cursor: two lines, then the next ones, none twice.
+	time.Sleep(5 * emulator.LogEvery)
+	logs := func(cursor string) *pluginapi.LogsResponse {
+		t.Helper()
+		l, err := pluginkit.Decode[pluginapi.LogsResponse](t, w.Call(t, doer, pluginapi.OpLogs, pluginapi.LogsRequest{Request: base, ID: created.Service.ID, Cursor: cursor, Limit: 2}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	first := logs("")
+	if len(first.Entries) != 2 || !first.More || first.Cursor != "2" || first.Entries[0].Message != "web: tick 1" || first.Entries[0].Time == nil {
+		t.Fatalf("first logs page: %+v", first)
+	}
+	if next := logs(first.Cursor); len(next.Entries) != 2 || next.Entries[0].Message != "web: tick 3" || next.Cursor != "4" {
+		t.Fatalf("second logs page: %+v", next)
+	}
+	if none := logs("1000000"); len(none.Entries) != 0 || none.Cursor != "1000000" || none.More {
+		t.Fatalf("logs past the end: %+v", none)
 	}
 
 	// Filters go to runq: only the named job is listed.

@@ -12,11 +12,17 @@
 //	PATCH  /v1/jobs/{id}   If-Match: <revision>       → job; top-level members replaced, null removes one (409 for a taken name)
 //	DELETE /v1/jobs/{id}                              → 204
 //	POST   /v1/jobs/{id}/stop, /v1/jobs/{id}/start    → job
+//	GET    /v1/jobs/{id}/logs?after=S&tail=N&limit=N  → {"lines": [{"seq", "time", "text"}…], "more": bool}
 //
 // A job is the body it was created with (members runq does not know are
 // kept as they are) plus id, state ("running" or "stopped"), revision
 // (bumped by every change) and created_at/updated_at. Errors are
 // {"message": "…", "field": "/replicas"}; a stale If-Match is 412.
+//
+// A job logs one line every LogEvery from its creation, numbered from 1
+// (seq). Logs answer the lines after seq S (at most limit, 100 by default,
+// 1,000 at most; more says there are others), or without after the last
+// tail lines.
 package emulator
 
 import (
@@ -36,19 +42,28 @@ const Token = "runq-test-token"
 // maxPageSize bounds one page of GET /v1/jobs.
 const maxPageSize = 500
 
+// LogEvery is how often a job logs a line.
+const LogEvery = 100 * time.Millisecond
+
+// maxLogLines bounds one answer of GET /v1/jobs/{id}/logs.
+const maxLogLines = 1000
+
 // readOnly are the members runq sets itself; a client may not.
 var readOnly = []string{"id", "state", "revision", "created_at", "updated_at"}
 
 // Server is the emulated platform, an http.Handler.
 type Server struct {
-	mu   sync.Mutex
-	jobs map[string]map[string]any
-	ids  []string // creation order, the order of listings
-	next int
+	mu      sync.Mutex
+	jobs    map[string]map[string]any
+	ids     []string             // creation order, the order of listings
+	created map[string]time.Time // when each job was created, to the nanosecond
+	next    int
 }
 
 // New returns an empty platform.
-func New() *Server { return &Server{jobs: map[string]map[string]any{}} }
+func New() *Server {
+	return &Server{jobs: map[string]map[string]any{}, created: map[string]time.Time{}}
+}
 
 // DemoConfig is a connection config for the plugin against baseURL.
 func (s *Server) DemoConfig(baseURL string) map[string]any {
@@ -77,8 +92,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.patch(w, r, s.jobs[id])
 	case isJob && verb == "" && r.Method == http.MethodDelete:
 		delete(s.jobs, id)
+		delete(s.created, id)
 		s.ids = slices.DeleteFunc(s.ids, func(x string) bool { return x == id })
 		w.WriteHeader(http.StatusNoContent)
+	case isJob && verb == "logs" && r.Method == http.MethodGet:
+		s.logs(w, r, id)
 	case isJob && (verb == "stop" || verb == "start") && r.Method == http.MethodPost:
 		j := s.jobs[id]
 		j["state"] = map[string]string{"stop": "stopped", "start": "running"}[verb]
@@ -138,11 +156,13 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.next++
-	now := time.Now().UTC().Format(time.RFC3339)
-	body["id"], body["state"], body["revision"] = fmt.Sprintf("job-%d", s.next), "running", 1
+	t := time.Now().UTC()
+	now := t.Format(time.RFC3339)
+	id := fmt.Sprintf("job-%d", s.next)
+	body["id"], body["state"], body["revision"] = id, "running", 1
 	body["created_at"], body["updated_at"] = now, now
-	s.jobs[body["id"].(string)] = body
-	s.ids = append(s.ids, body["id"].(string))
+	s.jobs[id], s.created[id] = body, t
+	s.ids = append(s.ids, id)
 	answer(w, http.StatusCreated, body)
 }
 
@@ -185,6 +205,42 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, j map[string]any)
 	}
 	touch(j)
 	answer(w, http.StatusOK, j)
+}
+
+// logs answers a job's lines: those after seq "after", or the last "tail".
+func (s *Server) logs(w http.ResponseWriter, r *http.Request, id string) {
+	q := r.URL.Query()
+	limit, err := queryInt(q.Get("limit"), 100)
+	if err != nil || limit < 1 || limit > maxLogLines {
+		fail(w, http.StatusBadRequest, "/limit", fmt.Sprintf("limit must be 1 to %d", maxLogLines))
+		return
+	}
+	start := s.created[id]
+	last := int(time.Since(start) / LogEvery) // lines 1..last exist
+	first := 1
+	if a := q.Get("after"); a != "" {
+		after, err := strconv.Atoi(a)
+		if err != nil || after < 0 {
+			fail(w, http.StatusBadRequest, "/after", "after must be a line number")
+			return
+		}
+		first = after + 1
+	} else if t := q.Get("tail"); t != "" {
+		tail, err := strconv.Atoi(t)
+		if err != nil || tail < 0 {
+			fail(w, http.StatusBadRequest, "/tail", "tail must be a number of lines")
+			return
+		}
+		first = max(1, last-tail+1)
+	}
+	end := min(last, first+limit-1)
+	lines := []map[string]any{}
+	for seq := first; seq <= end; seq++ {
+		at := start.Add(time.Duration(seq) * LogEvery)
+		lines = append(lines, map[string]any{"seq": seq, "time": at.Format(time.RFC3339Nano),
+			"text": fmt.Sprintf("%s: tick %d", s.jobs[id]["name"], seq)})
+	}
+	answer(w, http.StatusOK, map[string]any{"lines": lines, "more": end < last})
 }
 
 // touch records a change.

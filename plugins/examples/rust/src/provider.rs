@@ -32,13 +32,14 @@ pub const DESCRIBE: &str = r#"{
     },
     "additionalProperties": false
   },
-  "operations": ["create", "get", "update", "delete", "list", "lifecycle"],
+  "operations": ["create", "get", "update", "delete", "list", "logs", "lifecycle"],
   "actions": [
     {"name": "scale", "title": "Scale", "params_schema": {"type": "object", "required": ["replicas"], "properties": {"replicas": {"type": "integer", "minimum": 0, "maximum": 10}}}},
     {"name": "stop", "title": "Stop", "dangerous": true},
     {"name": "start", "title": "Start"}
   ],
-  "list_filters": ["name"]
+  "list_filters": ["name"],
+  "logs": {"tail": true, "timestamps": true, "poll_interval_ms": 500}
 }"#;
 
 /// The spec members the plugin models; a job's other members are runq's
@@ -277,6 +278,34 @@ pub fn lifecycle(req: &Value) -> Result<Value, Error> {
     Ok(answer_service(&fetch(&r)?))
 }
 
-pub fn logs(_: &Value) -> Result<Value, Error> {
-    Err(Error::new("unsupported", "runq keeps no logs".to_string()))
+/// Logs never wait (ABI §6): one request for the lines after the cursor
+/// (runq's line number), or for the last `tail` lines; the answer's cursor
+/// is the last line returned, so a follow neither loses nor repeats one.
+pub fn logs(req: &Value) -> Result<Value, Error> {
+    let mut r = Request::new("GET", format!("{}/logs", job_path(req.str_of("id"))?));
+    let limit = req.get("limit").and_then(Value::as_int).filter(|n| *n > 0).unwrap_or(1000).min(1000);
+    r.query.push(("limit", limit.to_string()));
+    let cursor = req.str_of("cursor");
+    let mut last: u64 = 0;
+    if !cursor.is_empty() {
+        last = cursor.parse().map_err(|_| Error::invalid("/cursor", format!("cursor {:?} was not made by this plugin", cursor)))?;
+        r.query.push(("after", last.to_string()));
+    } else if let Some(tail) = req.get("tail").and_then(Value::as_int).filter(|n| *n > 0) {
+        r.query.push(("tail", tail.to_string()));
+    }
+    let page = fetch(&r)?;
+    let lines = page.get("lines").and_then(Value::as_arr).ok_or_else(|| Error::internal(format!("GET {}: no lines in the answer", r.path)))?;
+    let mut entries = Vec::with_capacity(lines.len());
+    for line in lines {
+        let seq = line.get("seq").and_then(Value::as_int).filter(|n| *n > 0);
+        last = seq.ok_or_else(|| Error::internal(format!("GET {}: a line without seq", r.path)))? as u64;
+        entries.push(
+            Value::obj()
+                .with("time", Value::str(line.str_of("time")))
+                .with("stream", Value::str("stdout"))
+                .with("message", Value::str(line.str_of("text"))),
+        );
+    }
+    let more = matches!(page.get("more"), Some(Value::Bool(true)));
+    Ok(Value::obj().with("entries", Value::Arr(entries)).with("cursor", Value::Str(last.to_string())).with("more", more.into()))
 }
