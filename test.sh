@@ -13,6 +13,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # checks deploy/wharf.service
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v minisign >/dev/null 2>&1 || need+=(minisign)   # plugin signatures are checked against the real tool
+# Debian's rustc (never a rustup one) builds the Rust example plugin (plugins/examples/rust).
+[ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/wasm32-unknown-unknown ] || need+=(rustc libstd-rust-dev-wasm32)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${need[*]}"
@@ -57,6 +59,11 @@ if scripts/postgres/install.sh >/dev/null; then
   export WHARF_REQUIRE_POSTGRES=1
 else
   echo "test.sh: WARNING: no PostgreSQL binaries: the PostgreSQL store tests will be SKIPPED" >&2
+fi
+if [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/wasm32-unknown-unknown ]; then
+  export WHARF_REQUIRE_RUST=1
+else
+  echo "test.sh: WARNING: no rustc for wasm32: the Rust example plugin's tests will be SKIPPED" >&2
 fi
 go vet ./...
 go tool staticcheck ./...

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ var figures = []figure{
 	{8, "first page of the cross-platform list, 10,000 services / 5 connections", fig8},
 	{9, "durable audit rows/s on PostgreSQL (loopback), 32 concurrent callers", fig9},
 	{10, "REST get throughput, two replicas on one PostgreSQL vs one", fig10},
+	{11, "one get: Rust example plugin vs a Go build of the same provider", fig11},
 }
 
 var details = map[int][]string{}
@@ -275,3 +277,66 @@ func fig8(ctx context.Context, env *benchfig.Env, p plan) ([]row, error) {
 		{fig: "8", name: name + ", warm (REST API)", measured: spread(a, "%.0f", "ms"), ref: "—", ratio: "—", target: "≤ 200 ms median", met: yes(a.Median <= 200)},
 	}, nil
 }
+
+func fig11(ctx context.Context, env *benchfig.Env, p plan) ([]row, error) {
+	r, err := env.NewRustEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// Per work ("ops runq", "call runqgo" …) the per-round medians, means and p99s.
+	med, mean, p99 := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+	var opsRatio, callRatio []float64
+	for i := 0; i < p.rounds; i++ {
+		m := map[string]float64{}
+		for _, pl := range benchfig.RustPlugins {
+			for _, w := range []struct {
+				kind string
+				n    int
+				f    func(context.Context) error
+			}{
+				{"ops", p.gets, func(ctx context.Context) error { return r.OpsGet(ctx, pl) }},
+				{"call", p.calls, func(ctx context.Context) error { return r.Call(ctx, pl) }},
+			} {
+				l, err := benchfig.MeasureLatency(ctx, w.n, w.f)
+				if err != nil {
+					return nil, err
+				}
+				k := w.kind + " " + pl
+				m[k] = l.Median
+				med[k], mean[k], p99[k] = append(med[k], l.Median), append(mean[k], l.Mean), append(p99[k], l.P99)
+			}
+		}
+		opsRatio = append(opsRatio, m["ops runq"]/m["ops runqgo"])
+		callRatio = append(callRatio, m["call runq"]/m["call runqgo"])
+	}
+	s := func(k string) benchfig.Summary { return benchfig.Summarize(med[k]) }
+	avg := func(k string) float64 { return benchfig.Summarize(mean[k]).Median }
+	size := func(name string) float64 {
+		fi, err := os.Stat(r.Files[name])
+		if err != nil {
+			return 0
+		}
+		return float64(fi.Size()) / 1024
+	}
+	detail(11, "%d rounds; per round %d gets through ops.Host.GetService (each one GET /v1/jobs/{id} to the runq emulator on loopback) and %d runtime.Plugin.Call of get whose HTTP answer (runq's job, %d bytes) comes from memory, CallTimeout %s; the table shows the medians of the per-round medians",
+		p.rounds, p.gets, p.calls, r.AnswerBytes(), benchfig.CallTimeout)
+	detail(11, "Rust: plugins/examples/rust built by /usr/bin/rustc (opt-level=s, lto, stripped), %.0f KiB, its own JSON reader and writer; Go: internal/testplugins/runqgo on pluginapi/plugin and its REST client (encoding/json into a typed struct), %.0f KiB", size("runq"), size("runqgo"))
+	for _, k := range []string{"ops runq", "ops runqgo", "call runq", "call runqgo"} {
+		detail(11, "%s: median %s, mean %.1f µs, p99 %.0f µs", k, spread(s(k), "%.1f", "µs"), avg(k), benchfig.Summarize(p99[k]).Median)
+	}
+	detail(11, "first get on a fresh runtime without compilation cache (compile, instantiate, call): Rust %.0f ms, Go %.0f ms", ms(r.FirstCall["runq"]), ms(r.FirstCall["runqgo"]))
+	or, cr := benchfig.Summarize(opsRatio), benchfig.Summarize(callRatio)
+	return []row{
+		{fig: "11", name: "one get through ops.Host.GetService (runq emulator on loopback), Rust example plugin",
+			measured: spread(s("ops runq"), "%.0f", "µs") + fmt.Sprintf(" (mean %.0f µs)", avg("ops runq")),
+			ref:      fmt.Sprintf("Go build of the same provider: %.0f µs (mean %.0f µs)", s("ops runqgo").Median, avg("ops runqgo")),
+			ratio:    spread(or, "%.2f", "×"), target: "—", met: "—"},
+		{fig: "11", name: "one runtime.Plugin.Call of get, platform answer from memory (the plugin's own cost), Rust example plugin",
+			measured: spread(s("call runq"), "%.1f", "µs") + fmt.Sprintf(" (mean %.1f µs)", avg("call runq")),
+			ref:      fmt.Sprintf("Go build of the same provider: %.1f µs (mean %.1f µs)", s("call runqgo").Median, avg("call runqgo")),
+			ratio:    spread(cr, "%.2f", "×"), target: "—", met: "—"},
+	}, nil
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1000 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/internal/pgtest"
+	"github.com/wharfhq/wharf/plugins/examples/rust"
 )
 
 var env *Env
@@ -116,4 +117,23 @@ func BenchmarkFig8ListAll(b *testing.B) {
 	defer l.Close()
 	b.Run("ops", func(b *testing.B) { benchCalls(b, l.OpsFirstPage) })
 	b.Run("api", func(b *testing.B) { benchCalls(b, l.APIFirstPage) })
+}
+
+// BenchmarkFig11RustGet is figure 11: one get of the Rust example plugin
+// beside the Go build of the same provider, through ops.Host.GetService
+// against the runq emulator, and as a bare runtime.Plugin.Call with the
+// platform's answer from memory.
+func BenchmarkFig11RustGet(b *testing.B) {
+	if err := rust.Available(); err != nil {
+		b.Skip(err)
+	}
+	r, err := env.NewRustEnv(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	for _, p := range RustPlugins {
+		b.Run("ops-"+p, func(b *testing.B) { benchCalls(b, func(ctx context.Context) error { return r.OpsGet(ctx, p) }) })
+		b.Run("call-"+p, func(b *testing.B) { benchCalls(b, func(ctx context.Context) error { return r.Call(ctx, p) }) })
+	}
 }

@@ -47,6 +47,11 @@ func (e *Env) StartHost(ctx context.Context, plugins []string, conns []Conn) (*H
 	if err != nil {
 		return nil, err
 	}
+	return e.StartHostDir(ctx, pdir, conns)
+}
+
+// StartHostDir is StartHost with the plugins of the folder pdir.
+func (e *Env) StartHostDir(ctx context.Context, pdir string, conns []Conn) (*Host, error) {
 	data, err := os.MkdirTemp(e.Scratch, "data-")
 	if err != nil {
 		return nil, err

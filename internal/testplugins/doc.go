@@ -3,8 +3,9 @@
 // (panic, loop, allocate without end or fill what it allocates, speak
 // another ABI, lack an export, reach a refused host), one that calls the Extism host functions one by
 // one (abi), one with a spec of secrets and members its schema lacks for
-// the portal's views (specfixture) and one doing a real plugin's JSON work for benchmarks
-// (roundtrip). Each lives in its own main package; build one in
+// the portal's views (specfixture), one doing a real plugin's JSON work for benchmarks
+// (roundtrip) and the Go build of the Rust example provider, for benchmark figure 11
+// (runqgo). Each lives in its own main package; build one in
 // a test with internal/wasmbuild:
 //
 //	path := wasmbuild.Build(t, "./internal/testplugins/panics")
