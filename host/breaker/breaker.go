@@ -212,9 +212,11 @@ func (s *Set) Forget(key string) {
 
 // ForgetPlugin closes the breakers of plugin's connections: a new version
 // of it was swapped in, which deserves a chance at once. It returns the
-// breakers that were open.
+// breakers that were open, for the caller to report (onChange does not
+// hear of them: they did not recover).
 func (s *Set) ForgetPlugin(plugin string) []State {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var closed []State
 	for k, st := range s.m {
 		if st.plugin != plugin {
@@ -224,12 +226,6 @@ func (s *Set) ForgetPlugin(plugin string) []State {
 			closed = append(closed, st.view(k))
 		}
 		delete(s.m, k)
-	}
-	s.mu.Unlock()
-	if s.onChange != nil {
-		for _, st := range closed {
-			s.onChange(Event{State: st})
-		}
 	}
 	return closed
 }
