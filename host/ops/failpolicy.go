@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -20,9 +21,13 @@ import (
 // replicas each learn on their own.
 
 // RetryAtDetail is the Error.Detail key of the time (RFC 3339) a failing
-// connection's calls are tried again; the REST API turns it into
+// connection's calls are tried again; RetryAfterDetail of the seconds
+// until then (an int64, rounded up), which the REST API sends as
 // Retry-After.
-const RetryAtDetail = "retry_at"
+const (
+	RetryAtDetail    = "retry_at"
+	RetryAfterDetail = "retry_after_seconds"
+)
 
 // FailingDetail is the Error.Detail key of the Failing state of a call
 // refused by an open breaker.
@@ -64,6 +69,9 @@ func (h *Host) initBreakers() error {
 		return fmt.Errorf("ops: %w", err)
 	}
 	h.defaultPolicy = h.cfg.FailurePolicy.WithDefaults(breaker.Default)
+	if h.cfg.Now == nil {
+		h.cfg.Now = time.Now
+	}
 	h.breakers = breaker.New(h.cfg.Now, h.breakerChanged)
 	return nil
 }
@@ -93,8 +101,9 @@ type callOutcome struct {
 	fault string // runtime.FaultTrap or FaultTimeout, when o is Failed
 }
 
-// failingError is the fast failure of a call refused by an open breaker.
-func failingError(st breaker.State) error {
+// failingError is the fast failure, at now, of a call refused by an open
+// breaker.
+func failingError(st breaker.State, now time.Time) error {
 	when := "until " + st.RetryAt.UTC().Format(time.RFC3339) + ", when one call will be let through to test it"
 	if st.Probing {
 		when = "while a call tests whether it works again"
@@ -103,7 +112,7 @@ func failingError(st breaker.State) error {
 		Message: fmt.Sprintf("connection %s is failing: plugin %s failed %d times in a row (last: %s: %s); its calls fail fast %s",
 			st.Connection, st.Plugin, st.Failures, st.Reason, st.LastError, when),
 		Detail: map[string]any{PluginDetail: st.Plugin, RetryAtDetail: st.RetryAt.UTC().Format(time.RFC3339),
-			FailingDetail: failingView(st)}}
+			RetryAfterDetail: int64(math.Ceil(st.RetryAt.Sub(now).Seconds())), FailingDetail: failingView(st)}}
 }
 
 func failingView(st breaker.State) *Failing {

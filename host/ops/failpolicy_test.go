@@ -134,7 +134,7 @@ func TestFailurePolicyFencesATrappingConnection(t *testing.T) {
 			t.Errorf("message %q lacks %q", err.Message, want)
 		}
 	}
-	if err.Detail[ops.RetryAtDetail] != "2026-12-06T12:00:30Z" || err.Detail[ops.PluginDetail] != "flaky" {
+	if err.Detail[ops.RetryAtDetail] != "2026-12-06T12:00:30Z" || err.Detail[ops.RetryAfterDetail] != int64(30) || err.Detail[ops.PluginDetail] != "flaky" {
 		t.Errorf("detail %v", err.Detail)
 	}
 	if bad.hits.Load() != 3 || took > 50*time.Millisecond {

@@ -467,7 +467,7 @@ type errorer interface{ Err() error }
 func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) error {
 	ticket, open, ok := h.breakers.Allow(t.conn.Name, t.p.rt.Name())
 	if !ok {
-		return failingError(open)
+		return failingError(open, h.cfg.Now())
 	}
 	out := callOutcome{o: breaker.NotRun}
 	var err error
