@@ -151,3 +151,26 @@ func TestPolicyCheckNamesTheField(t *testing.T) {
 		t.Errorf("WithDefaults: %+v", got)
 	}
 }
+
+// BenchmarkAllowDone is the cost the breaker adds to every plugin call
+// (a closed breaker, a successful call).
+func BenchmarkAllowDone(b *testing.B) {
+	s := New(nil, nil)
+	for b.Loop() {
+		t, _, _ := s.Allow("conn", "p")
+		s.Done(t, Succeeded, pol, "", "")
+	}
+}
+
+// BenchmarkAllowOpen is a fenced call's refusal.
+func BenchmarkAllowOpen(b *testing.B) {
+	s := New(nil, nil)
+	for range 3 {
+		fail(s, "conn")
+	}
+	for b.Loop() {
+		if _, _, ok := s.Allow("conn", "p"); ok {
+			b.Fatal("allowed")
+		}
+	}
+}

@@ -118,9 +118,11 @@ func TestFailurePolicyFencesATrappingConnection(t *testing.T) {
 	bad.set("trap")
 
 	for i := range 3 {
-		if _, err := e.get("bad"); err == nil || err.Code != pluginapi.CodeInternal || !strings.Contains(err.Message, "deliberate trap") {
+		took, err := e.get("bad")
+		if err == nil || err.Code != pluginapi.CodeInternal || !strings.Contains(err.Message, "deliberate trap") {
 			t.Fatalf("trap %d: %v", i, err)
 		}
+		t.Logf("trapped call %d took %s", i, took)
 	}
 	if bad.hits.Load() != 3 {
 		t.Fatalf("plugin reached %d times, want 3", bad.hits.Load())
@@ -140,6 +142,7 @@ func TestFailurePolicyFencesATrappingConnection(t *testing.T) {
 	if bad.hits.Load() != 3 || took > 50*time.Millisecond {
 		t.Fatalf("fenced call reached the plugin (%d hits) or was slow (%s)", bad.hits.Load(), took)
 	}
+	t.Logf("fenced call took %s", took)
 	f := e.failing(t, "bad")
 	if f == nil || f.ConsecutiveFailures != 3 || f.Reason != runtime.FaultTrap || !f.RetryAt.Equal(e.clock.now().Add(30*time.Second)) ||
 		!f.Since.Equal(e.clock.now()) || !strings.Contains(f.LastError, "deliberate trap") {
