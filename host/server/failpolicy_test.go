@@ -1,15 +1,18 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/ops"
+	"github.com/wharfhq/wharf/host/ops/opstest"
 	"github.com/wharfhq/wharf/host/server"
 )
 
@@ -71,5 +74,19 @@ func TestFailingConnectionVisibleEverywhere(t *testing.T) {
 	}
 	if v, _ := s.Value("wharf_plugin_connection_failing", "connection", "fake1"); v != 0 {
 		t.Errorf("healthy connection in the failing gauge: %v", v)
+	}
+}
+
+// An embedder's bad failure policy is refused at start, naming the field.
+func TestBadFailurePolicyRefused(t *testing.T) {
+	cfg := server.Config{DataDir: t.TempDir(), FailurePolicy: breaker.Policy{Backoff: time.Millisecond}}
+	cfg.Runtime.CacheDir = opstest.CacheDir()
+	s, err := server.New(context.Background(), cfg)
+	if err == nil {
+		_ = s.Close(context.Background())
+		t.Fatal("a 1ms backoff was accepted")
+	}
+	if !strings.Contains(err.Error(), "FailurePolicy.Backoff: 1ms is not between 1s and 24h") {
+		t.Fatalf("error %v: want the field named", err)
 	}
 }

@@ -182,6 +182,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	// ops.New checks it too, but only once the database is open.
+	if err := cfg.FailurePolicy.Check([3]string{"FailurePolicy.Threshold", "FailurePolicy.Backoff", "FailurePolicy.MaxBackoff"}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	prefix := cfg.PathPrefix
 	if prefix == "" && cfg.PublicURL != "" {
 		if u, err := url.Parse(cfg.PublicURL); err == nil {
