@@ -181,3 +181,9 @@ func orDefault(v, def string) string {
 	}
 	return v
 }
+
+// failingTitle explains a failing connection's badge.
+func failingTitle(f *ops.Failing) string {
+	return fmt.Sprintf("Its plugin failed %d times in a row (last: %s: %s): calls fail fast until %s, when one is let through to test it",
+		f.ConsecutiveFailures, f.Reason, f.LastError, fmtTime(&f.RetryAt))
+}

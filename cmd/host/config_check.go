@@ -122,6 +122,10 @@ func (o *serveOptions) prepare() (*plan, []error) {
 	if o.pluginMemoryMiB > 1<<20 {
 		add(o.field("plugin-memory-mib"), fmt.Errorf("%d MiB is more than 1 TiB", o.pluginMemoryMiB))
 	}
+	// The plugins' failure policy; as above, zero takes the default.
+	if err := o.failure.Check([3]string{o.field("plugin-failure-threshold"), o.field("plugin-failure-backoff"), o.field("plugin-failure-max-backoff")}); err != nil {
+		problems = append(problems, err)
+	}
 	// The runtime checks its own limits; without a cache folder New only checks.
 	if rt, err := runtime.New(context.Background(), rcfg); err != nil {
 		add(fmt.Sprintf("plugin limits (%s, %s, %s)", o.field("plugin-wait"), o.field("plugin-memory-mib"), o.field("plugin-calls-per-connection")), err)
@@ -175,6 +179,7 @@ func (o *serveOptions) prepare() (*plan, []error) {
 		ConnectionsKey: connKey,
 		Tokens:         p.file.Tokens,
 		Runtime:        rcfg,
+		FailurePolicy:  o.failure,
 		PublicURL:      o.publicURL,
 		AllowedOrigins: o.allowedOrigins,
 		TrustedProxies: o.trustedProxies,

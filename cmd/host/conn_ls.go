@@ -44,7 +44,11 @@ func connLsRun(o *connLsOptions) error {
 	return o.app.show(raw, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "NAME\tPLUGIN\tVERSION\tSECRETS SET\tUPDATED")
 		for _, c := range conns {
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", c.Name, c.Plugin, c.Version, orDash(strings.Join(c.SecretsSet, ",")), c.UpdatedAt.Format(time.RFC3339))
+			plugin := c.Plugin
+			if f := c.Failing; f != nil { // the failure policy fences it
+				plugin += " (failing until " + f.RetryAt.UTC().Format(time.RFC3339) + ")"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", c.Name, plugin, c.Version, orDash(strings.Join(c.SecretsSet, ",")), c.UpdatedAt.Format(time.RFC3339))
 		}
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/wharfhq/wharf/host/api"
 	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/auth/oidc"
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
 	"github.com/wharfhq/wharf/host/jsonlimit"
@@ -66,8 +67,10 @@ type serveOptions struct {
 	pluginWait         time.Duration
 	pluginMemoryMiB    uint64
 	pluginCallsPerConn int
-	watchPlugins       bool
-	pluginUploadMiB    int
+	// failure is the plugins' failure policy (--plugin-failure-*).
+	failure         breaker.Policy
+	watchPlugins    bool
+	pluginUploadMiB int
 
 	// database is --database: a SQLite file path, sqlite:PATH or a
 	// postgres:// URL.
@@ -406,6 +409,9 @@ audit-chain.key, and keeps its own audit signing key and checkpoint log.`,
 	f.DurationVar(&o.pluginWait, "plugin-wait", 10*time.Second, "longest wait for a free plugin instance before a call fails with a retryable 503")
 	f.Uint64Var(&o.pluginMemoryMiB, "plugin-memory-mib", 1024, "memory budget of all plugin instances together, in MiB")
 	f.IntVar(&o.pluginCallsPerConn, "plugin-calls-per-connection", 0, "most calls one connection runs at once on its plugin (0: half the plugin's pool, at least 1)")
+	f.IntVar(&o.failure.Threshold, "plugin-failure-threshold", breaker.DefaultThreshold, "consecutive traps or timeouts after which a connection's plugin calls fail fast (a plugin manifest's failure_policy wins)")
+	f.DurationVar(&o.failure.Backoff, "plugin-failure-backoff", breaker.DefaultBackoff, "how long a failing connection's calls fail fast before one is let through to test it; doubled after each failed test")
+	f.DurationVar(&o.failure.MaxBackoff, "plugin-failure-max-backoff", breaker.DefaultMaxBackoff, "longest fail-fast window of a failing connection")
 	f.BoolVar(&o.watchPlugins, "watch-plugins", true, "follow the plugins folder while running: load new plugin files, swap in changed ones, unload removed ones")
 	f.IntVar(&o.pluginUploadMiB, "max-plugin-upload-mib", api.DefaultPluginUploadMiB, "largest plugin .wasm an owner may upload (POST /api/v1/plugins, wharf plugin install), in MiB")
 	// Define flags above this line: each gets its WHARF_ variable here.

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -296,6 +297,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if e.Code == pluginapi.CodeInternal {
 			log.Error("internal error", "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "detail", e.Detail)
 		}
+		setRetryAfter(c, e)
 		e = Public(e, rid, CallerOf(c).Owner())
 		var werr error
 		if c.Request().Method == http.MethodHead {
@@ -337,10 +339,23 @@ func Public(e *pluginapi.Error, rid string, owner bool) *pluginapi.Error {
 	}
 	out := *e
 	out.Detail = map[string]any{ops.PluginDetail: name, "request_id": rid}
+	for _, k := range []string{ops.RetryAtDetail, ops.RetryAfterDetail} {
+		if v, ok := e.Detail[k]; ok {
+			out.Detail[k] = v // when a failing connection is tried again
+		}
+	}
 	if e.Code == pluginapi.CodeInternal {
 		out.Message = ShortMessage(e.Message) + " (details in the host's log under request id " + rid + ")"
 	}
 	return &out
+}
+
+// setRetryAfter tells a client when to come back from an error that says
+// (ops.RetryAfterDetail: a failing connection's next try, in seconds).
+func setRetryAfter(c echo.Context, e *pluginapi.Error) {
+	if secs, ok := e.Detail[ops.RetryAfterDetail].(int64); ok && e.Retryable {
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	}
 }
 
 // ShortMessage is the first line of msg, at most 200 bytes of valid UTF-8.

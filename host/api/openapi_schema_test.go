@@ -37,6 +37,8 @@ var schemaTypes = map[string]any{
 	"PluginProblem":   ops.PluginProblem{},
 	"PluginChange":    ops.PluginChange{},
 	"Connection":      ops.Connection{},
+	"Failing":         ops.Failing{},
+	"FailurePolicy":   ops.FailurePolicyView{},
 	"ConnectionInput": ops.ConnectionInput{},
 	"TestResult":      ops.TestResult{},
 	"Service":         pluginapi.Service{},

@@ -14,6 +14,7 @@ const OtherPlugin = "other"
 type pluginChanges struct {
 	changes  *prometheus.CounterVec // plugin, change
 	failures *prometheus.CounterVec // plugin
+	trips    *prometheus.CounterVec // plugin
 	names    *labelCap
 }
 
@@ -27,9 +28,22 @@ func (r *Registry) registerPluginChanges() {
 			Name: "wharf_plugin_load_failures_total",
 			Help: "Plugin files that failed to load or to replace the version serving, by plugin (the file's name when the plugin is not known).",
 		}, []string{"plugin"}),
+		trips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wharf_plugin_breaker_trips_total",
+			Help: "Connections whose plugin calls began to fail fast after repeated traps or timeouts (failure policy), by plugin.",
+		}, []string{"plugin"}),
 		names: newLabelCap(MaxPluginLabels, OtherPlugin),
 	}
-	r.reg.MustRegister(r.plugins.changes, r.plugins.failures)
+	r.reg.MustRegister(r.plugins.changes, r.plugins.failures, r.plugins.trips)
+}
+
+// BreakerTripped counts one connection's breaker that opened. It
+// implements ops.BreakerMetrics.
+func (r *Registry) BreakerTripped(plugin string) {
+	if r == nil {
+		return
+	}
+	r.plugins.trips.WithLabelValues(r.plugins.names.value(plugin)).Inc()
 }
 
 // PluginChanged counts one installed, replaced or removed plugin. It

@@ -21,11 +21,28 @@ type PoolStats struct {
 type stateCollector struct {
 	poolSize, poolInstances, poolBusy, poolWaiting *prometheus.Desc
 	followers, viewers, auditQueue                 *prometheus.Desc
+	failing                                        *prometheus.Desc
 
 	mu         sync.Mutex
 	pools      func() []PoolStats
 	logs       func() (followers, viewers int)
 	auditDepth func() int
+	failingNow func() []Failing
+}
+
+// Failing is a connection whose plugin calls fail fast (its breaker is
+// open: see host/breaker).
+type Failing struct {
+	Plugin, Connection string
+}
+
+// WatchFailing makes failing the source of the failing connections gauge.
+// Only failing connections have a series (value 1), so the labels are
+// bounded by the breakers a host keeps (breaker.MaxTracked).
+func (r *Registry) WatchFailing(failing func() []Failing) {
+	r.state.mu.Lock()
+	r.state.failingNow = failing
+	r.state.mu.Unlock()
 }
 
 func newStateCollector() *stateCollector {
@@ -38,6 +55,9 @@ func newStateCollector() *stateCollector {
 		followers:     prometheus.NewDesc("wharf_log_followers", "Upstream log followers polling a plugin, one per followed service.", nil, nil),
 		viewers:       prometheus.NewDesc("wharf_log_viewers", "Subscribers of the log followers (portal viewers and API streams).", nil, nil),
 		auditQueue:    prometheus.NewDesc("wharf_audit_queue_depth", "Audit writes queued for the next group commit.", nil, nil),
+		failing: prometheus.NewDesc("wharf_plugin_connection_failing",
+			"1 for each connection whose plugin calls fail fast after repeated traps or timeouts (failure policy); absent otherwise.",
+			[]string{"plugin", "connection"}, nil),
 	}
 }
 
@@ -63,14 +83,14 @@ func (r *Registry) WatchAuditQueue(depth func() int) {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.poolSize, c.poolInstances, c.poolBusy, c.poolWaiting, c.followers, c.viewers, c.auditQueue} {
+	for _, d := range []*prometheus.Desc{c.poolSize, c.poolInstances, c.poolBusy, c.poolWaiting, c.followers, c.viewers, c.auditQueue, c.failing} {
 		ch <- d
 	}
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	pools, logs, depth := c.pools, c.logs, c.auditDepth
+	pools, logs, depth, failing := c.pools, c.logs, c.auditDepth, c.failingNow
 	c.mu.Unlock()
 	gauge := func(d *prometheus.Desc, v int, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
@@ -90,5 +110,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if depth != nil {
 		gauge(c.auditQueue, depth())
+	}
+	if failing != nil {
+		for _, f := range failing() {
+			gauge(c.failing, 1, f.Plugin, f.Connection)
+		}
 	}
 }

@@ -21,7 +21,7 @@ func (h *Host) ListPlugins(ctx context.Context, c Caller) ([]PluginInfo, error) 
 	set := h.plugins.Load()
 	out := make([]PluginInfo, 0, len(set.names))
 	for _, n := range set.names {
-		out = append(out, set.byName[n].info(set))
+		out = append(out, h.pluginInfo(set.byName[n], set))
 	}
 	return out, nil
 }
@@ -33,15 +33,21 @@ func (h *Host) GetPlugin(ctx context.Context, c Caller, name string) (PluginInfo
 	if p == nil {
 		return PluginInfo{}, pluginapi.NotFound("plugin %s not found", name)
 	}
-	return p.info(set), nil
+	return h.pluginInfo(p, set), nil
 }
 
-func (p *loadedPlugin) info(set *pluginSet) PluginInfo {
+func (h *Host) pluginInfo(p *loadedPlugin, set *pluginSet) PluginInfo {
 	hosts := append([]string{}, p.desc.Hosts...)
 	info := PluginInfo{Name: p.rt.Name(), Title: p.desc.Title, Version: p.desc.Version, Digest: p.rt.Digest(),
-		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc, Signature: p.rt.Trust(), LoadedAt: p.loadedAt}
+		Path: p.rt.Path(), Hosts: hosts, Describe: p.desc, Signature: p.rt.Trust(), LoadedAt: p.loadedAt,
+		FailurePolicy: policyView(h.policyOf(p))}
 	if pr, ok := set.problems[p.rt.Path()]; ok {
 		info.Problem = &pr
+	}
+	for _, st := range h.breakers.Open() {
+		if st.Plugin == info.Name {
+			info.FailingConnections++
+		}
 	}
 	return info
 }
@@ -69,6 +75,7 @@ func (h *Host) view(c connstore.Connection) Connection {
 	v.Endpoints = p.endpointViews(decodeConfig(c.Config))
 	approved, pending := p.splitHosts(c.ApprovedHosts)
 	v.ApprovedHosts, v.PendingHosts = append([]string{}, approved...), append([]string{}, pending...)
+	v.Failing = h.failingOf(c.Name, c.Plugin)
 	return v
 }
 
@@ -410,8 +417,13 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) (err
 	defer h.scrubs.Delete(name)
 	defer h.svcNames.forget(name)
 	ev.plugin, ev.scrub = cur.Plugin, h.storedScrubberOf(cur)
-	return h.audited(ctx, c, ev,
-		func() (string, error) { return "", storeErrOrNil(h.cfg.Connections.Delete(ctx, name)) })
+	return h.audited(ctx, c, ev, func() (string, error) {
+		err := storeErrOrNil(h.cfg.Connections.Delete(ctx, name))
+		if err == nil {
+			h.breakers.Forget(name) // a new connection of the name starts afresh
+		}
+		return "", err
+	})
 }
 
 // TestConnection makes a "list" call with page size 1. A plugin error is

@@ -14,6 +14,10 @@
 // are rate limited per actor ([RefusalLimit]). Audit entries of a service
 // carry its name beside its id, as plugin answers showed it.
 //
+// Every plugin call goes through its connection's circuit breaker first
+// (failpolicy.go): after repeated traps or timeouts the connection's calls
+// fail fast, retryable, for a backoff window ([Connection].Failing).
+//
 // Every method takes a [Caller] (who is asking, with which [Role]) and
 // returns errors as *pluginapi.Error, whose Code the faces map to a status.
 // Unknown connections, services, plugins and actions are CodeNotFound.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/logfanout"
@@ -58,6 +59,12 @@ type Config struct {
 	// Plugins; PluginsDir is where uploads are written.
 	Runtime    *runtime.Runtime
 	PluginsDir string
+	// FailurePolicy is the host's failure policy for plugins whose
+	// manifest does not set one (failpolicy.go); zero fields take the
+	// built-in defaults (breaker.Default). Now is its clock (tests set
+	// it); nil means time.Now.
+	FailurePolicy breaker.Policy
+	Now           func() time.Time
 }
 
 // CallMetrics observes plugin calls made for connections: the plugin,
@@ -85,6 +92,9 @@ type Host struct {
 	refusals *refusalLimiter
 	// watch remembers services' last state for Events (events.go).
 	watch watcher
+	// breakers fence failing connections (failpolicy.go).
+	breakers      *breaker.Set
+	defaultPolicy breaker.Policy
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.
@@ -114,6 +124,9 @@ func New(cfg Config) (*Host, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger}
+	if err := h.initBreakers(); err != nil {
+		return nil, err
+	}
 	h.refusals = newRefusalLimiter(cfg.RefusalLimit, h.auditSuppressed)
 	set := &pluginSet{byName: map[string]*loadedPlugin{}, problems: map[string]PluginProblem{}}
 	for _, p := range cfg.Plugins {
@@ -448,28 +461,47 @@ type errorer interface{ Err() error }
 // call runs op on the connection's plugin and decodes the answer into resp.
 // A call refused by a version of the plugin just replaced (hot plug) is
 // made again on the new one: the old refused it before running anything.
+//
+// The connection's breaker (failpolicy.go) comes first: while it is open
+// the call fails fast without reaching the plugin.
 func (h *Host) call(ctx context.Context, t *target, op string, req any, resp errorer) error {
+	ticket, open, ok := h.breakers.Allow(t.conn.Name, t.p.rt.Name())
+	if !ok {
+		return failingError(open, h.cfg.Now())
+	}
+	out := callOutcome{o: breaker.NotRun}
+	var err error
+	defer func() {
+		// The policy of the version that ran, which a swap may have changed.
+		msg := ""
+		if out.o == breaker.Failed {
+			msg = shortError(err)
+		}
+		h.breakers.Done(ticket, out.o, h.policyOf(t.p), out.fault, msg)
+	}()
 	for attempt := 1; ; attempt++ {
-		err := h.callOnce(ctx, t, op, req, resp)
+		out, err = h.callOnce(ctx, t, op, req, resp)
 		if !errors.Is(err, runtime.ErrClosed) {
 			return err
 		}
 		cur := h.plugin(t.p.rt.Name())
 		if cur == nil || cur == t.p || attempt == 3 {
-			return fromPlugin(t.p.rt.Name(), err)
+			err = fromPlugin(t.p.rt.Name(), err)
+			return err
 		}
 		t.p = cur
 	}
 }
 
-func (h *Host) callOnce(ctx context.Context, t *target, op string, req any, resp errorer) (err error) {
+func (h *Host) callOnce(ctx context.Context, t *target, op string, req any, resp errorer) (_ callOutcome, err error) {
+	notRun := callOutcome{o: breaker.NotRun}
 	in, err := json.Marshal(req)
 	if err != nil {
-		return pluginapi.Errorf(pluginapi.CodeInternal, "encode %s request: %v", op, err)
+		return notRun, pluginapi.Errorf(pluginapi.CodeInternal, "encode %s request: %v", op, err)
 	}
 	hd, sc, err := h.handler(t)
 	if err != nil {
-		return err
+		return notRun, err
 	}
 	if m := h.cfg.Metrics; m != nil {
 		start := time.Now()
@@ -477,21 +509,28 @@ func (h *Host) callOnce(ctx context.Context, t *target, op string, req any, resp
 	}
 	out, err := t.p.rt.CallFor(withScrubber(ctx, sc), t.conn.Name, op, in, hd)
 	if errors.Is(err, runtime.ErrClosed) {
-		return err // call tries the version swapped in, if any
+		return notRun, err // call tries the version swapped in, if any
 	}
 	if err != nil {
-		return sc.Error(fromPlugin(t.p.rt.Name(), err))
+		// A trap or timeout counts against the connection's breaker; the
+		// runtime's other refusals (a full pool, the caller gone) do not.
+		o := notRun
+		if f := runtime.FaultOf(err); f != "" {
+			o = callOutcome{o: breaker.Failed, fault: f}
+		}
+		return o, sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
+	answered := callOutcome{o: breaker.Answered}
 	// Nothing a plugin answers leaves the host with a secret in it.
 	if err := decodeAnswer(t.p.rt.Name(), op, out, sc.JSON, resp); err != nil {
-		return fromPlugin(t.p.rt.Name(), err)
+		return answered, fromPlugin(t.p.rt.Name(), err)
 	}
 	if err := resp.Err(); err != nil {
-		return sc.Error(fromPlugin(t.p.rt.Name(), err))
+		return answered, sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
 	h.svcNames.learn(t.conn.Name, resp)
 	h.observeAnswer(t, op, resp)
-	return nil
+	return callOutcome{o: breaker.Succeeded}, nil
 }
 
 // PluginDetail is the Error.Detail key naming the plugin an error came from.

@@ -306,6 +306,11 @@ func (h *Host) loadLocked(ctx context.Context, c Caller, path string, prev fileS
 	h.hot.files[path] = now
 	delete(h.hot.failed, path)
 	h.connectionChanged("") // cached listings and scrubbers were the old version's
+	// A new version deserves a chance at once, not at the end of the
+	// window its predecessor earned.
+	for _, st := range h.breakers.ForgetPlugin(name) {
+		h.log.Info("failing connection given another chance: its plugin changed", "connection", st.Connection, "plugin", name)
+	}
 	h.log.Info("plugin "+change.Change, "plugin", name, "version", change.NewVersion, "old_version", change.OldVersion,
 		"file", path, "sha256", change.NewDigest, "old_sha256", change.OldDigest, "signed", verdict.Trusted, "actor", c.Actor)
 	if m, ok := h.cfg.Metrics.(PluginMetrics); ok {
@@ -371,6 +376,7 @@ func (h *Host) removeLocked(ctx context.Context, c Caller, path string, prev fil
 		return change, err
 	}
 	h.connectionChanged("")
+	h.breakers.ForgetPlugin(prev.plugin)
 	h.log.Info("plugin removed", "plugin", prev.plugin, "version", change.OldVersion, "file", path, "actor", c.Actor)
 	if m, ok := h.cfg.Metrics.(PluginMetrics); ok {
 		m.PluginChanged(prev.plugin, "removed")

@@ -73,6 +73,10 @@ type PluginInfo struct {
 	// Problem, if set, is why a newer file of this plugin was not swapped
 	// in: this version still serves.
 	Problem *PluginProblem `json:"problem,omitempty"`
+	// FailurePolicy is when the plugin's connections are fenced (its
+	// manifest's, else the host's); FailingConnections how many are now.
+	FailurePolicy      FailurePolicyView `json:"failure_policy"`
+	FailingConnections int               `json:"failing_connections"`
 }
 
 // PluginProblem is a plugin file that failed to load or to replace the
@@ -135,6 +139,9 @@ type Connection struct {
 	// was removed or failed to load): calls fail with unavailable until it
 	// is back.
 	PluginMissing bool `json:"plugin_missing,omitempty"`
+	// Failing is set while the plugin's calls for this connection fail
+	// fast after repeated traps or timeouts (failure policy).
+	Failing *Failing `json:"failing,omitempty"`
 }
 
 // EndpointView is one effective endpoint of a connection.

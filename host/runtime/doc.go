@@ -11,7 +11,9 @@
 // The manifest is decoded strictly (an unknown field is an error), a sha256
 // that does not match the file refuses the plugin, and its limits may only
 // lower the host's [Config]. Its name, when given, replaces the one the
-// plugin reports. Then describe is called on a throwaway instance run by
+// plugin reports. Its failure_policy ([Plugin.FailurePolicy]) is kept for
+// the host's breakers (host/breaker); [FaultOf] tells them which failed
+// calls were the plugin's fault (a trap, its own timeout). Then describe is called on a throwaway instance run by
 // wazero's interpreter, which prepares a module about ten times faster
 // than the optimising compiler, so that a cold start lists its plugins
 // within a second or so instead of after several seconds of compiling. The

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -36,6 +37,7 @@ type Plugin struct {
 	ops         map[string]bool // operations Call accepts; all exported
 	timeout     time.Duration
 	memoryLimit uint64
+	failure     breaker.Policy // the manifest's failure_policy; zero fields unset
 	maxOutput   int
 	log         *slog.Logger
 	registered  bool
@@ -245,6 +247,10 @@ func (p *Plugin) Path() string { return p.path }
 // Digest is the sha256 of the wasm file, in hex.
 func (p *Plugin) Digest() string { return p.digest }
 
+// FailurePolicy is the manifest's failure_policy: zero fields are unset,
+// for the host's defaults to fill (breaker.Policy.WithDefaults).
+func (p *Plugin) FailurePolicy() breaker.Policy { return p.failure }
+
 // Trust is what the signature check found when the plugin loaded.
 func (p *Plugin) Trust() plugintrust.Verdict { return p.trust }
 
@@ -324,7 +330,8 @@ func (p *Plugin) waitError(key, op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return pluginapi.Errorf(pluginapi.CodeUnavailable, "plugin %s: gave up waiting for a free instance for %s: %v", p.label(), op, err)
 	}
-	return pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s: cannot start an instance for %s: %v", p.label(), op, err)
+	// Its code or initialisation failed: the plugin's own fault.
+	return withFault(pluginapi.Errorf(pluginapi.CodeInternal, "plugin %s: cannot start an instance for %s: %v", p.label(), op, err), FaultTrap)
 }
 
 // run makes one call on inst under the plugin's timeout. It sets *keep when
@@ -362,14 +369,15 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 		// Whatever happened, the instance's state cannot be trusted: a Go
 		// plugin that panicked has exited, a timed-out module was closed by
 		// wazero, and a trapped one may hold half-written memory.
-		e := p.callError(ctx, callCtx, op, err, stderr)
+		e, fault := p.callError(ctx, callCtx, op, err, stderr)
 		if overBudget && e.Code == pluginapi.CodeInternal {
 			// Not the plugin's fault: the host's other instances hold the memory it needed.
 			e.Code, e.Retryable = pluginapi.CodeUnavailable, true
 			e.Message = fmt.Sprintf("plugin %s: %s ran out of memory: %s", p.label(), op, budgetError(p.rt.budget))
+			fault = ""
 		}
 		p.log.WarnContext(ctx, "plugin call failed; instance discarded", "plugin", p.label(), "op", op, "error", e.Message)
-		return nil, e
+		return nil, withFault(e, fault)
 	}
 	if st.errorOff != 0 {
 		// The plugin reported a failure through error_set (Extism's way,
@@ -401,8 +409,10 @@ func (p *Plugin) run(ctx context.Context, inst *instance, op string, input []byt
 	return answer, nil
 }
 
-// callError turns a failed call into a *pluginapi.Error.
-func (p *Plugin) callError(ctx, callCtx context.Context, op string, err error, stderr string) *pluginapi.Error {
+// callError turns a failed call into a *pluginapi.Error, and says whose
+// fault it was (see FaultOf): the caller's deadline or cancellation is not
+// the plugin's.
+func (p *Plugin) callError(ctx, callCtx context.Context, op string, err error, stderr string) (*pluginapi.Error, string) {
 	detail := map[string]any{"plugin": p.label(), "operation": op, "wasm_error": err.Error()}
 	if stderr != "" {
 		detail["stderr"] = stderr
@@ -411,13 +421,13 @@ func (p *Plugin) callError(ctx, callCtx context.Context, op string, err error, s
 		switch ctx.Err() {
 		case context.Canceled:
 			return &pluginapi.Error{Code: pluginapi.CodeUnavailable, Retryable: true, Detail: detail,
-				Message: fmt.Sprintf("plugin %s: %s was cancelled", p.label(), op)}
+				Message: fmt.Sprintf("plugin %s: %s was cancelled", p.label(), op)}, ""
 		case context.DeadlineExceeded:
 			return &pluginapi.Error{Code: pluginapi.CodeTimeout, Retryable: true, Detail: detail,
-				Message: fmt.Sprintf("plugin %s: %s did not finish before the caller's deadline", p.label(), op)}
+				Message: fmt.Sprintf("plugin %s: %s did not finish before the caller's deadline", p.label(), op)}, ""
 		}
 		return &pluginapi.Error{Code: pluginapi.CodeTimeout, Retryable: true, Detail: detail,
-			Message: fmt.Sprintf("plugin %s: %s did not finish within %s", p.label(), op, p.timeout)}
+			Message: fmt.Sprintf("plugin %s: %s did not finish within %s", p.label(), op, p.timeout)}, FaultTimeout
 	}
 	why := crashText(stderr)
 	if why == "" {
@@ -425,10 +435,10 @@ func (p *Plugin) callError(ctx, callCtx context.Context, op string, err error, s
 	}
 	if strings.Contains(stderr, "out of memory") {
 		return &pluginapi.Error{Code: pluginapi.CodeInternal, Detail: detail,
-			Message: fmt.Sprintf("plugin %s ran out of memory in %s (limit %d MiB): %s", p.label(), op, p.memoryLimit>>20, why)}
+			Message: fmt.Sprintf("plugin %s ran out of memory in %s (limit %d MiB): %s", p.label(), op, p.memoryLimit>>20, why)}, FaultTrap
 	}
 	return &pluginapi.Error{Code: pluginapi.CodeInternal, Detail: detail,
-		Message: fmt.Sprintf("plugin %s crashed in %s: %s", p.label(), op, why)}
+		Message: fmt.Sprintf("plugin %s crashed in %s: %s", p.label(), op, why)}, FaultTrap
 }
 
 // crashText picks the Go runtime's panic or fatal error message out of a

@@ -25,6 +25,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/plugintrust"
 	"github.com/wharfhq/wharf/internal/wasmbin"
 	"github.com/wharfhq/wharf/pluginapi"
@@ -411,6 +412,14 @@ type manifest struct {
 		MemoryMB  int64 `json:"memory_mb"`
 		PoolSize  int   `json:"pool_size"`
 	} `json:"limits"`
+	// FailurePolicy is when the host fences the plugin's failing
+	// connections (host/breaker); durations as Go writes them ("30s").
+	FailurePolicy *struct {
+		ConsecutiveFailures int    `json:"consecutive_failures"`
+		Backoff             string `json:"backoff"`
+		MaxBackoff          string `json:"max_backoff"`
+	} `json:"failure_policy"`
+	failure breaker.Policy // FailurePolicy parsed
 }
 
 // readManifest reads and strictly decodes the manifest at path; a missing
@@ -448,7 +457,39 @@ func readManifest(path string) (m manifest, ok bool, err error) {
 			return m, false, fmt.Errorf("manifest %s: sha256 %q is not 64 hex digits", path, m.SHA256)
 		}
 	}
+	if err := m.parseFailurePolicy(); err != nil {
+		return m, false, fmt.Errorf("manifest %s: %w", path, err)
+	}
 	return m, true, nil
+}
+
+// failureFields are the manifest's names of breaker.Policy's fields.
+var failureFields = [3]string{"failure_policy.consecutive_failures", "failure_policy.backoff", "failure_policy.max_backoff"}
+
+// parseFailurePolicy reads and checks FailurePolicy into m.failure.
+func (m *manifest) parseFailurePolicy() error {
+	fp := m.FailurePolicy
+	if fp == nil {
+		return nil
+	}
+	m.failure.Threshold = fp.ConsecutiveFailures
+	if fp.ConsecutiveFailures < 0 {
+		return fmt.Errorf("%s: %d is negative", failureFields[0], fp.ConsecutiveFailures)
+	}
+	for i, f := range []struct {
+		in  string
+		out *time.Duration
+	}{{fp.Backoff, &m.failure.Backoff}, {fp.MaxBackoff, &m.failure.MaxBackoff}} {
+		if f.in == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.in)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration such as \"30s\" or \"5m\"", failureFields[i+1], f.in)
+		}
+		*f.out = d
+	}
+	return m.failure.Check(failureFields)
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -541,6 +582,7 @@ func (r *Runtime) load(ctx context.Context, wasmPath string) (_ *Plugin, probed 
 		trust:       verdict,
 		timeout:     timeout,
 		memoryLimit: memLimit,
+		failure:     man.failure,
 		maxOutput:   r.cfg.MaxOutputBytes,
 		log:         r.log,
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/internal/wasmbuild"
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -206,6 +207,9 @@ func TestTrapIsCleanAndInstanceReplaced(t *testing.T) {
 	for i := range 2 {
 		_, err := p.Call(context.Background(), pluginapi.OpGet, []byte(`{"id":"x"}`), nil)
 		e := wantCode(t, err, pluginapi.CodeInternal, "panics", "get", "testplugins/panics: deliberate panic in get")
+		if f := FaultOf(err); f != FaultTrap {
+			t.Errorf("call %d: fault %q, want trap (the failure policy counts it)", i, f)
+		}
 		if s, _ := e.Detail["stderr"].(string); !strings.Contains(s, "goroutine") {
 			t.Errorf("call %d: detail stderr %q lacks the stack", i, s)
 		}
@@ -232,6 +236,9 @@ func TestTimeoutStopsInfiniteLoop(t *testing.T) {
 	}
 	_, err = p.Call(context.Background(), pluginapi.OpGet, []byte(`{"id":"x"}`), nil)
 	e := wantCode(t, err, pluginapi.CodeTimeout, "loops", "get", "300ms")
+	if f := FaultOf(err); f != FaultTimeout {
+		t.Errorf("fault %q, want timeout", f)
+	}
 	if !e.Retryable {
 		t.Errorf("timeout not retryable: %+v", e)
 	}
@@ -275,13 +282,20 @@ func TestCancelDuringCall(t *testing.T) {
 		t.Fatal("the call never started")
 	}
 	cancel()
-	wantCode(t, <-done, pluginapi.CodeUnavailable, "loops", "cancelled")
+	err := <-done
+	wantCode(t, err, pluginapi.CodeUnavailable, "loops", "cancelled")
+	if f := FaultOf(err); f != "" {
+		t.Errorf("a cancelled call is the plugin's fault %q, want none", f)
+	}
 
 	// A caller's deadline shorter than the plugin's timeout also stops it.
 	ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := p.Call(ctx, pluginapi.OpGet, []byte(`{}`), nil)
+	_, err = p.Call(ctx, pluginapi.OpGet, []byte(`{}`), nil)
 	wantCode(t, err, pluginapi.CodeTimeout, "loops", "caller's deadline")
+	if f := FaultOf(err); f != "" {
+		t.Errorf("the caller's deadline is the plugin's fault %q, want none", f)
+	}
 }
 
 func TestMemoryLimit(t *testing.T) {
@@ -289,6 +303,9 @@ func TestMemoryLimit(t *testing.T) {
 	p := load(t, r, "allocates")
 	_, err := p.Call(context.Background(), pluginapi.OpGet, []byte(`{"id":"x"}`), nil)
 	wantCode(t, err, pluginapi.CodeInternal, "allocates", "out of memory", "48 MiB")
+	if f := FaultOf(err); f != FaultTrap {
+		t.Errorf("out of its memory limit: fault %q, want trap", f)
+	}
 	out, err := p.Call(context.Background(), pluginapi.OpList, []byte(`{}`), nil)
 	if err != nil || !strings.Contains(string(out), `"unsupported"`) {
 		t.Fatalf("list after running out of memory: %s, %v", out, err)
@@ -470,6 +487,24 @@ func TestManifest(t *testing.T) {
 		{name: "wrong type", manifest: `{"limits":{"pool_size":"two"}}`, err: "pool_size"},
 		{name: "trailing data", manifest: `{} {}`, err: "after the JSON object"},
 		{name: "not json", manifest: `name: good`, err: "good.json"},
+		{name: "failure policy", manifest: `{"failure_policy":{"consecutive_failures":2,"backoff":"10s","max_backoff":"1h"}}`,
+			check: func(t *testing.T, p *Plugin) {
+				if got := p.FailurePolicy(); got != (breaker.Policy{Threshold: 2, Backoff: 10 * time.Second, MaxBackoff: time.Hour}) {
+					t.Errorf("failure policy %+v", got)
+				}
+			}},
+		{name: "failure policy in part", manifest: `{"failure_policy":{"backoff":"2m"}}`,
+			check: func(t *testing.T, p *Plugin) {
+				if got := p.FailurePolicy(); got != (breaker.Policy{Backoff: 2 * time.Minute}) {
+					t.Errorf("failure policy %+v: want only the backoff set", got)
+				}
+			}},
+		{name: "failure policy negative", manifest: `{"failure_policy":{"consecutive_failures":-1}}`, err: "failure_policy.consecutive_failures: -1 is negative"},
+		{name: "failure policy too many", manifest: `{"failure_policy":{"consecutive_failures":5000}}`, err: "failure_policy.consecutive_failures: 5000"},
+		{name: "failure policy bad duration", manifest: `{"failure_policy":{"backoff":"soon"}}`, err: `failure_policy.backoff: "soon" is not a positive duration`},
+		{name: "failure policy too short", manifest: `{"failure_policy":{"backoff":"10ms"}}`, err: "failure_policy.backoff: 10ms is not between 1s and 24h"},
+		{name: "failure policy max below backoff", manifest: `{"failure_policy":{"backoff":"5m","max_backoff":"1m"}}`, err: "failure_policy.max_backoff: 1m0s is shorter than failure_policy.backoff"},
+		{name: "failure policy unknown", manifest: `{"failure_policy":{"threshold":3}}`, err: `unknown field "threshold"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,6 +50,14 @@ func (s *Server) installMetrics(scrapeHash []byte) {
 	})
 	h := s.Host
 	m.WatchLogs(func() (int, int) { return h.LogFollowers(), h.LogViewers() })
+	m.WatchFailing(func() []metrics.Failing {
+		open := h.FailingConnections()
+		out := make([]metrics.Failing, 0, len(open))
+		for _, st := range open {
+			out = append(out, metrics.Failing{Plugin: st.Plugin, Connection: st.Connection})
+		}
+		return out
+	})
 	s.Echo.Pre(m.Middleware())
 	s.Echo.GET(MetricsPath, s.serveMetrics(scrapeHash))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/wharfhq/wharf/host/audit"
 	"github.com/wharfhq/wharf/host/auth"
 	"github.com/wharfhq/wharf/host/auth/oidc"
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/egress"
 	"github.com/wharfhq/wharf/host/httpguard"
@@ -130,6 +131,12 @@ type Config struct {
 	// host's.
 	Webhooks       []webhooks.Subscription
 	WebhookOptions webhooks.Options
+	// FailurePolicy is the plugins' failure policy where a plugin's
+	// manifest does not set one (wharf serve --plugin-failure-*); zero
+	// fields take the defaults (5 failures, 30 s, 5 min). Now is its
+	// clock, for tests; nil means time.Now.
+	FailurePolicy breaker.Policy
+	Now           func() time.Time
 }
 
 // Server is a running host.
@@ -177,6 +184,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	scrapeHash, err := parseScrapeHash(cfg.MetricsTokenSHA256)
 	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	// ops.New checks it too, but only once the database is open.
+	if err := cfg.FailurePolicy.Check([3]string{"FailurePolicy.Threshold", "FailurePolicy.Backoff", "FailurePolicy.MaxBackoff"}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	prefix := cfg.PathPrefix
@@ -303,7 +314,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.closers = append(s.closers, func(context.Context) error { eg.Close(); return nil })
 	s.Host, err = ops.New(ops.Config{Plugins: s.Plugins, Connections: conns, Audit: auditLog,
 		Egress: eg, Logger: log, Tokens: cfg.Tokens, RequireAuth: len(cfg.SSO) > 0 || cfg.ProxyAuth != nil, Metrics: s.Metrics, Events: events,
-		LoadErrors: s.LoadErrors, Runtime: rt, PluginsDir: cfg.PluginsDir})
+		LoadErrors: s.LoadErrors, Runtime: rt, PluginsDir: cfg.PluginsDir, FailurePolicy: cfg.FailurePolicy, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

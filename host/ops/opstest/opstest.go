@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/host/audit"
+	"github.com/wharfhq/wharf/host/breaker"
 	"github.com/wharfhq/wharf/host/connstore"
 	"github.com/wharfhq/wharf/host/ops"
 	"github.com/wharfhq/wharf/host/ops/opstest/fakeplatform"
@@ -60,6 +62,11 @@ type Options struct {
 	DataDir string
 	// Reconcile bounds the recovery at start (server.Config.Reconcile).
 	Reconcile ops.ReconcileOptions
+	// Runtime sets the plugin limits (CacheDir is always CacheDir()).
+	Runtime runtime.Config
+	// FailurePolicy and Now are the host's failure policy and its clock.
+	FailurePolicy breaker.Policy
+	Now           func() time.Time
 }
 
 // PluginPath builds the fake plugin (once per test process).
@@ -86,13 +93,17 @@ func New(t testing.TB, o Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	rcfg := o.Runtime
+	rcfg.CacheDir = CacheDir()
 	hs, err := server.New(ctx, server.Config{
-		DataDir:     dir,
-		PluginFiles: files,
-		Runtime:     runtime.Config{CacheDir: CacheDir()},
-		Tokens:      o.Tokens,
-		Logger:      logger,
-		Reconcile:   o.Reconcile,
+		DataDir:       dir,
+		PluginFiles:   files,
+		Runtime:       rcfg,
+		Tokens:        o.Tokens,
+		Logger:        logger,
+		FailurePolicy: o.FailurePolicy,
+		Now:           o.Now,
+		Reconcile:     o.Reconcile,
 	})
 	if err != nil {
 		t.Fatal(err)
