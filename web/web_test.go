@@ -410,8 +410,16 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 }
 
 func TestPluginsAndConnections(t *testing.T) {
-	env, c := newEnv(t, webtest.Options{})
-	r := c.Get("/plugins")
+	env, c := newEnv(t, webtest.Options{HealthInterval: time.Hour})
+	// The host checks each connection at start: the health column says so.
+	var r webtest.Response
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r = c.Get("/plugins")
+		if strings.Contains(r.Body, "ms · checked") || time.Now().After(deadline) {
+			break
+		}
+	}
+	expect(t, r, 200, "<th scope=\"col\">Health</th>", `<span class="badge st-running">ok</span>`, "ms · checked")
 	expect(t, r, 200, "<h1>Plugins & connections</h1>", "swarm", "Docker", "ABI 1.", "Operations:", "Actions:", "May reach",
 		">New Docker Swarm connection</a>")
 	for _, bad := range []string{">Add a ", "@timeAgo"} {
@@ -447,6 +455,8 @@ func TestPluginsAndConnections(t *testing.T) {
 
 	r = c.Post("/connections/second/test", nil)
 	expect(t, c.Follow(r), 200, "Connection second works")
+	// The result stays on the page, not only in the flash.
+	expect(t, c.Get("/plugins"), 200, "ms · tested")
 
 	r = c.Get("/connections/second/edit")
 	expect(t, r, 200, "Edit connection second", env.DockerURL)
@@ -457,6 +467,7 @@ func TestPluginsAndConnections(t *testing.T) {
 	}
 	r = c.Post("/connections/second/test", nil)
 	expect(t, c.Follow(r), 200, "failed its test")
+	expect(t, c.Get("/plugins"), 200, `<span class="badge st-failed">down</span>`, "data-health-error")
 	// A stale version is a conflict, not an overwrite.
 	r = c.Post("/connections/second/edit", url.Values{"f.host": {env.DockerURL}, "version": {version}})
 	expect(t, r, 409, "Someone changed this connection")

@@ -126,6 +126,9 @@ func (o *serveOptions) prepare() (*plan, []error) {
 	if err := o.failure.Check([3]string{o.field("plugin-failure-threshold"), o.field("plugin-failure-backoff"), o.field("plugin-failure-max-backoff")}); err != nil {
 		problems = append(problems, err)
 	}
+	if o.healthInterval < 0 || (o.healthInterval > 0 && o.healthInterval < time.Second) {
+		add(o.field("health-interval"), fmt.Errorf("%s: use 0 (never) or at least 1s", o.healthInterval))
+	}
 	// The runtime checks its own limits; without a cache folder New only checks.
 	if rt, err := runtime.New(context.Background(), rcfg); err != nil {
 		add(fmt.Sprintf("plugin limits (%s, %s, %s)", o.field("plugin-wait"), o.field("plugin-memory-mib"), o.field("plugin-calls-per-connection")), err)
@@ -180,6 +183,7 @@ func (o *serveOptions) prepare() (*plan, []error) {
 		Tokens:         p.file.Tokens,
 		Runtime:        rcfg,
 		FailurePolicy:  o.failure,
+		HealthInterval: o.healthInterval,
 		PublicURL:      o.publicURL,
 		AllowedOrigins: o.allowedOrigins,
 		TrustedProxies: o.trustedProxies,
@@ -391,3 +395,4 @@ func (o *serveOptions) connectionsKey(shared bool) ([]byte, error) {
 	}
 	return nil, nil
 }
+

@@ -69,6 +69,7 @@ type serveOptions struct {
 	pluginCallsPerConn int
 	// failure is the plugins' failure policy (--plugin-failure-*).
 	failure         breaker.Policy
+	healthInterval  time.Duration
 	watchPlugins    bool
 	pluginUploadMiB int
 
@@ -412,6 +413,7 @@ audit-chain.key, and keeps its own audit signing key and checkpoint log.`,
 	f.IntVar(&o.failure.Threshold, "plugin-failure-threshold", breaker.DefaultThreshold, "consecutive traps or timeouts after which a connection's plugin calls fail fast (a plugin manifest's failure_policy wins)")
 	f.DurationVar(&o.failure.Backoff, "plugin-failure-backoff", breaker.DefaultBackoff, "how long a failing connection's calls fail fast before one is let through to test it; doubled after each failed test")
 	f.DurationVar(&o.failure.MaxBackoff, "plugin-failure-max-backoff", breaker.DefaultMaxBackoff, "longest fail-fast window of a failing connection")
+	f.DurationVar(&o.healthInterval, "health-interval", ops.DefaultHealthInterval, "how often every connection is checked (a one-item list, shown as its health in the portal and API); 0 never")
 	f.BoolVar(&o.watchPlugins, "watch-plugins", true, "follow the plugins folder while running: load new plugin files, swap in changed ones, unload removed ones")
 	f.IntVar(&o.pluginUploadMiB, "max-plugin-upload-mib", api.DefaultPluginUploadMiB, "largest plugin .wasm an owner may upload (POST /api/v1/plugins, wharf plugin install), in MiB")
 	// Define flags above this line: each gets its WHARF_ variable here.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/wharfhq/wharf/host/access"
 	"github.com/wharfhq/wharf/host/connstore"
@@ -76,6 +75,7 @@ func (h *Host) view(c connstore.Connection) Connection {
 	approved, pending := p.splitHosts(c.ApprovedHosts)
 	v.ApprovedHosts, v.PendingHosts = append([]string{}, approved...), append([]string{}, pending...)
 	v.Failing = h.failingOf(c.Name, c.Plugin)
+	v.Health = h.health.get(c.Name)
 	return v
 }
 
@@ -421,6 +421,7 @@ func (h *Host) DeleteConnection(ctx context.Context, c Caller, name string) (err
 		err := storeErrOrNil(h.cfg.Connections.Delete(ctx, name))
 		if err == nil {
 			h.breakers.Forget(name) // a new connection of the name starts afresh
+			h.health.forget(name)
 		}
 		return "", err
 	})
@@ -433,12 +434,8 @@ func (h *Host) TestConnection(ctx context.Context, c Caller, name string) (TestR
 	if err != nil {
 		return TestResult{}, err
 	}
-	start := time.Now()
-	var resp pluginapi.ListResponse
-	err = h.call(ctx, t, pluginapi.OpList, pluginapi.ListRequest{Request: t.request(), PageSize: 1}, &resp)
-	res := TestResult{OK: err == nil, DurationMS: time.Since(start).Milliseconds()}
-	if err != nil {
-		res.Error = pluginapi.AsError(err)
-	}
-	return res, nil
+	hl := h.probe(ctx, t)
+	hl.Manual = true
+	h.health.set(name, hl)
+	return TestResult{OK: hl.OK, Error: hl.Error, DurationMS: hl.LatencyMS}, nil
 }

@@ -95,6 +95,8 @@ type Host struct {
 	// breakers fence failing connections (failpolicy.go).
 	breakers      *breaker.Set
 	defaultPolicy breaker.Policy
+	// health is each connection's last check (health.go).
+	health healthBook
 }
 
 // loadedPlugin is a plugin with its schemas compiled once.

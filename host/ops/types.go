@@ -142,6 +142,9 @@ type Connection struct {
 	// Failing is set while the plugin's calls for this connection fail
 	// fast after repeated traps or timeouts (failure policy).
 	Failing *Failing `json:"failing,omitempty"`
+	// Health is the connection's last check, periodic or a Test, on this
+	// replica; absent until the first.
+	Health *Health `json:"health,omitempty"`
 }
 
 // EndpointView is one effective endpoint of a connection.

@@ -137,6 +137,10 @@ type Config struct {
 	// clock, for tests; nil means time.Now.
 	FailurePolicy breaker.Policy
 	Now           func() time.Time
+	// HealthInterval is how often every connection is checked (a
+	// one-item list, shown as its health); 0 never (wharf serve's
+	// --health-interval defaults to ops.DefaultHealthInterval).
+	HealthInterval time.Duration
 }
 
 // Server is a running host.
@@ -353,6 +357,10 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		if _, err := s.Host.PutConnection(ctx, system, ops.ConnectionInput{Name: c.Name, Plugin: c.Plugin, Config: c.Config, Labels: c.Labels, ApprovedHosts: c.ApprovedHosts}); err != nil {
 			return nil, fmt.Errorf("server: connection %s: %w", c.Name, err)
 		}
+	}
+	if cfg.HealthInterval > 0 {
+		stopChecks := s.Host.CheckHealthEvery(cfg.HealthInterval, ops.DefaultHealthTimeout)
+		s.closers = append(s.closers, func(context.Context) error { stopChecks(); return nil })
 	}
 
 	s.Echo = echo.New()

@@ -31,6 +31,8 @@ import (
 
 // Options choose what the host runs.
 type Options struct {
+	// HealthInterval turns on the periodic connection checks.
+	HealthInterval time.Duration
 	// Docker tunes the Docker emulator behind the "swarm" connection.
 	Docker dockeremu.Options
 	// Peak adds the Peak plugin and a "peak" connection to its emulator.
@@ -136,6 +138,8 @@ func New(t testing.TB, opts Options) *Env {
 		Bindings:    opts.Bindings,
 		Webhooks:    opts.Webhooks,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Off unless asked: tests that count calls must not see checks.
+		HealthInterval: opts.HealthInterval,
 	}
 	if opts.PluginsDir {
 		env.PluginsDir = t.TempDir()
