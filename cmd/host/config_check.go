@@ -395,4 +395,3 @@ func (o *serveOptions) connectionsKey(shared bool) ([]byte, error) {
 	}
 	return nil, nil
 }
-
