@@ -128,8 +128,7 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#fld-name")),
 		chromedp.SendKeys(chromedp.CSS("#fld-name"), "bad name!"),
 		chromedp.SendKeys(chromedp.CSS("#fld-image"), "nginx:1.27"),
-		// Optional fields wait under "More options".
-		chromedp.Click(chromedp.CSS(`details.more-options > summary`)),
+		// The basics come first: env and ports need no unfolding.
 		chromedp.WaitVisible(chromedp.CSS(`input[name="f.env.k"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="f.env.k"]`), "GREETING"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="f.env.v"]`), "hello"),
@@ -138,6 +137,9 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-field="ports"] [data-add-item]`)),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="f.ports/1/published"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="f.ports/1/published"]`), "8443"),
+		// Sections are folded until opened.
+		chromedp.Click(chromedp.CSS(`details[data-section="Update policy"] > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="f.update_config/parallelism"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="f.update_config/parallelism"]`), "2"),
 		chromedp.Click(chromedp.CSS(`form.spec-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-field="name"].has-error .field-error`)),

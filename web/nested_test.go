@@ -52,14 +52,14 @@ func TestNestedFormsDocker(t *testing.T) {
 		"f.ports/0/target": {"80"}, "f.ports/1/protocol": {"udp"}}
 	// The form's own check (not a number) comes first...
 	r = c.Post("/services/new", bad)
-	expect(t, r, 400, `<details class="more-options" open>`, `value="lots"`)
+	expect(t, r, 400, `<details class="form-section" data-section="Resources" open>`, `value="lots"`)
 	if msg := webtest.FieldError(r.Body, "resources/cpu_limit"); !strings.Contains(msg, "number") {
 		t.Errorf("cpu_limit error = %q", msg)
 	}
 	// ...then the schema's, each at its sub-field.
 	bad.Set("f.resources/cpu_limit", "0.5")
 	r = c.Post("/services/new", bad)
-	expect(t, r, 400, `<details class="more-options" open>`)
+	expect(t, r, 400, `<details class="form-section" data-section="Update policy" open>`)
 	if msg := webtest.FieldError(r.Body, "update_config/parallelism"); msg == "" || strings.Contains(msg, "(at") {
 		t.Errorf("parallelism error = %q", msg)
 	}
@@ -101,7 +101,9 @@ func TestNestedFormsDocker(t *testing.T) {
 	waitSettled(t, env, id)
 	path := "/services/swarm/" + id
 	r = c.Get(path + "/edit")
-	expect(t, r, 200, `<details class="more-options" open>`)
+	// Sections holding values open; those holding none stay shut.
+	expect(t, r, 200, `<details class="form-section" data-section="Resources" open>`, `<details class="form-section" data-section="Update policy" open>`,
+		`<details class="form-section" data-section="Logging">`)
 	edit := webtest.FormValues(r.Body, path+"/edit")
 	for k, want := range map[string]string{"f.ports/0/target": "80", "f.ports/1/target": "443", "f.ports/1/protocol": "udp",
 		"f.update_config/parallelism": "2", "f.resources/cpu_limit": "0.5", "f.restart_policy/condition": "on-failure", "f.ports/2/target": ""} {

@@ -138,8 +138,15 @@ func TestCreateFormGeneratedValidatedAndCreated(t *testing.T) {
 		`<select id="fld-mode"`, `name="f.tty"`, // enum and boolean
 		`id="fld-command"`,                         // array of strings: one per line
 		`name="f.ports/0/target"`, `data-add-item`, // array of objects: rows
-		`name="f.resources/cpu_limit"`,   // object: a group of sub-fields
-		`<details class="more-options">`) // optional fields folded, shut
+		`name="f.resources/cpu_limit"`, // object: a group of sub-fields
+		// The plugin's layout (x-group, x-order): basics first, sections shut.
+		`<details class="form-section" data-section="Resources">`, `<details class="form-section" data-section="Update policy">`)
+	order := []string{`id="fld-name"`, `id="fld-image"`, `id="fld-replicas"`, `data-field="ports"`, `data-field="env"`, `data-section="Command"`, `id="fld-command"`}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(r.Body, order[i-1]), strings.Index(r.Body, order[i]); a < 0 || b < a {
+			t.Errorf("the create form draws %s before %s", order[i], order[i-1])
+		}
+	}
 
 	// Rejected fields are shown at the field, the values kept.
 	r = c.Post("/services/new", url.Values{"connection": {"swarm"}, "f.name": {"bad name!"}, "f.image": {"nginx"},

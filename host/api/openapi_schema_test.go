@@ -38,6 +38,7 @@ var schemaTypes = map[string]any{
 	"PluginChange":    ops.PluginChange{},
 	"Connection":      ops.Connection{},
 	"Failing":         ops.Failing{},
+	"Health":          ops.Health{},
 	"FailurePolicy":   ops.FailurePolicyView{},
 	"ConnectionInput": ops.ConnectionInput{},
 	"TestResult":      ops.TestResult{},

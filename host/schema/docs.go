@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/wharfhq/wharf/pluginapi"
 )
@@ -198,6 +200,8 @@ func readProperties(raw []byte) ([]Property, error) {
 			Default     json.RawMessage `json:"default"`
 			Secret      json.RawMessage `json:"x-secret"`
 			Endpoint    json.RawMessage `json:"x-endpoint"`
+			Group       json.RawMessage `json:"x-group"`
+			Order       json.RawMessage `json:"x-order"`
 		}
 		if err := json.Unmarshal(m.value, &sub); err != nil {
 			// A boolean subschema; nothing to read.
@@ -212,9 +216,45 @@ func readProperties(raw []byte) ([]Property, error) {
 		if p.Endpoint, err = flag(sub.Endpoint, m.key, KeyEndpoint); err != nil {
 			return nil, err
 		}
+		if p.Group, p.Order, err = layout(sub.Group, sub.Order, m.key); err != nil {
+			return nil, err
+		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// Bounds of the layout annotations.
+const (
+	maxGroupLen = 40
+	maxOrder    = 10000
+)
+
+// layout reads x-group (a short title) and x-order (an integer) when
+// present.
+func layout(group, order json.RawMessage, prop string) (string, *int, error) {
+	bad := func(key, format string, args ...any) error {
+		return &pluginapi.Error{Code: pluginapi.CodeInvalid, Field: "/properties/" + escapeToken(prop) + "/" + key,
+			Message: fmt.Sprintf("invalid schema: %q of property %s ", key, prop) + fmt.Sprintf(format, args...)}
+	}
+	var g string
+	if group != nil {
+		if err := json.Unmarshal(group, &g); err != nil || strings.TrimSpace(g) == "" || g != strings.TrimSpace(g) {
+			return "", nil, bad(KeyGroup, "must be a section title (a non-empty string without surrounding spaces)")
+		}
+		if utf8.RuneCountInString(g) > maxGroupLen {
+			return "", nil, bad(KeyGroup, "must be at most %d characters", maxGroupLen)
+		}
+	}
+	var o *int
+	if order != nil {
+		var n int
+		if err := json.Unmarshal(order, &n); err != nil || n < -maxOrder || n > maxOrder {
+			return "", nil, bad(KeyOrder, "must be an integer from %d to %d", -maxOrder, maxOrder)
+		}
+		o = &n
+	}
+	return g, o, nil
 }
 
 // flag reads an annotation that must be a boolean when present.

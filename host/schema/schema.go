@@ -29,6 +29,12 @@ const (
 	KeySecret = "x-secret"
 	// KeyEndpoint marks a property holding a base URL the plugin may reach.
 	KeyEndpoint = "x-endpoint"
+	// KeyGroup names the form section a top-level property is drawn in
+	// (ABI 1.5); properties without one are the form's basics, first.
+	KeyGroup = "x-group"
+	// KeyOrder orders top-level properties in forms (ABI 1.5): ascending,
+	// those without one after, in schema order.
+	KeyOrder = "x-order"
 )
 
 // anyObject is the schema used when a plugin publishes none.
@@ -62,6 +68,9 @@ type Property struct {
 	Required    bool            `json:"required,omitempty"`
 	Secret      bool            `json:"secret,omitempty"`
 	Endpoint    bool            `json:"endpoint,omitempty"`
+	// Group and Order place the property in forms (x-group, x-order).
+	Group string `json:"group,omitempty"`
+	Order *int   `json:"order,omitempty"`
 	// Schema is the property's own subschema, for drawing nested fields.
 	Schema json.RawMessage `json:"schema,omitempty"`
 }

@@ -366,3 +366,34 @@ func TestDefaults(t *testing.T) {
 		}
 	}
 }
+
+// x-group and x-order (ABI 1.5) are read from top-level properties;
+// anything but a short title and a bounded integer is refused naming it.
+func TestLayoutAnnotations(t *testing.T) {
+	s := mustCompile(t, `{"properties":{"a":{"type":"string","x-order":2},"b":{"x-group":"Resources","x-order":-1},"c":{}}}`)
+	props := s.Properties()
+	if props[0].Order == nil || *props[0].Order != 2 || props[0].Group != "" {
+		t.Errorf("a = %+v", props[0])
+	}
+	if props[1].Order == nil || *props[1].Order != -1 || props[1].Group != "Resources" {
+		t.Errorf("b = %+v", props[1])
+	}
+	if props[2].Order != nil || props[2].Group != "" {
+		t.Errorf("c = %+v", props[2])
+	}
+	for raw, field := range map[string]string{
+		`{"properties":{"a":{"x-group":3}}}`:                                 "/properties/a/x-group",
+		`{"properties":{"a":{"x-group":""}}}`:                                "/properties/a/x-group",
+		`{"properties":{"a":{"x-group":" Resources"}}}`:                      "/properties/a/x-group",
+		`{"properties":{"a":{"x-group":"` + strings.Repeat("x", 41) + `"}}}`: "/properties/a/x-group",
+		`{"properties":{"a":{"x-order":1.5}}}`:                               "/properties/a/x-order",
+		`{"properties":{"a":{"x-order":"1"}}}`:                               "/properties/a/x-order",
+		`{"properties":{"a":{"x-order":100000}}}`:                            "/properties/a/x-order",
+	} {
+		_, err := Compile(json.RawMessage(raw))
+		var pe *pluginapi.Error
+		if !errors.As(err, &pe) || pe.Code != pluginapi.CodeInvalid || pe.Field != field {
+			t.Errorf("Compile(%s) = %v, want invalid at %s", raw, err, field)
+		}
+	}
+}

@@ -63,7 +63,8 @@ func fileRefSchema(kind, title, where string) string {
     }`
 }
 
-var specSchema = `{
+// specSchema is laid out for forms by specLayout (spec_layout.go).
+var specSchema = withLayout(`{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "type": "object",
   "additionalProperties": false,
@@ -279,4 +280,4 @@ var specSchema = `{
       }
     }
   }
-}`
+}`)

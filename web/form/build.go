@@ -47,7 +47,7 @@ func buildField(p schema.Property, v any, has bool, errs map[string][]string, pa
 		kind = KindJSON
 	}
 	f := Field{Name: p.Name, Path: path, Label: p.Title, Help: p.Description, Kind: kind, Required: p.Required, Errors: errs[path],
-		Choices: sub.Choices && kind == KindText}
+		Choices: sub.Choices && kind == KindText, Group: p.Group, Order: p.Order}
 	if f.Label == "" {
 		f.Label = p.Name
 	}
@@ -103,6 +103,13 @@ func buildField(p schema.Property, v any, has bool, errs map[string][]string, pa
 		m, _ := v.(map[string]any)
 		f.Children = buildLevel(children, m, errs, path+"/", depth+1)
 		f.Set = slices.ContainsFunc(f.Children, func(c Field) bool { return c.Set })
+		// An optional object left out requires nothing: its fields are
+		// marked required only once it is used.
+		if !f.Required && !f.Set && !f.HasErrors() {
+			for i := range f.Children {
+				f.Children[i].Required = false
+			}
+		}
 	case KindRows:
 		items, _ := v.([]any)
 		for i, it := range items {

@@ -35,6 +35,11 @@ type Field struct {
 	// Set says the value differs from the schema's default (or there is
 	// one while the schema has no default): "More options" opens for it.
 	Set bool
+	// Group and Order are the plugin's layout of a top-level field
+	// (x-group, x-order): the section it is drawn in ("" for the basics)
+	// and its place.
+	Group string
+	Order *int
 	// Children are a group's sub-fields.
 	Children []Field
 	// Rows are the items of a rows field, plus one empty row to fill in.

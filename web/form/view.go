@@ -18,6 +18,57 @@ func anySet(fields []Field) bool {
 	return slices.ContainsFunc(fields, func(f Field) bool { return f.Set || f.HasErrors() })
 }
 
+// Section is a titled, folded part of a spec form (x-group).
+type Section struct {
+	Title  string
+	Fields []Field
+}
+
+// laidOut reports whether the plugin lays its form out (x-group or
+// x-order on some field).
+func laidOut(fields []Field) bool {
+	return slices.ContainsFunc(fields, func(f Field) bool { return f.Group != "" || f.Order != nil })
+}
+
+// arrange orders fields by x-order (those without one after, in schema
+// order) and splits them into the basics (no x-group) and the sections,
+// in the order of their first field.
+func arrange(fields []Field) (basics []Field, sections []Section) {
+	sorted := slices.Clone(fields)
+	slices.SortStableFunc(sorted, func(a, b Field) int {
+		switch {
+		case a.Order == nil && b.Order == nil:
+			return 0
+		case a.Order == nil:
+			return 1
+		case b.Order == nil:
+			return -1
+		}
+		return *a.Order - *b.Order
+	})
+	at := map[string]int{}
+	for _, f := range sorted {
+		if f.Group == "" {
+			basics = append(basics, f)
+			continue
+		}
+		i, ok := at[f.Group]
+		if !ok {
+			i = len(sections)
+			at[f.Group] = i
+			sections = append(sections, Section{Title: f.Group})
+		}
+		sections[i].Fields = append(sections[i].Fields, f)
+	}
+	return basics, sections
+}
+
+// opens reports whether a section starts open: it holds a value, an
+// error, or a field the spec requires.
+func opens(fields []Field) bool {
+	return anySet(fields) || slices.ContainsFunc(fields, func(f Field) bool { return f.Required })
+}
+
 // splitOptional puts required fields first and the optional ones apart,
 // to be folded under "More options", when there are enough of them for
 // the fold to help.
@@ -105,4 +156,11 @@ func InvalidAttr(invalid bool) templ.Attributes {
 		return templ.Attributes{"aria-invalid": "true"}
 	}
 	return nil
+}
+
+func fieldsWord(n int) string {
+	if n == 1 {
+		return "field"
+	}
+	return "fields"
 }
