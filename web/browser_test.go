@@ -203,6 +203,38 @@ func TestBrowserJourney(t *testing.T) {
 		void(chromedp.Evaluate[bool](`document.getElementById('log-filter').dispatchEvent(new Event('input')); true`)))
 	s.shot("logs")
 
+	// Find highlights matches in what is loaded; next walks them.
+	do("find", chromedp.SendKeys(chromedp.CSS("#log-find"), "line"))
+	waitJS("matches highlighted", `document.querySelectorAll('#log-view .ln mark').length > 0 && /match/.test(document.getElementById('log-find-count').textContent)`, 5*time.Second)
+	do("next match", chromedp.Click(chromedp.CSS("#log-find-next")))
+	waitJS("the first match is current", `document.querySelectorAll('#log-view mark.current').length === 1 && /^1 of \d+$/.test(document.getElementById('log-find-count').textContent)`, 5*time.Second)
+	do("next match again", chromedp.Click(chromedp.CSS("#log-find-next")))
+	waitJS("the second match is current", `/^2 of \d+$/.test(document.getElementById('log-find-count').textContent)`, 5*time.Second)
+	if marked, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll('#log-view mark')).every(m => m.textContent.toLowerCase() === 'line')`)); !marked {
+		t.Error("a highlight is not the text searched for")
+	}
+	s.shot("logs-find")
+	do("clear find", setValue("#log-find", ""),
+		void(chromedp.Evaluate[bool](`document.getElementById('log-find').dispatchEvent(new Event('input')); true`)))
+	waitJS("no highlights left", `document.querySelectorAll('#log-view mark').length === 0`, 5*time.Second)
+
+	// Scrolled up, "Jump to newest" appears and brings the view back.
+	do("scroll up", void(chromedp.Evaluate[bool](`(() => { const v = document.getElementById('log-view'); v.style.height = '60px'; v.style.minHeight = '0'; v.scrollTop = 0; v.dispatchEvent(new Event('scroll')); return true })()`)))
+	waitJS("jump to newest shown", `!document.getElementById('log-newest').hidden && document.getElementById('log-state').textContent.includes('not following')`, 5*time.Second)
+	do("jump to newest", chromedp.Click(chromedp.CSS("#log-newest")))
+	waitJS("following again", `document.getElementById('log-newest').hidden && document.getElementById('log-state').textContent === 'live'`, 5*time.Second)
+
+	// Changing what to show applies at once, without a Reload button: the
+	// view starts again with only the stream chosen.
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#log-apply').length`)); n != 0 {
+		t.Error("the logs page still has a Reload button")
+	}
+	do("only stdout", void(chromedp.Evaluate[bool](`(() => { const s = document.getElementById('log-stream'); s.value = 'stdout'; s.dispatchEvent(new Event('change')); return true })()`)))
+	waitJS("stdout lines after the change", `document.querySelectorAll('#log-view .ln').length >= 3`, 30*time.Second)
+	if errs, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#log-view .ln.err').length`)); errs != 0 {
+		t.Errorf("%d stderr lines shown after choosing stdout", errs)
+	}
+
 	// Scale from the detail page.
 	svc, ok := env.Docker.Service("webshop")
 	if !ok {

@@ -98,7 +98,8 @@ function removeItem(btn) {
 // The log viewer: batches arrive over a websocket; the page keeps at most
 // data-max lines, cuts long lines at data-cut characters (with a button to
 // see them whole), stops following when the reader scrolls up, and on
-// reconnect resumes after the last line seen.
+// reconnect resumes after the last line seen. Changing what to show
+// reconnects at once; Find highlights matches in what is loaded.
 function logViewer(view) {
   const max = Number(view.dataset.max) || 5000;
   const cut = Number(view.dataset.cut) || 2000;
@@ -146,17 +147,21 @@ function logViewer(view) {
     const msg = document.createElement("span");
     msg.className = "msg";
     if (d._m.length > cut) {
-      msg.textContent = d._m.slice(0, cut) + "…";
+      msg._plain = d._m.slice(0, cut) + "…";
+      msg.textContent = msg._plain;
       const b = document.createElement("button");
       b.type = "button";
       b.className = "more";
       b.textContent = "show all " + (it.n || d._m.length) + " chars";
       b.addEventListener("click", () => {
-        msg.textContent = d._m + (it.n ? " [cut at " + d._m.length + " of " + it.n + " chars: use Download for the whole line]" : "");
+        msg._plain = d._m + (it.n ? " [cut at " + d._m.length + " of " + it.n + " chars: use Download for the whole line]" : "");
+        msg.textContent = msg._plain;
         b.remove();
+        if (query) { highlight(d); showCount(); }
       });
       d.append(msg, b);
     } else {
+      msg._plain = d._m;
       msg.textContent = d._m;
       d.append(msg);
     }
@@ -187,10 +192,58 @@ function logViewer(view) {
       }
       frag.append(line(it));
     }
+    const added = query ? Array.from(frag.children) : [];
     view.append(frag);
     let extra = view.childElementCount - max;
     while (extra-- > 0) view.firstElementChild.remove();
+    if (query) {
+      marks = marks.filter((m) => m.isConnected);
+      added.forEach(highlight);
+      showCount();
+    }
     if (follow && !paused) view.scrollTop = view.scrollHeight;
+  };
+
+  // Find: matches of the query in the loaded lines, as <mark>s built from
+  // text (never HTML), with next and previous.
+  let query = "", marks = [], current = -1;
+  const countEl = $("log-find-count");
+  const highlight = (d) => {
+    const msg = d.querySelector(".msg");
+    if (!msg || msg._plain === undefined) return;
+    const plain = msg._plain, lower = plain.toLowerCase(), q = query.toLowerCase();
+    msg.replaceChildren();
+    let i = 0, j;
+    while (q && (j = lower.indexOf(q, i)) >= 0) {
+      if (j > i) msg.append(plain.slice(i, j));
+      const m = document.createElement("mark");
+      m.textContent = plain.slice(j, j + q.length);
+      msg.append(m);
+      marks.push(m);
+      i = j + q.length;
+    }
+    msg.append(plain.slice(i));
+  };
+  const visibleMarks = () => marks.filter((m) => m.isConnected && !m.closest(".ln").classList.contains("hidden"));
+  const showCount = () => {
+    const n = visibleMarks().length;
+    countEl.textContent = !query ? "" : n === 0 ? "no matches" : current >= 0 && current < n ? (current + 1) + " of " + n : n + (n === 1 ? " match" : " matches");
+  };
+  const find = () => {
+    query = $("log-find").value;
+    marks = [];
+    current = -1;
+    for (const d of view.children) if (d._m !== undefined) highlight(d);
+    showCount();
+  };
+  const step = (by) => {
+    const vis = visibleMarks();
+    if (vis.length === 0) return;
+    vis.forEach((m) => m.classList.remove("current"));
+    current = (Math.max(current, by > 0 ? -1 : 0) + by + vis.length) % vis.length;
+    vis[current].classList.add("current");
+    vis[current].scrollIntoView({ block: "center" });
+    showCount();
   };
 
   const connect = (resume) => {
@@ -226,10 +279,24 @@ function logViewer(view) {
     };
   };
 
+  const newest = $("log-newest");
   view.addEventListener("scroll", () => {
     follow = view.scrollHeight - view.scrollTop - view.clientHeight < 40;
+    newest.hidden = follow;
     showFollow();
   });
+  newest.addEventListener("click", () => {
+    follow = true;
+    view.scrollTop = view.scrollHeight;
+    newest.hidden = true;
+    showFollow();
+  });
+  $("log-find").addEventListener("input", find);
+  $("log-find").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); step(e.shiftKey ? -1 : 1); }
+  });
+  $("log-find-next").addEventListener("click", () => step(1));
+  $("log-find-prev").addEventListener("click", () => step(-1));
   $("log-pause").addEventListener("click", (e) => {
     paused = !paused;
     e.currentTarget.setAttribute("aria-pressed", String(paused));
@@ -243,14 +310,24 @@ function logViewer(view) {
     for (const d of view.children) {
       if (d._m !== undefined) d.classList.toggle("hidden", filter !== "" && !d._m.includes(filter));
     }
+    showCount();
   });
-  $("log-apply").addEventListener("click", () => {
+  // What to show applies at once: the view starts again with it.
+  const restart = () => {
     generation++;
     if (ws) ws.close();
     view.replaceChildren();
+    marks = []; current = -1; showCount();
     lastTime = ""; lastMs = 0; seenAtLast = new Set(); ended = false; retry = 0;
     connect(false);
-  });
+  };
+  let typing = null;
+  for (const id of ["log-tail", "log-stream", "log-instance", "log-until"]) {
+    const el = $(id);
+    if (!el) continue;
+    el.addEventListener("change", () => { clearTimeout(typing); restart(); });
+    if (el.tagName === "INPUT") el.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(restart, 700); });
+  }
   connect(false);
 }
 
