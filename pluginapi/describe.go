@@ -44,7 +44,7 @@ type DescribeResponse struct {
 	Name string `json:"name"`
 	// Version is the plugin's own version (semver recommended).
 	Version string `json:"version"`
-	// ABIVersion is the pluginapi version the plugin was built for ("1.4").
+	// ABIVersion is the pluginapi version the plugin was built for ("1.5").
 	ABIVersion string `json:"abi_version"`
 	// MinHostVersion (ABI 1.4, optional) is the oldest host ABI version,
 	// "major.minor", the plugin can run on: a host speaking an older one

@@ -9,13 +9,13 @@ import (
 // ABIVersion is the version of the contract this package describes, as
 // "major.minor". A host accepts a plugin whose major version equals its own;
 // minor versions only add optional fields and operations.
-const ABIVersion = "1.4"
+const ABIVersion = "1.5"
 
 // ABIMajor is the major part of ABIVersion.
 const ABIMajor = 1
 
 // ABIMinor is the minor part of ABIVersion.
-const ABIMinor = 4
+const ABIMinor = 5
 
 // ParseABIVersion splits "major.minor" into its numbers.
 func ParseABIVersion(v string) (major, minor int, err error) {
