@@ -489,6 +489,7 @@ func (h *Host) callOnce(ctx context.Context, t *target, op string, req any, resp
 	if err := resp.Err(); err != nil {
 		return sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
+	t.p.keepDeclaredActions(resp)
 	h.svcNames.learn(t.conn.Name, resp)
 	h.observeAnswer(t, op, resp)
 	return nil
