@@ -108,7 +108,7 @@ func Layout(p Page) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if p.Open {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"open-mode\" role=\"alert\" id=\"open-mode\"><strong>Open mode: anyone who can reach this page is an administrator.</strong> This host has no API tokens and no single sign-on, so anyone can change every service and connection. <a href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"open-mode\" role=\"alert\" id=\"open-mode\"><strong>Open mode: anyone who can reach this page is an administrator.</strong> <span class=\"open-why\">This host has no API tokens and no single sign-on, so anyone can change every service and connection.</span> <a href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
