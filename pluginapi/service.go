@@ -59,6 +59,12 @@ type Service struct {
 	// Rollout describes the latest change being rolled out, if the platform
 	// reports one (Docker UpdateStatus, ECS deployments).
 	Rollout *Rollout `json:"rollout,omitempty"`
+	// ActionsAvailable (ABI 1.5) names the declared lifecycle actions that
+	// apply to the service as it is now (a running service: no start). Nil
+	// (absent) means the plugin does not say: every declared action may
+	// apply. Empty but not nil (written []) means none applies. omitzero
+	// keeps the two apart on the wire.
+	ActionsAvailable []string `json:"actions_available,omitzero"`
 	// Spec is the service's current spec in the plugin's spec schema, so
 	// that an edit form can start from it.
 	Spec json.RawMessage `json:"spec,omitempty"`
@@ -135,4 +141,18 @@ func Time(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// ActionAvailable reports whether the declared action name applies to s
+// now: true when the plugin gives no ActionsAvailable hint.
+func (s *Service) ActionAvailable(name string) bool {
+	if s.ActionsAvailable == nil {
+		return true
+	}
+	for _, a := range s.ActionsAvailable {
+		if a == name {
+			return true
+		}
+	}
+	return false
 }

@@ -45,6 +45,9 @@ type ActionView struct {
 	pluginapi.Action
 	Fields  []form.Field
 	Confirm bool
+	// Warning says why this request of the action is confirmed when the
+	// action alone would not be (a scale to 0 stops the service).
+	Warning string
 }
 
 // needsConfirm: actions that interrupt a service ask first.
@@ -73,9 +76,29 @@ func (p *portal) connPlugin(ctx context.Context, caller ops.Caller, conn string)
 	return cn, pl, err
 }
 
+// scaleToZeroWarning is why a scale to 0 is confirmed like a stop.
+const scaleToZeroWarning = "Scaling to 0 replicas stops every instance of the service."
+
+// scalesToZero: a scale whose params ask for 0 replicas interrupts the
+// service as a stop does, so it is confirmed too.
+func scalesToZero(a pluginapi.Action, params json.RawMessage) bool {
+	var p struct {
+		Replicas *float64 `json:"replicas"`
+	}
+	if a.Name != pluginapi.ActionScale || json.Unmarshal(params, &p) != nil {
+		return false
+	}
+	return p.Replicas != nil && *p.Replicas == 0
+}
+
+// actionViews are the declared actions that apply to svc now: all of them
+// when the plugin gives no hint (Service.ActionsAvailable, ABI 1.5).
 func actionViews(pl ops.PluginInfo, svc *pluginapi.Service) []ActionView {
 	var out []ActionView
 	for _, a := range pl.Describe.Actions {
+		if svc != nil && !svc.ActionAvailable(a.Name) {
+			continue
+		}
 		av := ActionView{Action: a, Confirm: needsConfirm(a)}
 		if len(a.ParamsSchema) > 0 {
 			if s, err := schema.Compile(a.ParamsSchema); err == nil {
@@ -216,12 +239,17 @@ func (p *portal) runAction(c echo.Context) error {
 			return p.actionProblem(c, conn, id, a, fields, &pluginapi.Error{Code: pluginapi.CodeInvalid, Message: "Check the highlighted fields."})
 		}
 	}
-	if needsConfirm(a) && c.FormValue("confirm") != "yes" {
+	warning := ""
+	if scalesToZero(a, params) {
+		warning = scaleToZeroWarning
+	}
+	if (needsConfirm(a) || warning != "") && c.FormValue("confirm") != "yes" {
 		svc, err := p.host.GetService(ctx, caller, conn, id)
 		if err != nil {
 			return p.renderError(c, err)
 		}
-		return render(c, http.StatusOK, ConfirmActionPage(p.pageInfo(c, "Confirm "+actionTitle(a), "services"), conn, svc, ActionView{Action: a, Fields: fields, Confirm: true}))
+		av := ActionView{Action: a, Fields: fields, Confirm: true, Warning: warning}
+		return render(c, http.StatusOK, ConfirmActionPage(p.pageInfo(c, "Confirm "+actionTitle(a), "services"), conn, svc, av))
 	}
 	if _, err := p.host.RunAction(ctx, caller, conn, id, a.Name, params); err != nil {
 		pe := p.userError(c, err)

@@ -1,5 +1,9 @@
 package web
 
+// tokensDocURL is the README's section on tokens and sign-in, linked from
+// the open-mode banner.
+const tokensDocURL = "https://github.com/wharfhq/wharf#identity-and-access"
+
 // Page is what the shared layout needs to draw the frame of every page.
 type Page struct {
 	Title string

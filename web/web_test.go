@@ -215,7 +215,7 @@ func TestDetailActionsStatusAndDelete(t *testing.T) {
 	}
 
 	r = c.Get(path)
-	expect(t, r, 200, "<h1>api</h1>", "platform:", "Instances", "Running", "Scale", "Roll back", "Delete service")
+	expect(t, r, 200, "<h1>api</h1>", "platform:", "Instances", "Running", "Scale", "Delete service")
 
 	// Scale: a number, no confirmation; a bad number is shown at the field.
 	r = c.Post(path+"/actions/scale", url.Values{"f.replicas": {"-1"}})

@@ -25,3 +25,19 @@ func BenchmarkGetService(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunAction is one audited restart through the whole host,
+// including the get that checks the action applies now (ABI 1.5).
+func BenchmarkRunAction(b *testing.B) {
+	e := opstest.New(b, opstest.Options{})
+	svc, err := e.Host.CreateService(ctx, e.Admin, opstest.Conn, json.RawMessage(webSpec))
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := svc.Service.ID
+	for b.Loop() {
+		if _, err := e.Host.RunAction(ctx, e.Admin, opstest.Conn, id, "restart", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

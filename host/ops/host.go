@@ -530,6 +530,7 @@ func (h *Host) callOnce(ctx context.Context, t *target, op string, req any, resp
 	if err := resp.Err(); err != nil {
 		return answered, sc.Error(fromPlugin(t.p.rt.Name(), err))
 	}
+	t.p.keepDeclaredActions(resp)
 	h.svcNames.learn(t.conn.Name, resp)
 	h.observeAnswer(t, op, resp)
 	return callOutcome{o: breaker.Succeeded}, nil

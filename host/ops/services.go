@@ -395,8 +395,9 @@ func (h *Host) DeleteService(ctx context.Context, c Caller, conn, id string, for
 }
 
 // RunAction runs a lifecycle action declared by the plugin (else
-// not_found "unknown action"), params validated against its schema.
-// Operator; audited (refused too).
+// not_found "unknown action"), params validated against its schema, and
+// available now when the plugin says which are (else conflict, see
+// checkAvailable: this costs a get first). Operator; audited (refused too).
 func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string, params json.RawMessage) (_ *ServiceResult, err error) {
 	ev := &auditEvent{op: "service.action:" + action, conn: conn, target: id}
 	defer h.auditRefusal(ctx, c, ev, &err)
@@ -434,8 +435,11 @@ func (h *Host) RunAction(ctx context.Context, c Caller, conn, id, action string,
 		}
 		params = doc
 	}
-	var resp pluginapi.ServiceResponse
 	ev.request = map[string]any{"action": action, "params": params}
+	if err := h.checkAvailable(ctx, t, id, action); err != nil {
+		return nil, err
+	}
+	var resp pluginapi.ServiceResponse
 	ev.answer = &resp
 	err = h.audited(ctx, c, ev, func() (string, error) {
 		return "", h.call(ctx, t, pluginapi.OpLifecycle, pluginapi.LifecycleRequest{Request: t.request(), ID: id, Action: action, Params: params}, &resp)

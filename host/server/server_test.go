@@ -238,7 +238,7 @@ func TestEveryPortalFormRefusesCrossSiteRequests(t *testing.T) {
 
 func TestOpenModeBanner(t *testing.T) {
 	h := newHost(t, server.Config{})
-	if got := h.do("GET", "/services", ""); !strings.Contains(got.body, "Open mode: everyone is admin") {
+	if got := h.do("GET", "/services", ""); !strings.Contains(got.body, "Open mode: anyone who can reach this page is an administrator.") {
 		t.Fatalf("no open-mode banner:\n%s", got.body)
 	}
 }

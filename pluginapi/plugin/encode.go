@@ -107,6 +107,7 @@ func appendService(b []byte, s *pluginapi.Service) []byte {
 		ro.TimePtr("completed_at", r.CompletedAt)
 		o.B = ro.Close()
 	}
+	o.StrsOmitNil("actions_available", s.ActionsAvailable)
 	o.Raw("spec", s.Spec)
 	o.Raw("raw", s.Raw)
 	return o.Close()

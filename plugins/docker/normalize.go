@@ -20,10 +20,12 @@ func (e *engine) toService(svc swarm.Service, raw json.RawMessage, counts *swarm
 		ID:        svc.ID,
 		Name:      svc.Spec.Name,
 		Version:   strconv.FormatUint(svc.Version.Index, 10),
-		Labels:    svc.Spec.Labels,
+		Labels:    visibleLabels(svc.Spec.Labels),
 		CreatedAt: pluginapi.Time(svc.CreatedAt),
 		UpdatedAt: pluginapi.Time(svc.UpdatedAt),
 		Raw:       raw,
+		// ActionsAvailable: what Lifecycle would do something with now.
+		ActionsAvailable: actionsAvailable(svc),
 	}
 	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil {
 		out.Image = cs.Image

@@ -486,6 +486,7 @@ func TestLifecycle(t *testing.T) {
 	h := newHarness(t, dockeremu.Options{})
 	svc := h.create(`{"name":"web","image":"x:1","replicas":3}`)
 	h.clk.Advance(time.Second)
+	wantActions(t, h.get(svc.ID), "stop", "restart", "scale") // nothing to roll back to yet
 
 	// scale
 	s, err := h.lifecycle(svc.ID, pluginapi.ActionScale, `{"replicas":5}`)
@@ -508,9 +509,13 @@ func TestLifecycle(t *testing.T) {
 
 	// stop remembers the count, start brings it back
 	s, err = h.lifecycle(svc.ID, pluginapi.ActionStop, "")
-	if err != nil || s.Status != pluginapi.StatusStopped || *s.Desired != 0 || s.Labels[labelPreviousReplicas] != "5" {
-		t.Fatalf("stop: %v %s %v", err, s.Status, s.Labels)
+	if err != nil || s.Status != pluginapi.StatusStopped || *s.Desired != 0 || rawLabels(t, s)[labelPreviousReplicas] != "5" {
+		t.Fatalf("stop: %v %s %v", err, s.Status, rawLabels(t, s))
 	}
+	if _, shown := s.Labels[labelPreviousReplicas]; shown {
+		t.Fatalf("the plugin's bookkeeping label is shown: %v", s.Labels)
+	}
+	wantActions(t, s, "start", "scale", "rollback")
 	if sp := specOf(t, s); sp.Labels[labelPreviousReplicas] != "" {
 		t.Fatal("internal label leaked into the friendly spec")
 	}
@@ -523,13 +528,21 @@ func TestLifecycle(t *testing.T) {
 	b, _ := json.Marshal(sp)
 	var up pluginapi.ServiceResponse
 	h.mustCall(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: b}, &up)
-	if up.Service.Labels[labelPreviousReplicas] != "5" {
-		t.Fatalf("update lost the remembered replicas: %v", up.Service.Labels)
+	if rawLabels(t, *up.Service)[labelPreviousReplicas] != "5" {
+		t.Fatalf("update lost the remembered replicas: %v", rawLabels(t, *up.Service))
+	}
+	// So does an update of the labels users see.
+	sp.Labels = map[string]string{"team": "shop"}
+	b, _ = json.Marshal(sp)
+	h.mustCall(pluginapi.OpUpdate, pluginapi.UpdateRequest{Request: h.req(), ID: svc.ID, Spec: b}, &up)
+	if l := rawLabels(t, *up.Service); l[labelPreviousReplicas] != "5" || l["team"] != "shop" {
+		t.Fatalf("a labels update lost the remembered replicas: %v", l)
 	}
 	s, err = h.lifecycle(svc.ID, pluginapi.ActionStart, "")
-	if err != nil || *s.Desired != 5 || s.Labels[labelPreviousReplicas] != "" {
-		t.Fatalf("start: %v %d %v", err, *s.Desired, s.Labels)
+	if err != nil || *s.Desired != 5 || rawLabels(t, s)[labelPreviousReplicas] != "" {
+		t.Fatalf("start: %v %d %v", err, *s.Desired, rawLabels(t, s))
 	}
+	wantActions(t, s, "stop", "restart", "scale", "rollback")
 	h.clk.Advance(time.Second)
 
 	// restart bumps ForceUpdate and rolls out
@@ -557,10 +570,12 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	fresh := h.create(`{"name":"fresh","image":"x:1"}`)
+	wantActions(t, fresh, "stop", "restart", "scale")
 	_, err = h.lifecycle(fresh.ID, pluginapi.ActionRollback, "")
 	wantCode(t, err, pluginapi.CodeConflict, "nothing to roll back to")
 
 	global := h.create(`{"name":"agent","image":"x:1","mode":"global"}`)
+	wantActions(t, global, "restart")
 	for _, a := range []string{pluginapi.ActionScale, pluginapi.ActionStop, pluginapi.ActionStart} {
 		_, err := h.lifecycle(global.ID, a, `{"replicas":2}`)
 		if err == nil || err.Code != pluginapi.CodeInvalid || !strings.Contains(err.Message, "replicated services only") {
@@ -711,6 +726,7 @@ func TestJobStatus(t *testing.T) {
 	if svc.Status != pluginapi.StatusDeploying {
 		t.Fatalf("new job: %s", svc.Status)
 	}
+	wantActions(t, svc, "restart") // a job has no replicas to scale, and no rollback
 	for _, step := range []struct {
 		advance time.Duration
 		status  pluginapi.Status
@@ -732,4 +748,22 @@ func TestJobStatus(t *testing.T) {
 	if len(inst.Instances) != 4 || inst.Instances[3].NativeStatus != "complete" || inst.Instances[3].Status != pluginapi.StatusStopped {
 		t.Fatalf("job tasks: %+v", inst.Instances)
 	}
+}
+
+// wantActions checks a service's actions_available, in order.
+func wantActions(t *testing.T, s pluginapi.Service, want ...string) {
+	t.Helper()
+	if s.ActionsAvailable == nil || strings.Join(s.ActionsAvailable, ",") != strings.Join(want, ",") {
+		t.Errorf("%s (%s): actions available %#v, want %q", s.Name, s.Status, s.ActionsAvailable, want)
+	}
+}
+
+// rawLabels are the labels the engine stores, the plugin's own included.
+func rawLabels(t *testing.T, s pluginapi.Service) map[string]string {
+	t.Helper()
+	var raw swarm.Service
+	if err := json.Unmarshal(s.Raw, &raw); err != nil {
+		t.Fatalf("raw of %s: %v", s.Name, err)
+	}
+	return raw.Spec.Labels
 }

@@ -55,7 +55,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if s.Status != pluginapi.StatusUpdating || s.Image != "web:2" || *s.Desired != 3 {
 		t.Fatalf("updated: %s %s %d", s.Status, s.Image, *s.Desired)
 	}
-	if s.Labels["team"] != "b" || s.Labels["new"] != "x" || s.Labels["drop"] != "" || s.Labels[tagContainerName] != "web" {
+	if s.Labels["team"] != "b" || s.Labels["new"] != "x" || s.Labels["drop"] != "" || rawTag(t, s, tagContainerName) != "web" {
 		t.Fatalf("labels after update: %v", s.Labels)
 	}
 	e.clk.Advance(3 * step)
@@ -95,21 +95,30 @@ func TestServiceLifecycle(t *testing.T) {
 	wantCode(t, e.call("lifecycle", map[string]any{"id": "shop", "action": "explode"}, nil), pluginapi.CodeInvalid)
 
 	s = lc("stop", nil)
-	if *s.Desired != 0 || s.Labels[tagPrevDesired] != "4" {
-		t.Fatalf("stop: desired %d labels %v", *s.Desired, s.Labels)
+	if *s.Desired != 0 || rawTag(t, s, tagPrevDesired) != "4" {
+		t.Fatalf("stop: desired %d raw %s", *s.Desired, s.Raw)
+	}
+	if _, shown := s.Labels[tagPrevDesired]; shown {
+		t.Fatalf("the plugin's bookkeeping tag is shown among the labels: %v", s.Labels)
+	}
+	if strings.Join(s.ActionsAvailable, ",") != "scale,start,rollback" {
+		t.Errorf("stopped: actions available %q", s.ActionsAvailable)
 	}
 	if s = e.get("shop"); s.Status != pluginapi.StatusStopped || *s.Running != 0 {
 		t.Fatalf("stopped: %s %d", s.Status, *s.Running)
 	}
-	if s = lc("stop", nil); s.Labels[tagPrevDesired] != "4" {
+	if s = lc("stop", nil); rawTag(t, s, tagPrevDesired) != "4" {
 		t.Fatal("a second stop forgot the count")
 	}
 	// The remembered count survives an update of the spec (which syncs tags).
 	upd["desired_count"] = 0
 	e.service("update", map[string]any{"id": "shop", "spec": upd})
 	s = lc("start", nil)
-	if *s.Desired != 4 || s.Labels[tagPrevDesired] != "" {
-		t.Fatalf("start: desired %d labels %v", *s.Desired, s.Labels)
+	if *s.Desired != 4 || rawTag(t, s, tagPrevDesired) != "" {
+		t.Fatalf("start: desired %d raw %s", *s.Desired, s.Raw)
+	}
+	if strings.Join(s.ActionsAvailable, ",") != "scale,restart,stop,rollback" {
+		t.Errorf("started: actions available %q", s.ActionsAvailable)
 	}
 	e.clk.Advance(4 * step)
 	deps := e.doer.count("UpdateService")
@@ -348,4 +357,15 @@ func TestDescribe(t *testing.T) {
 	if _, ok := d.Action(pluginapi.ActionRollback); !ok {
 		t.Fatal("no rollback action")
 	}
+}
+
+// rawTag is a tag as ECS stores it, the plugin's own included.
+func rawTag(t *testing.T, s *pluginapi.Service, key string) string {
+	t.Helper()
+	var raw ecsService
+	if err := json.Unmarshal(s.Raw, &raw); err != nil {
+		t.Fatalf("raw: %v", err)
+	}
+	v, _ := raw.tag(key)
+	return v
 }

@@ -58,11 +58,15 @@ func normalize(s *ecsService) pluginapi.Service {
 		ID: s.ServiceName, Name: s.ServiceName, NativeStatus: s.Status,
 		Desired: pluginapi.Int(s.DesiredCount), Running: pluginapi.Int(s.RunningCount),
 		Image: shortTaskDef(s.TaskDefinition), CreatedAt: s.CreatedAt.time(), Raw: s.raw,
+		ActionsAvailable: actionsAvailable(s),
 	}
 	if len(s.Events) > 0 {
 		out.StatusMessage = s.Events[0].Message
 	}
 	for _, t := range s.Tags {
+		if strings.HasPrefix(t.Key, tagPrefix) {
+			continue // the plugin's bookkeeping, not the user's; kept in Raw
+		}
 		if out.Labels == nil {
 			out.Labels = map[string]string{}
 		}

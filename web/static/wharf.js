@@ -344,3 +344,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const view = document.getElementById("log-view");
   if (view) logViewer(view);
 });
+
+// A phone's one-line menu scrolls sideways: show the current page's entry.
+document.addEventListener("DOMContentLoaded", () => {
+  const nav = document.querySelector("header.top nav");
+  const cur = nav && nav.querySelector('a[aria-current="page"]');
+  if (cur && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = cur.offsetLeft - nav.offsetLeft - (nav.clientWidth - cur.offsetWidth) / 2;
+  }
+});

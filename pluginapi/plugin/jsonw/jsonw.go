@@ -260,6 +260,16 @@ func (o *Object) Strs(k string, list []string, omitEmpty bool) {
 	o.B = AppendStrings(o.B, list)
 }
 
+// StrsOmitNil writes a list member as omitzero does: nil is omitted, an
+// empty list is [] (a difference some fields give meaning to).
+func (o *Object) StrsOmitNil(k string, list []string) {
+	if list == nil {
+		return
+	}
+	o.Key(k)
+	o.B = AppendStrings(o.B, list)
+}
+
 // TimePtr writes *t, or nothing for nil.
 func (o *Object) TimePtr(k string, t *time.Time) {
 	if t != nil {

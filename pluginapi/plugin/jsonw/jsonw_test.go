@@ -69,6 +69,8 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 	o.StrMap("nilm", nil, false)
 	o.Strs("l", []string{"x"}, false)
 	o.Strs("empty", []string{}, false)
+	o.StrsOmitNil("zero", []string{})
+	o.StrsOmitNil("nilzero", nil)
 	o.TimePtr("t", &when)
 	o.Raw("r", []byte(`{"k":[1,2]}`))
 	o.Object("o", func(in *Object) { in.Str("k\"ey<", "v", false) })
@@ -77,7 +79,7 @@ func TestObjectMatchesEncodingJSON(t *testing.T) {
 	List(&o, "gone", []int{}, true, func(b []byte, v *int) []byte { return b })
 	got := o.Close()
 	want, _ := json.Marshal(map[string]any{"s": "v<", "i": -3, "big": int64(math.MaxInt64), "p": 7, "f": 0.5, "b": false, "bp": true,
-		"m": map[string]string{"z": "1", "a": "2"}, "nilm": nil, "l": []string{"x"}, "empty": []string{}, "t": when,
+		"m": map[string]string{"z": "1", "a": "2"}, "nilm": nil, "l": []string{"x"}, "empty": []string{}, "zero": []string{}, "t": when,
 		"r": json.RawMessage(`{"k":[1,2]}`), "o": map[string]string{"k\"ey<": "v"}, "list": []int{1, 2}, "nillist": nil})
 	var g, w map[string]any
 	if err := json.Unmarshal(got, &g); err != nil {

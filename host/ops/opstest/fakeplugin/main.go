@@ -160,8 +160,20 @@ func normalize(s *service) *pluginapi.Service {
 	if r := s.Rollout; r != nil {
 		out.Rollout = &pluginapi.Rollout{State: r.State, StartedAt: pluginapi.Time(r.StartedAt), CompletedAt: r.CompletedAt}
 	}
+	// A test sets the ABI 1.5 hint through a label: "" is none, else a
+	// comma-separated list of action names.
+	if v, ok := s.Spec.Labels[labelActions]; ok {
+		out.ActionsAvailable = []string{}
+		if v != "" {
+			out.ActionsAvailable = strings.Split(v, ",")
+		}
+	}
 	return out
 }
+
+// labelActions is the label a test sets to make the service answer
+// actions_available.
+const labelActions = "fake.actions-available"
 
 func decodeSpec(raw json.RawMessage) (spec, error) {
 	var s spec
