@@ -218,11 +218,14 @@ func TestBrowserJourney(t *testing.T) {
 		void(chromedp.Evaluate[bool](`document.getElementById('log-find').dispatchEvent(new Event('input')); true`)))
 	waitJS("no highlights left", `document.querySelectorAll('#log-view mark').length === 0`, 5*time.Second)
 
+	if shown, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById('log-newest')).display !== 'none'`)); shown {
+		t.Error("Jump to newest is shown while following")
+	}
 	// Scrolled up, "Jump to newest" appears and brings the view back.
 	do("scroll up", void(chromedp.Evaluate[bool](`(() => { const v = document.getElementById('log-view'); v.style.height = '60px'; v.style.minHeight = '0'; v.scrollTop = 0; v.dispatchEvent(new Event('scroll')); return true })()`)))
-	waitJS("jump to newest shown", `!document.getElementById('log-newest').hidden && document.getElementById('log-state').textContent.includes('not following')`, 5*time.Second)
+	waitJS("jump to newest shown", `getComputedStyle(document.getElementById('log-newest')).display !== 'none' && document.getElementById('log-state').textContent.includes('not following')`, 5*time.Second)
 	do("jump to newest", chromedp.Click(chromedp.CSS("#log-newest")))
-	waitJS("following again", `document.getElementById('log-newest').hidden && document.getElementById('log-state').textContent === 'live'`, 5*time.Second)
+	waitJS("following again", `getComputedStyle(document.getElementById('log-newest')).display === 'none' && document.getElementById('log-state').textContent === 'live'`, 5*time.Second)
 
 	// Changing what to show applies at once, without a Reload button: the
 	// view starts again with only the stream chosen.
