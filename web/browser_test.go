@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -83,6 +84,22 @@ func darkMode(on bool) chromedp.Action[chromedp.Void] {
 		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}})
 		return err
+	})
+}
+
+// grantClipboard lets pages of origin read and write the clipboard, as a
+// person allowing it would.
+func grantClipboard(origin string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, name := range []string{"clipboard-read", "clipboard-write"} {
+			_, err := cdp.Call(ctx, t, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: name, AllowWithoutSanitization: name == "clipboard-write"},
+				Setting:    cdpbrowser.PermissionSettingGranted, Origin: origin})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -254,6 +271,18 @@ func TestBrowserJourney(t *testing.T) {
 		t.Errorf("flash after scale = %q", f)
 	}
 	waitJS("desired count 3", `[...document.querySelectorAll('.counts dd')].some(d => d.textContent.trim() === '3')`, 30*time.Second)
+
+	// An instance's copy button puts its full id on the clipboard.
+	if err := chromedp.Do(ctx, grantClipboard(base)); err != nil {
+		t.Fatalf("clipboard permission: %v", err)
+	}
+	do("copy an instance id", chromedp.WaitVisible(chromedp.CSS(`button[data-copy]`)), chromedp.Click(chromedp.CSS(`button[data-copy]`)))
+	waitJS("copied", `document.querySelector('button[data-copy]').textContent === 'copied'`, 5*time.Second)
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise)); err != nil || got == "" {
+		t.Errorf("clipboard after copy: %q %v", got, err)
+	} else if want, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('button[data-copy]').dataset.copy`)); got != want {
+		t.Errorf("clipboard holds %q, want the instance id %q", got, want)
+	}
 	if svc, _ = env.Docker.Service("webshop"); svc.Spec.Mode.Replicated == nil || *svc.Spec.Mode.Replicated.Replicas != 3 {
 		t.Error("the platform was not scaled")
 	}

@@ -216,6 +216,13 @@ func TestDetailActionsStatusAndDelete(t *testing.T) {
 
 	r = c.Get(path)
 	expect(t, r, 200, "<h1>api</h1>", "platform:", "Instances", "Running", "Scale", "Delete service")
+	// Instances read as the platform names them; the full id is on hover
+	// and copyable.
+	if m := regexp.MustCompile(`<span title="([0-9a-z]{20,})">api\.1</span>`).FindStringSubmatch(r.Body); m == nil {
+		t.Errorf("instance api.1 is not shown by name with its id on hover:\n%s", excerpt(r.Body))
+	} else if !strings.Contains(r.Body, `data-copy="`+m[1]+`"`) {
+		t.Errorf("no copy button for instance id %s", m[1])
+	}
 
 	// Scale: a number, no confirmation; a bad number is shown at the field.
 	r = c.Post(path+"/actions/scale", url.Values{"f.replicas": {"-1"}})

@@ -331,6 +331,31 @@ function logViewer(view) {
   connect(false);
 }
 
+// copyText puts a button's data-copy on the clipboard and says so.
+function copyText(btn) {
+  const done = (ok) => {
+    const was = btn.textContent;
+    btn.textContent = ok ? "copied" : "copy failed";
+    setTimeout(() => { btn.textContent = was; }, 1500);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(btn.dataset.copy).then(() => done(true), () => done(false));
+    return;
+  }
+  // Plain http: a hidden text area and the old copy command.
+  const ta = document.createElement("textarea");
+  ta.value = btn.dataset.copy;
+  ta.setAttribute("readonly", "");
+  ta.style.position = "fixed";
+  ta.style.opacity = "0";
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch (_) { ok = false; }
+  ta.remove();
+  done(ok);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-poll]").forEach(poll);
   document.addEventListener("click", (e) => {
@@ -340,6 +365,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (add) addItem(add);
     const rm = e.target.closest("[data-remove-item]");
     if (rm) removeItem(rm);
+    const cp = e.target.closest("[data-copy]");
+    if (cp) copyText(cp);
   });
   const view = document.getElementById("log-view");
   if (view) logViewer(view);
