@@ -190,6 +190,7 @@ func (p *portal) routes(e *echo.Echo) {
 	e.POST("/services/:conn/:id/update", p.editApply, page...)
 	e.GET("/services/:conn/:id/invoke", p.invokePage, page...)
 	e.POST("/services/:conn/:id/invoke", p.invokeSubmit, page...)
+	e.GET("/logs", p.mergedLogsPage, page...)
 	e.GET("/services/:conn/:id/logs", p.logsPage, page...)
 	e.GET("/services/:conn/:id/logs/ws", p.logsSocket, page...)
 	e.GET("/services/:conn/:id/logs/download", p.logsDownload, page...)

@@ -331,6 +331,101 @@ function logViewer(view) {
   connect(false);
 }
 
+// The merged log viewer: one websocket per service (data-streams), lines
+// tagged with their service and kept in time order (a late line is put in
+// its place among the newest), each stream resuming after its last line
+// when it reconnects.
+function mergedLogViewer(view) {
+  const streams = JSON.parse(view.dataset.streams || "[]");
+  const max = Number(view.dataset.max) || 5000;
+  const stateEl = document.getElementById("log-state");
+  const tailEl = document.getElementById("log-tail");
+  const filterEl = document.getElementById("log-filter");
+  let follow = true, filter = "", generation = 0;
+  const live = new Set();
+  const setState = () => {
+    const n = live.size;
+    stateEl.textContent = n === streams.length ? "live" : n + " of " + streams.length + " live";
+    stateEl.className = "badge " + (n === streams.length ? "st-running" : n ? "st-pending" : "st-failed");
+  };
+  const insert = (d) => {
+    let ref = null, n = view.lastElementChild, steps = 0;
+    while (n && n._ms > d._ms && steps++ < 2000) { ref = n; n = n.previousElementSibling; }
+    view.insertBefore(d, ref);
+  };
+  const line = (it, s, idx) => {
+    const d = document.createElement("div");
+    d.className = "ln" + (it.s === "stderr" ? " err" : "");
+    d._m = it.m || "";
+    d._ms = it.t ? Date.parse(it.t) : Date.now();
+    const ts = document.createElement("span");
+    ts.className = "ts";
+    ts.textContent = (it.t || "").replace("T", " ").replace(/(\.\d{3})\d*/, "$1").replace("Z", "");
+    const tag = document.createElement("span");
+    tag.className = "svc-tag svc-" + (idx % 8);
+    tag.textContent = s.name;
+    const msg = document.createElement("span");
+    msg.className = "msg";
+    msg.textContent = d._m.length > 2000 ? d._m.slice(0, 2000) + "…" : d._m;
+    d.append(ts, tag, msg);
+    if (filter && !d._m.includes(filter)) d.classList.add("hidden");
+    return d;
+  };
+  const follower = (s, idx, gen) => {
+    let last = "", lastMs = 0, seen = new Set(), retry = 0, ended = false;
+    const connect = (resume) => {
+      if (gen !== generation) return;
+      const u = new URL(s.ws, location.href);
+      u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+      u.searchParams.set("tail", tailEl.value || "0");
+      if (resume && last) u.searchParams.set("since", last);
+      const ws = new WebSocket(u);
+      view._sockets.push(ws);
+      ws.onopen = () => { retry = 0; live.add(idx); setState(); };
+      ws.onmessage = (e) => {
+        if (gen !== generation) return;
+        const m = JSON.parse(e.data);
+        for (const it of m.items || []) {
+          if (!it.t) continue; // skip marks and upstream errors stay per-service views' business
+          const ms = Date.parse(it.t), key = (it.i || "") + "\n" + it.m;
+          if (ms < lastMs || (it.t === last && seen.has(key))) continue;
+          if (it.t === last) seen.add(key);
+          else { last = it.t; lastMs = ms; seen = new Set([key]); }
+          insert(line(it, s, idx));
+        }
+        let extra = view.childElementCount - max;
+        while (extra-- > 0) view.firstElementChild.remove();
+        if (follow) view.scrollTop = view.scrollHeight;
+        if (m.end) { ended = true; live.delete(idx); setState(); }
+      };
+      ws.onclose = () => {
+        live.delete(idx);
+        if (gen !== generation) return;
+        setState();
+        if (ended) return;
+        setTimeout(() => connect(true), Math.min(1000 * 2 ** retry++, 15000));
+      };
+    };
+    connect(false);
+  };
+  const start = () => {
+    generation++;
+    for (const ws of view._sockets || []) ws.close();
+    view._sockets = [];
+    view.replaceChildren();
+    live.clear();
+    streams.forEach((s, i) => follower(s, i, generation));
+    setState();
+  };
+  view.addEventListener("scroll", () => { follow = view.scrollHeight - view.scrollTop - view.clientHeight < 40; });
+  filterEl.addEventListener("input", () => {
+    filter = filterEl.value;
+    for (const d of view.children) d.classList.toggle("hidden", filter !== "" && !d._m.includes(filter));
+  });
+  tailEl.addEventListener("change", start);
+  start();
+}
+
 // copyText puts a button's data-copy on the clipboard and says so.
 function copyText(btn) {
   const done = (ok) => {
@@ -370,6 +465,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   const view = document.getElementById("log-view");
   if (view) logViewer(view);
+  const merged = document.getElementById("merged-log-view");
+  if (merged) mergedLogViewer(merged);
 });
 
 // A phone's one-line menu scrolls sideways: show the current page's entry.
