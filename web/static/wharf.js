@@ -267,3 +267,54 @@ document.addEventListener("DOMContentLoaded", () => {
   const view = document.getElementById("log-view");
   if (view) logViewer(view);
 });
+
+/* services list */
+// The services list refreshes its rows' status and instance counts from
+// one small JSON answer (GET data-live, the rows' conn and id) every few
+// seconds: one request at a time, none while the tab is hidden, only the
+// rows on the page. Without the script the page is simply not live.
+function liveList(table) {
+  const every = Number(table.dataset.every) || 3000;
+  let busy = false;
+  const refresh = async () => {
+    if (busy || document.hidden) return;
+    const rows = [...table.querySelectorAll("tbody tr[data-id]")];
+    if (rows.length === 0) return;
+    const q = new URLSearchParams();
+    for (const r of rows) { q.append("conn", r.dataset.conn); q.append("id", r.dataset.id); }
+    busy = true;
+    try {
+      const r = await fetch(table.dataset.live + "?" + q, { headers: { "Accept": "application/json" }, cache: "no-store" });
+      if (!r.ok) return;
+      const m = await r.json();
+      const fresh = new Map(m.rows.map((x) => [x.conn + "\n" + x.id, x]));
+      const down = new Set(m.unreachable);
+      for (const row of rows) {
+        const x = fresh.get(row.dataset.conn + "\n" + row.dataset.id);
+        const cell = row.querySelector('[data-cell="status"]');
+        if (x) {
+          if (row._cell !== x.cell) { cell.innerHTML = x.cell; row._cell = x.cell; }
+          row.querySelector('[data-cell="instances"]').textContent = x.instances;
+          row.dataset.status = x.status;
+          row.classList.remove("gone");
+        } else if (!down.has(row.dataset.conn) && !row.classList.contains("gone")) {
+          row.classList.add("gone"); // deleted elsewhere
+          cell.textContent = "no longer listed";
+          row.dataset.status = "";
+          row._cell = "";
+        }
+      }
+    } catch (e) {
+      // the server is away or answered something else: next tick
+    } finally {
+      busy = false;
+    }
+  };
+  setInterval(refresh, every);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const table = document.querySelector("table[data-live]");
+  if (table) liveList(table);
+});
