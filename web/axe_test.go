@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/wharfhq/wharf/internal/wasmbuild"
 )
 
 // axeVersion is the axe-core the browser tests check pages with, from the
@@ -111,5 +113,18 @@ func checkAxe(t *testing.T, ctx context.Context, script, page string) {
 			nodes = append(nodes, fmt.Sprint(n.Target)+" ("+strings.ReplaceAll(n.Summary, "\n", " ")+")")
 		}
 		t.Errorf("axe on %s: %s [%s] %s: %s", page, v.ID, v.Impact, v.Help, strings.Join(nodes, "; "))
+	}
+}
+
+// test.sh installs the axe-core the tests expect.
+func TestAxeVersionMatchesTestScript(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(wasmbuild.ModuleRoot(t), "test.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"wharf-axe-" + axeVersion + `"`, "axe-core@" + axeVersion + " "} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("test.sh lacks %q: keep it in step with axeVersion", want)
+		}
 	}
 }
