@@ -124,15 +124,22 @@ func TestBrowserServicesListLiveAndAccessible(t *testing.T) {
 	do("sort by name again", chromedp.Navigate(base+"/services"), chromedp.WaitVisible(chromedp.CSS(`tr[data-service="web"]`)))
 
 	// A change made on the platform shows up without a reload.
+	if n, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-summary="swarm"] [data-count="running"]`))); n != "3" {
+		t.Fatalf("swarm runs %s services before the change", n)
+	}
 	do("mark the page", void(chromedp.Evaluate[bool](`window.__same = true; true`)))
+	changed := time.Now()
 	scaleOnPlatform(t, env, "web", 0)
 	waitJS("web turns stopped in place",
 		`document.querySelector('tr[data-service="web"]').dataset.status === 'stopped' && window.__same === true`, 20*time.Second)
+	t.Logf("a change on the platform showed in the list after %s (poll 3 s, listing cache %s)", time.Since(changed).Round(100*time.Millisecond), ops.ListCacheTTL)
 	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-service="web"] .badge`)))
 	inst, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-service="web"] [data-cell="instances"]`)))
 	if badge != "stopped" || inst != "0 / 0" {
 		t.Errorf("web's row after scaling to 0 on the platform: badge %q, instances %q", badge, inst)
 	}
+	waitJS("the summary counts one running service fewer",
+		`document.querySelector('tr[data-summary="swarm"] [data-count="running"]').textContent === '2' && window.__same === true`, 10*time.Second)
 	s.shot("services-list-summary")
 
 	// axe finds what it should: an image with no text fails.

@@ -196,6 +196,10 @@ func TestServicesLiveAnswersTheRowsAsked(t *testing.T) {
 			Conn, ID, Status, Cell, Instances string
 		}
 		Unreachable []string
+		Summary     []struct {
+			Conn                                string
+			Services, Running, Updating, Failed int
+		}
 	}
 	if r.Status != 200 || json.Unmarshal([]byte(r.Body), &got) != nil {
 		t.Fatalf("live: %d %s", r.Status, r.Body)
@@ -206,6 +210,16 @@ func TestServicesLiveAnswersTheRowsAsked(t *testing.T) {
 	}
 	if len(got.Unreachable) != 1 || got.Unreachable[0] != "down" {
 		t.Fatalf("unreachable = %v", got.Unreachable)
+	}
+	// The summary bar's counts: swarm, then all connections.
+	if len(got.Summary) != 2 || got.Summary[0].Conn != "swarm" || got.Summary[0].Services != 1 || got.Summary[0].Running != 1 ||
+		got.Summary[1].Conn != "" || got.Summary[1].Services != 1 {
+		t.Fatalf("summary = %+v", got.Summary)
+	}
+	// Under the page's own filters.
+	r = c.Get("/services/live?q=nothing-matches")
+	if !strings.Contains(r.Body, `"summary":[{"conn":"swarm","services":0`) || !strings.Contains(r.Body, `"rows":[]`) {
+		t.Fatalf("filtered summary: %s", r.Body)
 	}
 	// A status changed through the host shows at once (the listing is dropped).
 	if _, err := env.Host.RunAction(context.Background(), webtest.Admin, "swarm", id, "stop", nil); err != nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -25,18 +24,33 @@ type liveRow struct {
 	Instances string `json:"instances"`
 }
 
+// liveCount is one row of the summary bar ("" for all connections).
+type liveCount struct {
+	Conn     string `json:"conn"`
+	Services int    `json:"services"`
+	Running  int    `json:"running"`
+	Updating int    `json:"updating"`
+	Failed   int    `json:"failed"`
+}
+
 // liveAnswer is what the list's script receives. Unreachable names the
 // connections not listed this time: their rows are left as they were
-// rather than reported gone.
+// rather than reported gone. Summary is the summary bar's counts.
 type liveAnswer struct {
-	Rows        []liveRow `json:"rows"`
-	Unreachable []string  `json:"unreachable"`
+	Rows        []liveRow   `json:"rows"`
+	Unreachable []string    `json:"unreachable"`
+	Summary     []liveCount `json:"summary"`
+}
+
+func countOf(conn string, s ops.ConnectionSummary) liveCount {
+	return liveCount{Conn: conn, Services: s.Total, Running: s.Running, Updating: s.Updating, Failed: s.Failed}
 }
 
 // servicesLive answers the status of the rows a services list shows
-// (repeated conn and id parameters, pairwise), from the same listings the
-// list itself is drawn from, so that refreshing every few seconds costs
-// the platforms no more than the list's cache allows.
+// (repeated conn and id parameters, pairwise) and its summary bar (under
+// the list's own q, plugin and connection filters), from the same
+// listings the list itself is drawn from, so that refreshing every few
+// seconds costs the platforms no more than the list's cache allows.
 func (p *portal) servicesLive(c echo.Context) error {
 	qp := c.QueryParams()
 	conns, ids := qp["conn"], qp["id"]
@@ -46,16 +60,17 @@ func (p *portal) servicesLive(c echo.Context) error {
 	if len(ids) > maxLiveRows {
 		return c.JSON(http.StatusBadRequest, errorBody(pluginapi.Invalid("id", "at most %d rows can be refreshed at once, not %d", maxLiveRows, len(ids))))
 	}
-	out := liveAnswer{Rows: []liveRow{}, Unreachable: []string{}}
-	if len(ids) == 0 {
-		return c.JSON(http.StatusOK, out)
+	out := liveAnswer{Rows: []liveRow{}, Unreachable: []string{}, Summary: []liveCount{}}
+	q := listQuery(c)
+	opts := ops.ListAllOptions{Name: q.Name, PageSize: max(len(ids), 1), Refs: make([]ops.ServiceRef, len(ids))}
+	if q.Plugin != "" {
+		opts.Plugins = []string{q.Plugin}
 	}
-	opts := ops.ListAllOptions{PageSize: len(ids), Refs: make([]ops.ServiceRef, len(ids))}
+	if q.Connection != "" {
+		opts.Connections = []string{q.Connection}
+	}
 	for i := range ids {
 		opts.Refs[i] = ops.ServiceRef{Connection: conns[i], ID: ids[i]}
-		if !slices.Contains(opts.Connections, conns[i]) {
-			opts.Connections = append(opts.Connections, conns[i])
-		}
 	}
 	ctx := c.Request().Context()
 	page, err := p.host.ListAllServices(ctx, callerOf(c), opts)
@@ -66,6 +81,12 @@ func (p *portal) servicesLive(c echo.Context) error {
 	for _, e := range page.Errors {
 		out.Unreachable = append(out.Unreachable, e.Connection)
 	}
+	var all ops.ConnectionSummary
+	for _, sum := range page.Summary {
+		out.Summary = append(out.Summary, countOf(sum.Connection, sum))
+		all.Total, all.Running, all.Updating, all.Failed = all.Total+sum.Total, all.Running+sum.Running, all.Updating+sum.Updating, all.Failed+sum.Failed
+	}
+	out.Summary = append(out.Summary, countOf("", all))
 	for _, s := range page.Services {
 		var cell strings.Builder
 		if err := statusCell(s).Render(ctx, &cell); err != nil {

@@ -55,8 +55,13 @@ func TestListAllServicesSortSummaryAndRefs(t *testing.T) {
 	}
 	refs := must[*ops.AllServicesPage](t)(h.ListAllServices(ctx, a, ops.ListAllOptions{
 		Refs: []ops.ServiceRef{{Connection: "fake2", ID: db.ID}, {Connection: opstest.Conn, ID: "gone"}, {Connection: "fake2", ID: "gone"}}}))
-	if names(refs) != "fake2/db" {
+	if names(refs) != "fake2/db" || refs.Total != 1 {
 		t.Fatalf("refs = %s", names(refs))
+	}
+	// The summary is still the connections' whole (the rows refreshed
+	// with it are only some of them).
+	if len(refs.Summary) != 2 || refs.Summary[0].Total != 2 || refs.Summary[1].Total != 1 {
+		t.Fatalf("summary with refs = %+v", refs.Summary)
 	}
 	_, err := h.ListAllServices(ctx, a, ops.ListAllOptions{Sort: "colour"})
 	if pe := wantCode(t, err, pluginapi.CodeInvalid); pe.Field != "/sort" {

@@ -134,20 +134,21 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 		if name != "" && !strings.Contains(strings.ToLower(s.Name), name) && !strings.Contains(strings.ToLower(s.ID), name) {
 			continue
 		}
-		if refs != nil && !refs[ServiceRef{Connection: s.Connection, ID: s.ID}] {
-			continue
-		}
 		named = append(named, s)
 	}
 	sort.Slice(page.Summary, func(i, j int) bool { return page.Summary[i].Connection < page.Summary[j].Connection })
 	page.Summary = summarize(page.Summary, named)
 	kept := named
-	if len(opts.Statuses) > 0 {
+	if len(opts.Statuses) > 0 || refs != nil {
 		kept = make([]ConnService, 0, len(named))
 		for _, s := range named {
-			if contains(opts.Statuses, s.Status) {
-				kept = append(kept, s)
+			if len(opts.Statuses) > 0 && !contains(opts.Statuses, s.Status) {
+				continue
 			}
+			if refs != nil && !refs[ServiceRef{Connection: s.Connection, ID: s.ID}] {
+				continue
+			}
+			kept = append(kept, s)
 		}
 	}
 	set := h.plugins.Load()

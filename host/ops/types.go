@@ -224,7 +224,7 @@ type ServiceRef struct {
 }
 
 // ConnectionSummary counts one connection's services, after the name,
-// plugin and connection filters but before the status filter.
+// plugin and connection filters but before the status and Refs filters.
 type ConnectionSummary struct {
 	Connection string `json:"connection"`
 	Plugin     string `json:"plugin"`

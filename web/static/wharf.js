@@ -269,18 +269,33 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 /* services list */
-// The services list refreshes its rows' status and instance counts from
-// one small JSON answer (GET data-live, the rows' conn and id) every few
-// seconds: one request at a time, none while the tab is hidden, only the
-// rows on the page. Without the script the page is simply not live.
+// The services list refreshes its rows' status and instance counts, and
+// the summary bar's counts, from one small JSON answer (GET data-live with
+// the page's filters and the rows' conn and id) every few seconds: one
+// request at a time, none while the tab is hidden, only the rows on the
+// page. Without the script the page is simply not live.
+function liveSummary(summary) {
+  for (const s of summary) {
+    const row = document.querySelector('tr[data-summary="' + CSS.escape(s.conn) + '"]');
+    if (!row) continue;
+    for (const what of ["services", "running", "updating", "failed"]) {
+      const a = row.querySelector('[data-count="' + what + '"]');
+      if (a) a.textContent = String(s[what]);
+    }
+    const failed = row.querySelector('[data-count="failed"]');
+    if (failed) failed.parentElement.classList.toggle("has-failed", s.failed > 0);
+  }
+}
+
 function liveList(table) {
   const every = Number(table.dataset.every) || 3000;
   let busy = false;
   const refresh = async () => {
     if (busy || document.hidden) return;
     const rows = [...table.querySelectorAll("tbody tr[data-id]")];
-    if (rows.length === 0) return;
+    const page = new URLSearchParams(location.search);
     const q = new URLSearchParams();
+    for (const k of ["q", "plugin", "connection"]) if (page.get(k)) q.set(k, page.get(k));
     for (const r of rows) { q.append("conn", r.dataset.conn); q.append("id", r.dataset.id); }
     busy = true;
     try {
@@ -304,6 +319,7 @@ function liveList(table) {
           row._cell = "";
         }
       }
+      liveSummary(m.summary);
     } catch (e) {
       // the server is away or answered something else: next tick
     } finally {
