@@ -60,6 +60,16 @@ if scripts/postgres/install.sh >/dev/null; then
 else
   echo "test.sh: WARNING: no PostgreSQL binaries: the PostgreSQL store tests will be SKIPPED" >&2
 fi
+# axe-core from the npm registry checks every portal page in the browser
+# tests, cached, never in git. Keep the version in step with axeVersion in
+# web/axe_test.go (a test checks).
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/wharf-axe-4.14.1"
+if [ -f "$axe_dir/node_modules/axe-core/axe.min.js" ] ||
+  npm install --no-save --no-audit --no-fund --prefix "$axe_dir" axe-core@4.14.1 >/dev/null 2>&1; then
+  export WHARF_AXE_JS="$axe_dir/node_modules/axe-core/axe.min.js" WHARF_REQUIRE_AXE=1
+else
+  echo "test.sh: WARNING: npm could not install axe-core: the accessibility checks will be SKIPPED" >&2
+fi
 if [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/wasm32-unknown-unknown ]; then
   export WHARF_REQUIRE_RUST=1
 else

@@ -33,7 +33,7 @@ func (s *Services) List(ctx context.Context, conn string, o ops.ListOptions, opt
 }
 
 // ListAll lists a page of the services of every connection the caller
-// may see, merged and sorted by name.
+// may see, merged and sorted (by name unless o.Sort says otherwise).
 func (s *Services) ListAll(ctx context.Context, o ops.ListAllOptions, opts ...CallOption) (*ops.AllServicesPage, error) {
 	q := url.Values{}
 	set(q, "name", o.Name)
@@ -44,6 +44,10 @@ func (s *Services) ListAll(ctx context.Context, o ops.ListAllOptions, opts ...Ca
 	}
 	setInt(q, "page_size", o.PageSize)
 	set(q, "page_token", o.PageToken)
+	set(q, "sort", o.Sort)
+	if o.Desc {
+		q.Set("dir", "desc")
+	}
 	var out ops.AllServicesPage
 	if err := s.c.do(ctx, req{method: "GET", path: "/services", query: q, out: &out}, opts); err != nil {
 		return nil, err

@@ -179,6 +179,7 @@ func (p *portal) routes(e *echo.Echo) {
 
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, under(c, "/services")) }, page...)
 	e.GET("/services", p.servicesList, page...)
+	e.GET("/services/live", p.servicesLive, page...)
 	e.GET("/services/new", p.createForm, page...)
 	e.POST("/services/new", p.createSubmit, page...)
 	e.GET("/services/:conn/:id", p.serviceDetail, page...)

@@ -98,7 +98,7 @@ func TestServicesListSearchFilterAndDownConnection(t *testing.T) {
 	createService(t, env, "beta-worker")
 
 	r := c.Get("/services")
-	expect(t, r, 200, "alpha-web", "beta-worker", "Connection down", "could not be listed")
+	expect(t, r, 200, "alpha-web", "beta-worker", "Connection down (Docker Swarm) is unreachable:", "connection refused")
 
 	r = c.Get("/services?q=alpha")
 	expect(t, r, 200, "alpha-web")

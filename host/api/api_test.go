@@ -176,6 +176,10 @@ func TestEveryRoute(t *testing.T) {
 	if m := c.want(200, "GET", "/services?name=WE&status=running", "").json(t); m["total"] != float64(1) {
 		t.Fatalf("all services = %v", m)
 	}
+	if m := c.want(200, "GET", "/services?sort=updated&dir=desc&status=failed", "").json(t); m["total"] != float64(0) ||
+		len(m["summary"].([]any)) != 1 || m["summary"].([]any)[0].(map[string]any)["total"] != float64(1) {
+		t.Fatalf("sorted, with a summary = %v", m)
+	}
 	g := c.want(200, "GET", svc, "")
 	if g.header.Get("ETag") != `"1"` {
 		t.Fatalf("service ETag = %q", g.header.Get("ETag"))
@@ -275,6 +279,8 @@ func TestErrorsAreStructured(t *testing.T) {
 		{"GET", "/connections/nope/services", "", 404, "not_found"},
 		{"GET", "/connections/fake1/services?page_size=x", "", 400, "invalid"},
 		{"GET", "/services?page_token=zzz", "", 400, "invalid"},
+		{"GET", "/services?sort=colour", "", 400, "invalid"},
+		{"GET", "/services?sort=name&dir=up", "", 400, "invalid"},
 	} {
 		a := c.do(tc.method, tc.path, tc.body, "X-Request-Id", "req-123")
 		if a.status != tc.status || a.errCode(t) != tc.code {

@@ -183,8 +183,13 @@ func (s *server) listAllServices(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	desc, err := queryDir(c)
+	if err != nil {
+		return err
+	}
 	opts := ops.ListAllOptions{Name: c.QueryParam("name"), Plugins: queryList(c, "plugin"),
-		Connections: queryList(c, "connection"), PageSize: size, PageToken: c.QueryParam("page_token")}
+		Connections: queryList(c, "connection"), PageSize: size, PageToken: c.QueryParam("page_token"),
+		Sort: c.QueryParam("sort"), Desc: desc}
 	for _, st := range queryList(c, "status") {
 		opts.Statuses = append(opts.Statuses, pluginapi.Status(st))
 	}

@@ -99,6 +99,18 @@ func queryInt(c echo.Context, name string) (int, error) {
 	return n, nil
 }
 
+// queryDir reads a sort direction: asc (the default) or desc.
+func queryDir(c echo.Context) (bool, error) {
+	switch v := c.QueryParam("dir"); v {
+	case "", "asc":
+		return false, nil
+	case "desc":
+		return true, nil
+	default:
+		return false, pluginapi.Invalid("dir", "query parameter dir must be asc or desc, not %q", v)
+	}
+}
+
 func queryBool(c echo.Context, name string) (bool, error) {
 	v := c.QueryParam(name)
 	if v == "" {

@@ -55,7 +55,7 @@ var routeQueries = map[string]routeQuery{
 	"DELETE /connections/:conn":    {},
 	"POST /connections/:conn/test": {},
 
-	"GET /services":                          {names: []string{"name", "plugin", "connection", "status", "page_size", "page_token"}},
+	"GET /services":                          {names: []string{"name", "plugin", "connection", "status", "sort", "dir", "page_size", "page_token"}},
 	"GET /connections/:conn/services":        {names: []string{"page_size", "page_token", "filter"}, filters: true},
 	"POST /connections/:conn/services":       {},
 	"GET /connections/:conn/instances":       {names: []string{"service", "page_size", "page_token", "filter"}, filters: true},

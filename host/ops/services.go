@@ -48,9 +48,11 @@ const (
 )
 
 // ListAllServices lists the services of every connection concurrently,
-// filters, sorts by name and pages the merged result. A failing connection
-// is reported in Errors. Only the connections the caller may read are
-// listed (a connection filter naming others matches nothing there).
+// filters, sorts (by name unless opts.Sort says otherwise) and pages the
+// merged result, and counts each connection's services by status. A
+// failing connection is reported in Errors. Only the connections the
+// caller may read are listed (a connection filter naming others matches
+// nothing there).
 func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOptions) (*AllServicesPage, error) {
 	size := opts.PageSize
 	switch {
@@ -60,6 +62,12 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 		size = defaultAllPageSize
 	case size > maxAllPageSize:
 		size = maxAllPageSize
+	}
+	if err := checkSort(opts.Sort); err != nil {
+		return nil, err
+	}
+	if len(opts.Refs) > maxAllPageSize {
+		return nil, pluginapi.Invalid("/refs", "at most %d services can be refreshed at once, not %d", maxAllPageSize, len(opts.Refs))
 	}
 	offset := 0
 	if opts.PageToken != "" {
@@ -73,7 +81,7 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	page := &AllServicesPage{Services: []ConnService{}}
+	page := &AllServicesPage{Services: []ConnService{}, Summary: []ConnectionSummary{}}
 	var (
 		mu   sync.Mutex
 		all  []ConnService
@@ -105,6 +113,7 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 				page.Errors = append(page.Errors, ConnectionError{Connection: cs.Name, Plugin: cs.Plugin, Error: pluginapi.AsError(err)})
 				return
 			}
+			page.Summary = append(page.Summary, ConnectionSummary{Connection: cs.Name, Plugin: cs.Plugin})
 			for _, s := range svcs {
 				all = append(all, ConnService{Connection: cs.Name, Plugin: cs.Plugin, Service: s})
 			}
@@ -112,26 +121,42 @@ func (h *Host) ListAllServices(ctx context.Context, c Caller, opts ListAllOption
 	}
 	wg.Wait()
 
+	var refs map[ServiceRef]bool
+	if opts.Refs != nil {
+		refs = make(map[ServiceRef]bool, len(opts.Refs))
+		for _, r := range opts.Refs {
+			refs[r] = true
+		}
+	}
 	name := strings.ToLower(opts.Name)
-	kept := all[:0]
+	named := all[:0]
 	for _, s := range all {
 		if name != "" && !strings.Contains(strings.ToLower(s.Name), name) && !strings.Contains(strings.ToLower(s.ID), name) {
 			continue
 		}
-		if len(opts.Statuses) > 0 && !contains(opts.Statuses, s.Status) {
-			continue
-		}
-		kept = append(kept, s)
+		named = append(named, s)
 	}
-	sort.Slice(kept, func(i, j int) bool {
-		a, b := kept[i], kept[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
+	sort.Slice(page.Summary, func(i, j int) bool { return page.Summary[i].Connection < page.Summary[j].Connection })
+	page.Summary = summarize(page.Summary, named)
+	kept := named
+	if len(opts.Statuses) > 0 || refs != nil {
+		kept = make([]ConnService, 0, len(named))
+		for _, s := range named {
+			if len(opts.Statuses) > 0 && !contains(opts.Statuses, s.Status) {
+				continue
+			}
+			if refs != nil && !refs[ServiceRef{Connection: s.Connection, ID: s.ID}] {
+				continue
+			}
+			kept = append(kept, s)
 		}
-		if a.Connection != b.Connection {
-			return a.Connection < b.Connection
+	}
+	set := h.plugins.Load()
+	sortServices(kept, opts.Sort, opts.Desc, func(plugin string) string {
+		if p := set.byName[plugin]; p != nil && p.desc.Title != "" {
+			return p.desc.Title
 		}
-		return a.ID < b.ID
+		return plugin
 	})
 	sort.Slice(page.Errors, func(i, j int) bool { return page.Errors[i].Connection < page.Errors[j].Connection })
 	page.Total = len(kept)

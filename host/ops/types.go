@@ -218,6 +218,31 @@ type ListAllOptions struct {
 	// PageSize defaults to 50 (max 500); PageToken comes from a previous page.
 	PageSize  int
 	PageToken string
+	// Sort is one of SortKeys (name when empty); Desc reverses it. Ties
+	// are broken by name, connection and id, so pages are stable.
+	Sort string
+	Desc bool
+	// Refs, when set, keeps only these services (at most 500): the rows a
+	// page already shows, refreshed.
+	Refs []ServiceRef
+}
+
+// ServiceRef names one service of one connection.
+type ServiceRef struct {
+	Connection string `json:"connection"`
+	ID         string `json:"id"`
+}
+
+// ConnectionSummary counts one connection's services, after the name,
+// plugin and connection filters but before the status and Refs filters.
+type ConnectionSummary struct {
+	Connection string `json:"connection"`
+	Plugin     string `json:"plugin"`
+	Total      int    `json:"total"`
+	Running    int    `json:"running"`
+	// Updating counts the services whose status is one of InProgress.
+	Updating int `json:"updating"`
+	Failed   int `json:"failed"`
 }
 
 // ConnService is a service with the connection it lives in.
@@ -234,7 +259,7 @@ type ConnectionError struct {
 	Error      *pluginapi.Error `json:"error"`
 }
 
-// AllServicesPage is a page of the merged, name-sorted service list.
+// AllServicesPage is a page of the merged, sorted service list.
 type AllServicesPage struct {
 	Services []ConnService `json:"services"`
 	// Total counts the matching services of all pages.
@@ -242,6 +267,8 @@ type AllServicesPage struct {
 	NextPageToken string `json:"next_page_token,omitempty"`
 	// Errors lists the connections that could not be listed; the others still are.
 	Errors []ConnectionError `json:"errors,omitempty"`
+	// Summary counts the services of each connection listed, by name.
+	Summary []ConnectionSummary `json:"summary"`
 }
 
 // GetOptions select how a service is read (GetServiceWith).

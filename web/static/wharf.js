@@ -477,3 +477,70 @@ document.addEventListener("DOMContentLoaded", () => {
     nav.scrollLeft = cur.offsetLeft - nav.offsetLeft - (nav.clientWidth - cur.offsetWidth) / 2;
   }
 });
+
+/* services list */
+// The services list refreshes its rows' status and instance counts, and
+// the summary bar's counts, from one small JSON answer (GET data-live with
+// the page's filters and the rows' conn and id) every few seconds: one
+// request at a time, none while the tab is hidden, only the rows on the
+// page. Without the script the page is simply not live.
+function liveSummary(summary) {
+  for (const s of summary) {
+    const row = document.querySelector('tr[data-summary="' + CSS.escape(s.conn) + '"]');
+    if (!row) continue;
+    for (const what of ["services", "running", "updating", "failed"]) {
+      const a = row.querySelector('[data-count="' + what + '"]');
+      if (a) a.textContent = String(s[what]);
+    }
+    const failed = row.querySelector('[data-count="failed"]');
+    if (failed) failed.parentElement.classList.toggle("has-failed", s.failed > 0);
+  }
+}
+
+function liveList(table) {
+  const every = Number(table.dataset.every) || 3000;
+  let busy = false;
+  const refresh = async () => {
+    if (busy || document.hidden) return;
+    const rows = [...table.querySelectorAll("tbody tr[data-id]")];
+    const page = new URLSearchParams(location.search);
+    const q = new URLSearchParams();
+    for (const k of ["q", "plugin", "connection"]) if (page.get(k)) q.set(k, page.get(k));
+    for (const r of rows) { q.append("conn", r.dataset.conn); q.append("id", r.dataset.id); }
+    busy = true;
+    try {
+      const r = await fetch(table.dataset.live + "?" + q, { headers: { "Accept": "application/json" }, cache: "no-store" });
+      if (!r.ok) return;
+      const m = await r.json();
+      const fresh = new Map(m.rows.map((x) => [x.conn + "\n" + x.id, x]));
+      const down = new Set(m.unreachable);
+      for (const row of rows) {
+        const x = fresh.get(row.dataset.conn + "\n" + row.dataset.id);
+        const cell = row.querySelector('[data-cell="status"]');
+        if (x) {
+          if (row._cell !== x.cell) { cell.innerHTML = x.cell; row._cell = x.cell; }
+          row.querySelector('[data-cell="instances"]').textContent = x.instances;
+          row.dataset.status = x.status;
+          row.classList.remove("gone");
+        } else if (!down.has(row.dataset.conn) && !row.classList.contains("gone")) {
+          row.classList.add("gone"); // deleted elsewhere
+          cell.textContent = "no longer listed";
+          row.dataset.status = "";
+          row._cell = "";
+        }
+      }
+      liveSummary(m.summary);
+    } catch (e) {
+      // the server is away or answered something else: next tick
+    } finally {
+      busy = false;
+    }
+  };
+  setInterval(refresh, every);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const table = document.querySelector("table[data-live]");
+  if (table) liveList(table);
+});
