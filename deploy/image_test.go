@@ -103,7 +103,9 @@ func TestImageRunsAsSwarmService(t *testing.T) {
 		tag)
 
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	client := &http.Client{Timeout: 5 * time.Second}
+	// Generous: the first list starts a plugin instance in the container,
+	// which on a busy 2-core machine took over 5 s once.
+	client := &http.Client{Timeout: 30 * time.Second}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		code, body, err := get(client, base+readyPath, servedName, "")
