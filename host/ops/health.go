@@ -128,18 +128,28 @@ func (h *Host) CheckConnections(ctx context.Context, timeout time.Duration) {
 // CheckHealthEvery runs CheckConnections every interval (at once first)
 // until the returned function is called.
 func (h *Host) CheckHealthEvery(interval, timeout time.Duration) (stop func()) {
+	return every(interval, true, func(ctx context.Context) { h.CheckConnections(ctx, timeout) })
+}
+
+// every runs fn every interval (and at once first, if now) in a goroutine
+// of its own until the returned function is called, which cancels fn's
+// context and waits for it to return.
+func every(interval time.Duration, now bool, fn func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		if now {
+			fn(ctx)
+		}
 		for {
-			h.CheckConnections(ctx, timeout)
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				fn(ctx)
 			}
 		}
 	}()

@@ -185,22 +185,7 @@ func serviceState(target string, s *pluginapi.Service) string {
 // Once nothing of theirs is left it forgets them. It returns a function
 // that stops it.
 func (h *Host) RecoverReplicas(interval time.Duration, o ReconcileOptions) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				h.recoverReplicas(ctx, o)
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
+	return every(interval, false, func(ctx context.Context) { h.recoverReplicas(ctx, o) })
 }
 
 func (h *Host) recoverReplicas(ctx context.Context, o ReconcileOptions) {
