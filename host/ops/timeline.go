@@ -72,8 +72,8 @@ type TimelineItem struct {
 
 // Timeline merges, newest first, what is known of a service: the changes
 // and actions of the audit log (as the caller may see it), the status
-// transitions the host observed, the plugin's deployments and the
-// instances' current states. A source that fails is named in Problems
+// transitions the host observed (its own read of the service included),
+// the plugin's deployments and the instances' current states. A source that fails is named in Problems
 // rather than failing the whole; one the plugin does not offer is left
 // out. Viewer.
 func (h *Host) Timeline(ctx context.Context, c Caller, conn, id string, o TimelineOptions) (*Timeline, error) {
@@ -107,6 +107,16 @@ func (h *Host) Timeline(ctx context.Context, c Caller, conn, id string, o Timeli
 			out.Problems = append(out.Problems, fmt.Sprintf("%s: %s: %s", source, e.Code, clip(e.Message, maxTimelineText)))
 		}
 	}
+	// A fresh read: the watcher sees the current status (a transition
+	// nobody looked at yet), and an id given as a name is resolved.
+	svcID := id
+	wg.Go(func() {
+		svc, err := h.getWith(ctx, t, id, GetOptions{})
+		if err == nil {
+			svcID = svc.ID
+		}
+		add("service", nil, err)
+	})
 	wg.Go(func() {
 		entries, err := h.QueryAudit(ctx, c, audit.Filter{Connection: conn, Target: id, Limit: limit})
 		add("audit", auditItems(entries), err)
@@ -128,7 +138,7 @@ func (h *Host) Timeline(ctx context.Context, c Caller, conn, id string, o Timeli
 		})
 	}
 	wg.Wait()
-	out.Items = append(out.Items, statusItems(h.watch.transitions(conn, id))...)
+	out.Items = append(out.Items, statusItems(h.watch.transitions(conn, svcID))...)
 	// Newest first; ties keep a fixed order (kind, then title).
 	sort.SliceStable(out.Items, func(i, j int) bool {
 		a, b := out.Items[i], out.Items[j]

@@ -121,6 +121,25 @@ func TestTimeline(t *testing.T) {
 	if len(titles(tl.Items, ops.TimelineChange)) != 2 {
 		t.Fatalf("the audit part is missing from the partial timeline: %q", titles(tl.Items, ""))
 	}
+	breakInstances.Store(false)
+
+	// The timeline reads the service itself: a failure nobody looked at
+	// yet is there.
+	e.Platform.SetState(id, "FAILED")
+	tl = must[*ops.Timeline](t)(h.Timeline(ctx, alice, conn, id, ops.TimelineOptions{}))
+	if st := titles(tl.Items, ops.TimelineStatus); len(st) != 3 || st[0] != "Status running → failed" || len(tl.Problems) != 0 {
+		t.Fatalf("unseen failure: status items %q, problems %q", st, tl.Problems)
+	}
+
+	// A deleted service keeps its history; what is gone is named.
+	must[*ops.ServiceResult](t)(h.DeleteService(ctx, alice, conn, id, true))
+	tl = must[*ops.Timeline](t)(h.Timeline(ctx, alice, conn, id, ops.TimelineOptions{}))
+	if ch := titles(tl.Items, ops.TimelineChange); len(ch) != 3 || ch[0] != "Deleted (forced) by alice" {
+		t.Fatalf("after delete: changes %q", ch)
+	}
+	if len(tl.Problems) == 0 || !strings.HasPrefix(tl.Problems[len(tl.Problems)-1], "service: not_found") {
+		t.Fatalf("after delete: problems %q", tl.Problems)
+	}
 }
 
 // A caller who may not read the connection learns of it what GetService
