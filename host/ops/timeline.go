@@ -347,7 +347,8 @@ func instanceItems(insts []pluginapi.Instance, now time.Time) []TimelineItem {
 			word = "starting"
 		}
 		title := "Instance " + name + " " + word
-		if in.Message != "" {
+		// A message that only repeats the state ("shutdown") says nothing.
+		if in.Message != "" && !strings.EqualFold(in.Message, in.NativeStatus) && !strings.EqualFold(in.Message, word) {
 			title += ": " + in.Message
 		}
 		var detail []string
