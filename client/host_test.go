@@ -292,6 +292,10 @@ func TestHostServices(t *testing.T) {
 	if d := must[*pluginapi.Deployment](t)(e.c.Deployments.Get(ctx, "c1", "svc-1", dp.Deployments[0].ID)); d.ID != dp.Deployments[0].ID {
 		t.Fatalf("deployment %s = %+v", dp.Deployments[0].ID, d)
 	}
+	tl := must[*ops.Timeline](t)(e.c.Services.Timeline(ctx, "c1", "svc-1", ops.TimelineOptions{Limit: 3}))
+	if len(tl.Items) == 0 || len(tl.Items) > 3 || tl.Items[0].Title == "" {
+		t.Fatalf("timeline = %+v", tl)
+	}
 
 	// Logs: a batch, then a followed stream.
 	e.plat.AddLogs("svc-1", fakeplatform.Line{Stream: "stderr", Message: "boom", Instance: "svc-1.1"})

@@ -246,6 +246,9 @@ func everyMethod(c *client.Client) map[string]func(context.Context) error {
 				Statuses: []pluginapi.Status{pluginapi.StatusRunning}, PageSize: 5, PageToken: "p"}))
 		},
 		"Services.Get": func(ctx context.Context) error { return drop(c.Services.Get(ctx, "c1", "s1")) },
+		"Services.Timeline": func(ctx context.Context) error {
+			return drop(c.Services.Timeline(ctx, "c1", "s1", ops.TimelineOptions{Limit: 5}))
+		},
 		"Services.GetWith": func(ctx context.Context) error {
 			return drop(c.Services.GetWith(ctx, "c1", "s1", ops.GetOptions{InsertDefaults: true}))
 		},

@@ -191,6 +191,19 @@ func (in *Instances) ListConnection(ctx context.Context, conn string, o ops.Conn
 	return &out, nil
 }
 
+// Timeline reads what happened to a service, newest first: changes and
+// actions through the host, observed status transitions, deployments and
+// instances (o.Limit: 0 is the host's default, 50; at most 200).
+func (s *Services) Timeline(ctx context.Context, conn, id string, o ops.TimelineOptions, opts ...CallOption) (*ops.Timeline, error) {
+	q := url.Values{}
+	setInt(q, "limit", o.Limit)
+	var out ops.Timeline
+	if err := s.c.do(ctx, req{method: "GET", path: "/connections/{conn}/services/{id}/timeline", args: []string{conn, id}, query: q, out: &out}, opts); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Deployments are a service's rollout history.
 type Deployments struct{ c *Client }
 

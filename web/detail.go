@@ -38,6 +38,10 @@ type DetailView struct {
 	CanOperate   bool
 	HasLogs      bool
 	HasInvoke    bool
+	// Timeline is the newest of what happened; TimelineFirst puts it
+	// right under the status header (see timelineFirst).
+	Timeline      TimelineView
+	TimelineFirst bool
 }
 
 // ActionView is a declared lifecycle action with its params form.
@@ -139,6 +143,7 @@ func (p *portal) serviceDetail(c echo.Context) error {
 	if v.HasDeployments {
 		p.loadDeployments(c, &v)
 	}
+	v.Timeline, v.TimelineFirst = p.loadTimeline(c, conn, svc, detailTimelineItems, false), timelineFirst(svc)
 	return render(c, http.StatusOK, DetailPage(p.pageInfo(c, svc.Name, "services"), v))
 }
 

@@ -184,6 +184,7 @@ func (p *portal) routes(e *echo.Echo) {
 	e.POST("/services/new", p.createSubmit, page...)
 	e.GET("/services/:conn/:id", p.serviceDetail, page...)
 	e.GET("/services/:conn/:id/status", p.serviceStatus, page...)
+	e.GET("/services/:conn/:id/timeline", p.serviceTimeline, page...)
 	e.POST("/services/:conn/:id/actions/:action", p.runAction, page...)
 	e.POST("/services/:conn/:id/delete", p.deleteService, page...)
 	e.GET("/services/:conn/:id/edit", p.editForm, page...)

@@ -144,6 +144,7 @@ func Register(e *echo.Echo, h *ops.Host, opts Options) {
 	g.GET("/connections/:conn/services/:id/instances/:iid", s.getInstance)
 	g.GET("/connections/:conn/services/:id/deployments", s.listDeployments)
 	g.GET("/connections/:conn/services/:id/deployments/:did", s.getDeployment)
+	g.GET("/connections/:conn/services/:id/timeline", s.timeline)
 	g.POST("/connections/:conn/services/:id/invoke", s.invoke)
 
 	g.GET("/audit", s.queryAudit)

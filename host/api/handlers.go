@@ -363,6 +363,18 @@ func (s *server) getDeployment(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
+func (s *server) timeline(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	out, err := s.h.Timeline(c.Request().Context(), CallerOf(c), c.Param("conn"), c.Param("id"), ops.TimelineOptions{Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
 func (s *server) invoke(c echo.Context) error {
 	var in ops.InvokeInput
 	b, err := readBody(c, invokeLimits)

@@ -53,6 +53,8 @@ var schemaTypes = map[string]any{
 	"Choice":          pluginapi.Choice{},
 	"Deployment":      pluginapi.Deployment{},
 	"DeploymentPage":  ops.DeploymentPage{},
+	"Timeline":        ops.Timeline{},
+	"TimelineItem":    ops.TimelineItem{},
 	"LogEntry":        pluginapi.LogEntry{},
 	"LogsPage":        ops.LogsPage{},
 	"LogItem":         logfanout.Item{},

@@ -73,6 +73,7 @@ var routeQueries = map[string]routeQuery{
 	"GET /connections/:conn/services/:id/deployments": {names: []string{"status", "created_after", "created_before",
 		"page_size", "page_token"}},
 	"GET /connections/:conn/services/:id/deployments/:did": {},
+	"GET /connections/:conn/services/:id/timeline":         {names: []string{"limit"}},
 	"POST /connections/:conn/services/:id/invoke":          {},
 
 	"GET /audit":        {names: auditParams},

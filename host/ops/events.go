@@ -71,7 +71,7 @@ func serviceSummary(s *pluginapi.Service) *pluginapi.Service {
 // records; produced is what the operation returned (a created id).
 func (h *Host) emitChange(c Caller, ev *auditEvent, produced string) {
 	sink := h.cfg.Events
-	if sink == nil || !isServiceOp(ev.op) {
+	if !isServiceOp(ev.op) {
 		return
 	}
 	data := map[string]any{"operation": ev.op}
@@ -100,7 +100,9 @@ func (h *Host) emitChange(c Caller, ev *auditEvent, produced string) {
 		data["service"] = serviceSummary(s)
 	}
 	e.Data = data
-	sink.HostEvent(e)
+	if sink != nil {
+		sink.HostEvent(e)
+	}
 	if typ == EventServiceDeleted {
 		h.watch.forget(ev.conn, e.ServiceID)
 		return
@@ -114,7 +116,7 @@ func (h *Host) emitChange(c Caller, ev *auditEvent, produced string) {
 // a rollout a change starts is reported when it finishes, even for a
 // service this host had not seen before.
 func (h *Host) expectChange(ev *auditEvent) {
-	if h.cfg.Events == nil || ev.target == "" {
+	if ev.target == "" {
 		return
 	}
 	if ev.op == "service.update" || strings.HasPrefix(ev.op, "service.action:") {
@@ -122,9 +124,10 @@ func (h *Host) expectChange(ev *auditEvent) {
 	}
 }
 
-// observeAnswer watches the services a get or list answer shows.
+// observeAnswer watches the services a get or list answer shows (also
+// without an EventSink: the timeline shows the status transitions seen).
 func (h *Host) observeAnswer(t *target, op string, resp any) {
-	if h.cfg.Events == nil || (op != pluginapi.OpGet && op != pluginapi.OpList) {
+	if op != pluginapi.OpGet && op != pluginapi.OpList {
 		return
 	}
 	switch r := resp.(type) {
@@ -137,21 +140,45 @@ func (h *Host) observeAnswer(t *target, op string, resp any) {
 	}
 }
 
-// observe reports the status and rollout edges of svcs.
+// observe records the status transitions of svcs and reports their
+// status and rollout edges to the sink, if any.
 func (h *Host) observe(conn string, labels map[string]string, svcs []pluginapi.Service) {
-	sink := h.cfg.Events
-	if sink == nil || len(svcs) == 0 {
+	if len(svcs) == 0 {
 		return
 	}
-	for _, e := range h.watch.see(conn, svcs, time.Now()) {
+	events := h.watch.see(conn, svcs, time.Now())
+	sink := h.cfg.Events
+	if sink == nil {
+		return
+	}
+	for _, e := range events {
 		e.Labels = labels
 		sink.HostEvent(e)
 	}
 }
 
 // maxWatched bounds the services whose last state the host remembers.
-// Forgetting one costs at most a repeated "failed" event for it.
+// Forgetting one costs at most a repeated "failed" event for it, and its
+// timeline's status transitions.
 const maxWatched = 16384
+
+// Bounds of the status transitions kept per service (for the timeline):
+// at most maxTransitions, each message cut to maxTransitionMessage bytes,
+// so the watcher holds at most ~16384 × 20 × 300 B ≈ 100 MB in the worst
+// case, and far less in practice (transitions are rare).
+const (
+	maxTransitions       = 20
+	maxTransitionMessage = 200
+)
+
+// transition is a status change the host observed in a get or list.
+type transition struct {
+	at       time.Time
+	from, to pluginapi.Status
+	// running and desired are the service's counts then (nil: unknown).
+	running, desired *int
+	message          string
+}
 
 // watcher remembers, per service, what the last get or list showed, so
 // that status changes and finished rollouts are reported once (edges, not
@@ -168,6 +195,9 @@ type watched struct {
 	failed bool
 	// rollout identifies the last rollout seen ("" for none).
 	rollout string
+	// history is the last status transitions seen, oldest first; a new
+	// slice on every change, so a copy of watched may keep reading it.
+	history []transition
 }
 
 // rolloutKey identifies a rollout by its times and state.
@@ -238,7 +268,13 @@ func (w *watcher) see(conn string, svcs []pluginapi.Service, now time.Time) []Ev
 		}
 		k := nameKey{conn, s.ID}
 		prev, known := w.seen[k]
-		cur := watched{status: s.Status, failed: prev.failed, rollout: rolloutKey(s.Rollout)}
+		cur := watched{status: s.Status, failed: prev.failed, rollout: rolloutKey(s.Rollout), history: prev.history}
+		// A change of status is a transition; so is a first sight
+		// failed (as for the event below).
+		if s.Status != prev.status && (prev.status != "" || s.Status == pluginapi.StatusFailed) {
+			cur.history = appendTransition(prev.history, transition{at: now, from: prev.status, to: s.Status,
+				running: copyInt(s.Running), desired: copyInt(s.Desired), message: clip(s.StatusMessage, maxTransitionMessage)})
+		}
 		event := func(typ string, data map[string]any) {
 			data["service"] = serviceSummary(s)
 			out = append(out, Event{Type: typ, Time: now, Connection: conn, ServiceID: s.ID, ServiceName: s.Name, Data: data})
@@ -257,4 +293,30 @@ func (w *watcher) see(conn string, svcs []pluginapi.Service, now time.Time) []Ev
 		w.put(k, cur)
 	}
 	return out
+}
+
+// appendTransition returns a new slice: hist (at most maxTransitions-1 of
+// its newest) and t.
+func appendTransition(hist []transition, t transition) []transition {
+	if len(hist) >= maxTransitions {
+		hist = hist[len(hist)-maxTransitions+1:]
+	}
+	out := make([]transition, 0, len(hist)+1)
+	return append(append(out, hist...), t)
+}
+
+// transitions returns the status transitions seen of a service, oldest
+// first (the slice is never written again).
+func (w *watcher) transitions(conn, id string) []transition {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen[nameKey{conn, id}].history
+}
+
+func copyInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	n := *p
+	return &n
 }
