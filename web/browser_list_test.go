@@ -193,4 +193,5 @@ func TestBrowserServicesListLiveAndAccessible(t *testing.T) {
 	do("sign out for the last check", darkMode(true), chromedp.EmulateViewport(390, 844),
 		chromedp.Click(chromedp.CSS(`form[action$="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
 	checkAxe(t, ctx, axe, "sign-in (dark, phone)")
+	do("back to a light desktop", darkMode(false), chromedp.EmulateViewport(1280, 900))
 }

@@ -52,7 +52,9 @@ func TestBrowserTimeline(t *testing.T) {
 	}
 
 	page := env.URL + "/services/swarm/" + id
-	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#timeline .tl-item"))); err != nil {
+	// The browser is shared: start from a light desktop, whatever the
+	// test before left.
+	if err := chromedp.Do(ctx, darkMode(false), chromedp.EmulateViewport(1280, 900), chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#timeline .tl-item"))); err != nil {
 		t.Fatal(err)
 	}
 	above, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
