@@ -72,6 +72,31 @@ func TestBrowserPhoneHeader(t *testing.T) {
 	}
 	s.shot("header-phone-open")
 
+	// The services list's filters fold away on a phone, unless one is set;
+	// opening the fold shows them. On a desktop they are all in view.
+	visible := func(sel string) bool {
+		v, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector('`+sel+`'); return !!e && e.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true}) })()`))
+		return v
+	}
+	do("phone list", chromedp.Navigate(open.URL+"/services"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	if visible("#f-sort") || !visible(".filters-fold > summary") {
+		t.Error("on a phone the services filters are not folded away behind their summary")
+	}
+	do("open the filters", chromedp.Click(chromedp.CSS(".filters-fold > summary")))
+	if !visible("#f-sort") {
+		t.Error("opening the fold does not show the filters")
+	}
+	do("phone list filtered", chromedp.Navigate(open.URL+"/services?connection=swarm"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	if !visible("#f-connection") {
+		t.Error("with a filter set, the fold is shut on a phone")
+	}
+	s.shot("services-list-phone-folded")
+	do("desktop list", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(open.URL+"/services"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	if !visible("#f-sort") || visible(".filters-fold > summary") {
+		t.Error("on a desktop the filters are not all in view")
+	}
+	do("phone again", chromedp.EmulateViewport(390, 844))
+
 	const secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
 	tok := ops.Token{Name: "platform-owner", SHA256: ops.HashToken(secret), Role: ops.RoleOwner}
 	closed := webtest.New(t, webtest.Options{Docker: fastDocker, Tokens: []ops.Token{tok}, Faces: []server.Face{web.Face(web.Options{})}})

@@ -105,6 +105,22 @@ func (q ListQuery) AriaSort(key string) string {
 	return "ascending"
 }
 
+// countFilters counts the folded filters in use (platform, connection,
+// status, a non-default order), for the fold's summary.
+func countFilters(q ListQuery) int {
+	n := 0
+	for _, set := range []bool{q.Plugin != "", q.Connection != "", len(q.Status) > 0, q.Sort != "" && q.Sort != ops.SortName, q.Desc} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// filtersSet reports whether a folded filter is in use: then the fold
+// stays open on a phone too.
+func filtersSet(q ListQuery) bool { return countFilters(q) > 0 }
+
 func (q ListQuery) sortKey() string {
 	if q.Sort == "" {
 		return ops.SortName

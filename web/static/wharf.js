@@ -463,6 +463,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const cp = e.target.closest("[data-copy]");
     if (cp) copyText(cp);
   });
+  // On a phone, folded filters start shut unless one is in use.
+  if (window.matchMedia("(max-width: 480px)").matches) {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach((d) => { d.open = false; });
+  }
   const view = document.getElementById("log-view");
   if (view) logViewer(view);
   const merged = document.getElementById("merged-log-view");
