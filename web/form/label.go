@@ -1,6 +1,7 @@
 package form
 
 import (
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func Label(fields []Field, ptr string) string {
 		if f == nil {
 			break
 		}
-		names = append(names, cmpOr(f.Label, f.Name))
+		names = append(names, cmp.Or(f.Label, f.Name))
 		rest = rest[used:]
 		path = f.Path
 		if len(f.Rows) > 0 && len(f.Rows[0].Fields) > 0 && len(rest) > 0 {
@@ -79,13 +80,6 @@ func parent(path string) string {
 		return path[:i]
 	}
 	return ""
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Plain shows a JSON value as a person reads it: a string without its
